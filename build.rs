@@ -1,0 +1,41 @@
+//! Embeds templates/ into the binary, so `ocop-market` runs from any folder (and in a slim image).
+use std::{env, fs, path::Path};
+
+fn main() {
+    println!("cargo:rerun-if-changed=templates");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut entries = Vec::new();
+    collect(&root, &root, &mut entries);
+    entries.sort();
+    let body: String = entries
+        .iter()
+        .map(|(name, path)| format!("    ({name:?}, include_str!({path:?})),\n"))
+        .collect();
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("templates.rs");
+    fs::write(
+        out,
+        format!("pub static TEMPLATES: &[(&str, &str)] = &[\n{body}];\n"),
+    )
+    .unwrap();
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    let Ok(read) = fs::read_dir(dir) else { return };
+    for entry in read.flatten() {
+        let path = entry.path();
+        println!("cargo:rerun-if-changed={}", path.display());
+        if path.is_dir() {
+            collect(root, &path, out);
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "html" || e == "svg" || e == "css")
+        {
+            let name = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((name, path.display().to_string()));
+        }
+    }
+}

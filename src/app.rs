@@ -1,0 +1,188 @@
+//! The application: shared state, the router that merges each capability's router, and serving.
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use axum::Router;
+use axum::http::{HeaderValue, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// What every handler may use. Holds no state of its own: Postgres and Redis are the truth,
+/// the catalog snapshot is a cache of Postgres kept current by notifications.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub redis: ConnectionManager,
+    pub catalog: Arc<Catalog>,
+    pub config: Arc<Config>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::catalog::http::router())
+        .merge(crate::health::router())
+        .route("/static/app.css", get(stylesheet))
+        .fallback(not_found)
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .with_state(state)
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../templates/static/app.css"),
+    )
+        .into_response()
+}
+
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        crate::error::ApiError(crate::error::AppError::NotFound).into_response()
+    } else {
+        crate::error::AppError::NotFound.into_response()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error("cannot load the catalog from Postgres: {0}")]
+    Catalog(sqlx::Error),
+    #[error("cannot reach Redis at {url}: {source}")]
+    Redis {
+        url: String,
+        source: redis::RedisError,
+    },
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub async fn connect_redis(url: &str) -> Result<ConnectionManager, StartError> {
+    let redacted = crate::config::redact(url);
+    let client = redis::Client::open(url).map_err(|source| StartError::Redis {
+        url: redacted.clone(),
+        source,
+    })?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(3)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(1);
+    let mut conn = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.get_connection_manager_with_config(config),
+    )
+    .await
+    .map_err(|_| StartError::Redis {
+        url: redacted.clone(),
+        source: redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)),
+    })?
+    .map_err(|source| StartError::Redis {
+        url: redacted.clone(),
+        source,
+    })?;
+    redis::cmd("PING")
+        .query_async::<String>(&mut conn)
+        .await
+        .map_err(|source| StartError::Redis {
+            url: redacted,
+            source,
+        })?;
+    Ok(conn)
+}
+
+/// A built application: bound, migrated, catalog loaded; `run` serves until SIGTERM/ctrl-c.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let pool = crate::db::connect(&config.database_url, config.db_max_connections).await?;
+        crate::db::migrate(&pool).await?;
+        let redis = connect_redis(&config.redis_url).await?;
+        let catalog = Catalog::load(pool.clone())
+            .await
+            .map_err(StartError::Catalog)?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| StartError::Bind {
+                bind: config.bind,
+                source,
+            })?;
+        let mut config = config;
+        if let Ok(addr) = listener.local_addr() {
+            config.bind = addr;
+        }
+        let state = AppState {
+            pool,
+            redis,
+            catalog,
+            config: Arc::new(config),
+        };
+        Ok(Application { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.state.config.bind
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let follower = tokio::spawn(self.state.catalog.clone().follow_changes());
+        let app = router(self.state);
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        follower.abort();
+        result
+    }
+}
+
+/// Resolves on SIGTERM or ctrl-c: in-flight requests then finish before the process exits.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,694 @@
+//! Catalog pages and the catalog JSON API. Handlers read one snapshot and render: no SQL.
+
+use super::listing::{Counts, ListQuery, Problem, Sort};
+use super::snapshot::Snapshot;
+use super::views::{self, ProducerView, ProductCard, ProductDetail};
+use crate::app::AppState;
+use crate::domain::{ProducerType, Sector, vn_today};
+use crate::error::{ApiError, AppError};
+use crate::render::render_page;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/products", get(list_page))
+        .route("/products/{slug}", get(product_page))
+        .route("/products/{slug}/qr.svg", get(product_qr))
+        .route("/producers/{slug}", get(producer_page))
+        .route("/img/demo/{file}", get(demo_image))
+        .route("/api/v1/products", get(api_list))
+        .route("/api/v1/products/{slug}", get(api_product))
+        .route("/api/v1/provinces", get(api_provinces))
+        .route("/api/v1/provinces/{code}/communes", get(api_communes))
+}
+
+type Params = Query<Vec<(String, String)>>;
+
+// ---------- JSON API ----------
+
+#[derive(Serialize)]
+struct ApiListing {
+    total: u32,
+    page: u32,
+    per_page: u32,
+    items: Vec<ProductCard>,
+    facets: ApiFacets,
+}
+
+#[derive(Serialize)]
+struct ApiFacets {
+    province: BTreeMap<String, u32>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    commune: BTreeMap<String, u32>,
+    sector: BTreeMap<&'static str, u32>,
+    stars: BTreeMap<String, u32>,
+    producer_type: BTreeMap<&'static str, u32>,
+    in_stock: u32,
+}
+
+impl ApiFacets {
+    /// Every possible value appears, with 0 where nothing matches, so clients need no special case.
+    fn new(s: &Snapshot, c: &Counts) -> ApiFacets {
+        ApiFacets {
+            province: s
+                .admin
+                .provinces
+                .iter()
+                .map(|p| (p.code.to_string(), *c.province.get(&p.code).unwrap_or(&0)))
+                .collect(),
+            commune: c.commune.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            sector: Sector::ALL
+                .iter()
+                .map(|k| (k.key(), *c.sector.get(k).unwrap_or(&0)))
+                .collect(),
+            stars: [3u8, 4, 5]
+                .iter()
+                .map(|k| (k.to_string(), *c.stars.get(k).unwrap_or(&0)))
+                .collect(),
+            producer_type: ProducerType::ALL
+                .iter()
+                .map(|k| (k.key(), *c.producer_type.get(k).unwrap_or(&0)))
+                .collect(),
+            in_stock: c.in_stock,
+        }
+    }
+}
+
+fn first_problem(problems: Vec<Problem>) -> Result<(), ApiError> {
+    match problems.into_iter().next() {
+        Some(p) => Err(AppError::bad(invalid_code(p.field), p.message).into()),
+        None => Ok(()),
+    }
+}
+
+fn invalid_code(field: &str) -> &'static str {
+    match field {
+        "province" => "invalid_province",
+        "commune" => "invalid_commune",
+        "sector" => "invalid_sector",
+        "stars" => "invalid_stars",
+        "producer_type" => "invalid_producer_type",
+        "price_min" | "price_max" => "invalid_price",
+        "in_stock" => "invalid_in_stock",
+        "sort" => "invalid_sort",
+        "page" => "invalid_page",
+        "per_page" => "invalid_per_page",
+        _ => "invalid_parameter",
+    }
+}
+
+async fn api_list(
+    State(state): State<AppState>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let s = state.catalog.snapshot();
+    let (q, problems) = ListQuery::parse(&params, &s.admin);
+    first_problem(problems)?;
+    let listing = s.list(&q, vn_today());
+    let body = ApiListing {
+        total: listing.counts.total,
+        page: q.page,
+        per_page: q.per_page,
+        items: views::cards(&s, &listing.product_ids),
+        facets: ApiFacets::new(&s, &listing.counts),
+    };
+    Ok(Json(body).into_response())
+}
+
+async fn api_product(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Json<ProductDetail>, ApiError> {
+    let s = state.catalog.snapshot();
+    let (p, producer) = s.product_by_slug(&slug).ok_or(AppError::NotFound)?;
+    Ok(Json(views::detail(&s, p, producer, vn_today())))
+}
+
+#[derive(Serialize)]
+struct ApiProvince<'a> {
+    code: i16,
+    name: &'a str,
+    division_type: &'a str,
+    commune_count: usize,
+    product_count: u32,
+}
+
+async fn api_provinces(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let s = state.catalog.snapshot();
+    let counts = s.province_counts(vn_today());
+    let items: Vec<ApiProvince> = s
+        .admin
+        .provinces
+        .iter()
+        .map(|p| ApiProvince {
+            code: p.code,
+            name: &p.name,
+            division_type: &p.division_type,
+            commune_count: p.communes.len(),
+            product_count: counts.get(&p.code).copied().unwrap_or(0),
+        })
+        .collect();
+    Json(serde_json::json!({ "total": items.len(), "items": items }))
+}
+
+async fn api_communes(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let s = state.catalog.snapshot();
+    let province = code
+        .parse::<i16>()
+        .ok()
+        .and_then(|c| s.admin.province(c))
+        .ok_or_else(|| {
+            AppError::bad(
+                "invalid_province",
+                format!(
+                    "Mã tỉnh/thành \"{}\" không tồn tại.",
+                    code.chars().take(40).collect::<String>()
+                ),
+            )
+        })?;
+    let communes: Vec<serde_json::Value> = province
+        .communes
+        .iter()
+        .filter_map(|c| s.admin.commune(*c))
+        .map(|c| serde_json::json!({ "code": c.code, "name": c.name, "division_type": c.division_type }))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "province": { "code": province.code, "name": province.name },
+        "total": communes.len(),
+        "items": communes,
+    })))
+}
+
+// ---------- pages ----------
+
+#[derive(Serialize)]
+struct Link {
+    label: String,
+    count: Option<u32>,
+    href: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct FacetGroup {
+    key: &'static str,
+    title: &'static str,
+    options: Vec<Link>,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct ListPage {
+    title: String,
+    notices: Vec<String>,
+    total: u32,
+    cards: Vec<ProductCard>,
+    facets: Vec<FacetGroup>,
+    sorts: Vec<Link>,
+    pages: Vec<Link>,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+    clear_href: Option<String>,
+    form: FilterForm,
+}
+
+/// The filter form's current values, for the no-JavaScript form.
+#[derive(Serialize)]
+struct FilterForm {
+    provinces: Vec<Choice>,
+    communes: Vec<Choice>,
+    sectors: Vec<Choice>,
+    stars: Vec<Choice>,
+    producer_types: Vec<Choice>,
+    sorts: Vec<Choice>,
+    price_min: Option<i64>,
+    price_max: Option<i64>,
+    in_stock: bool,
+}
+
+/// The canonical listing URL for a query: same filters, same order of parameters.
+pub fn listing_href(q: &ListQuery) -> String {
+    let f = &q.filter;
+    let mut s = String::from("/products");
+    let mut sep = '?';
+    let mut put = |k: &str, v: &dyn std::fmt::Display| {
+        let _ = write!(s, "{sep}{k}={v}");
+        sep = '&';
+    };
+    if let Some(v) = f.province {
+        put("province", &v);
+    }
+    if let Some(v) = f.commune {
+        put("commune", &v);
+    }
+    if let Some(v) = f.sector {
+        put("sector", &v.key());
+    }
+    if let Some(v) = f.stars {
+        put("stars", &v.get());
+    }
+    if let Some(v) = f.producer_type {
+        put("producer_type", &v.key());
+    }
+    if let Some(v) = f.price_min {
+        put("price_min", &v);
+    }
+    if let Some(v) = f.price_max {
+        put("price_max", &v);
+    }
+    if f.in_stock {
+        put("in_stock", &"1");
+    }
+    if q.sort != Sort::Newest {
+        put("sort", &q.sort.key());
+    }
+    if q.per_page != super::listing::DEFAULT_PER_PAGE {
+        put("per_page", &q.per_page);
+    }
+    if q.page > 1 {
+        put("page", &q.page);
+    }
+    s
+}
+
+/// The same query changed by `change`, back on page 1.
+fn with(q: &ListQuery, change: impl FnOnce(&mut ListQuery)) -> String {
+    let mut next = q.clone();
+    next.page = 1;
+    change(&mut next);
+    listing_href(&next)
+}
+
+fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
+    let f = &q.filter;
+    let mut groups = Vec::new();
+    let option = |label: String, count: u32, selected: bool, href: String| Link {
+        label,
+        count: Some(count),
+        href,
+        selected,
+    };
+
+    groups.push(FacetGroup {
+        key: "province",
+        title: "Tỉnh/thành",
+        options: s
+            .admin
+            .provinces
+            .iter()
+            .filter_map(|p| {
+                let n = c.province.get(&p.code).copied().unwrap_or(0);
+                let selected = f.province == Some(p.code);
+                (n > 0 || selected).then(|| {
+                    let href = with(q, |x| {
+                        x.filter.province = (!selected).then_some(p.code);
+                        x.filter.commune = None;
+                    });
+                    option(p.name.clone(), n, selected, href)
+                })
+            })
+            .collect(),
+    });
+    if let Some(province) = f.province.and_then(|p| s.admin.province(p)) {
+        groups.push(FacetGroup {
+            key: "commune",
+            title: "Xã/phường",
+            options: province
+                .communes
+                .iter()
+                .filter_map(|code| {
+                    let n = c.commune.get(code).copied().unwrap_or(0);
+                    let selected = f.commune == Some(*code);
+                    (n > 0 || selected).then(|| {
+                        let name = s
+                            .admin
+                            .commune(*code)
+                            .map(|c| c.name.clone())
+                            .unwrap_or_default();
+                        option(
+                            name,
+                            n,
+                            selected,
+                            with(q, |x| x.filter.commune = (!selected).then_some(*code)),
+                        )
+                    })
+                })
+                .collect(),
+        });
+    }
+    groups.push(FacetGroup {
+        key: "sector",
+        title: "Ngành hàng",
+        options: Sector::ALL
+            .iter()
+            .map(|&k| {
+                let selected = f.sector == Some(k);
+                let n = c.sector.get(&k).copied().unwrap_or(0);
+                option(
+                    k.label().into(),
+                    n,
+                    selected,
+                    with(q, |x| x.filter.sector = (!selected).then_some(k)),
+                )
+            })
+            .collect(),
+    });
+    groups.push(FacetGroup {
+        key: "stars",
+        title: "Hạng sao OCOP",
+        options: crate::domain::Stars::ALL
+            .iter()
+            .map(|&k| {
+                let selected = f.stars == Some(k);
+                let n = c.stars.get(&k.get()).copied().unwrap_or(0);
+                option(
+                    format!("{} sao", k.get()),
+                    n,
+                    selected,
+                    with(q, |x| x.filter.stars = (!selected).then_some(k)),
+                )
+            })
+            .collect(),
+    });
+    groups.push(FacetGroup {
+        key: "producer_type",
+        title: "Loại chủ thể",
+        options: ProducerType::ALL
+            .iter()
+            .map(|&k| {
+                let selected = f.producer_type == Some(k);
+                let n = c.producer_type.get(&k).copied().unwrap_or(0);
+                option(
+                    k.label().into(),
+                    n,
+                    selected,
+                    with(q, |x| x.filter.producer_type = (!selected).then_some(k)),
+                )
+            })
+            .collect(),
+    });
+    groups.push(FacetGroup {
+        key: "in_stock",
+        title: "Tình trạng",
+        options: vec![option(
+            "Còn hàng".into(),
+            c.in_stock,
+            f.in_stock,
+            with(q, |x| x.filter.in_stock = !f.in_stock),
+        )],
+    });
+    groups
+}
+
+fn filter_form(s: &Snapshot, q: &ListQuery) -> FilterForm {
+    let f = &q.filter;
+    let choice = |value: String, label: &str, selected: bool| Choice {
+        value,
+        label: label.to_string(),
+        selected,
+    };
+    FilterForm {
+        provinces: s
+            .admin
+            .provinces
+            .iter()
+            .map(|p| choice(p.code.to_string(), &p.name, f.province == Some(p.code)))
+            .collect(),
+        communes: f
+            .province
+            .and_then(|p| s.admin.province(p))
+            .map(|p| {
+                p.communes
+                    .iter()
+                    .filter_map(|c| s.admin.commune(*c))
+                    .map(|c| choice(c.code.to_string(), &c.name, f.commune == Some(c.code)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        sectors: Sector::ALL
+            .iter()
+            .map(|k| choice(k.key().into(), k.label(), f.sector == Some(*k)))
+            .collect(),
+        stars: crate::domain::Stars::ALL
+            .iter()
+            .map(|k| {
+                choice(
+                    k.get().to_string(),
+                    &format!("{} sao", k.get()),
+                    f.stars == Some(*k),
+                )
+            })
+            .collect(),
+        producer_types: ProducerType::ALL
+            .iter()
+            .map(|k| choice(k.key().into(), k.label(), f.producer_type == Some(*k)))
+            .collect(),
+        sorts: Sort::ALL
+            .iter()
+            .map(|k| choice(k.key().into(), k.label(), q.sort == *k))
+            .collect(),
+        price_min: f.price_min,
+        price_max: f.price_max,
+        in_stock: f.in_stock,
+    }
+}
+
+async fn list_page(State(state): State<AppState>, Query(params): Params) -> Response {
+    let s = state.catalog.snapshot();
+    let (q, problems) = ListQuery::parse(&params, &s.admin);
+    let listing = s.list(&q, vn_today());
+    let c = &listing.counts;
+    let last_page = c.total.div_ceil(q.per_page).max(1);
+    let page_link = |n: u32| Link {
+        label: n.to_string(),
+        count: None,
+        href: listing_href(&ListQuery {
+            page: n,
+            ..q.clone()
+        }),
+        selected: n == q.page,
+    };
+    let window = q.page.saturating_sub(2).max(1)..=(q.page + 2).min(last_page);
+    let title = match q.filter.province.and_then(|p| s.admin.province(p)) {
+        Some(p) => format!("Sản phẩm OCOP {}", p.name),
+        None => "Sản phẩm OCOP".to_string(),
+    };
+    let page = ListPage {
+        title,
+        notices: problems
+            .into_iter()
+            .map(|p| format!("{} Bộ lọc này đã được bỏ qua.", p.message))
+            .collect(),
+        total: c.total,
+        cards: views::cards(&s, &listing.product_ids),
+        facets: facet_groups(&s, &q, c),
+        sorts: Sort::ALL
+            .iter()
+            .map(|&k| Link {
+                label: k.label().into(),
+                count: None,
+                href: with(&q, |x| x.sort = k),
+                selected: q.sort == k,
+            })
+            .collect(),
+        pages: window.map(page_link).collect(),
+        prev_href: (q.page > 1).then(|| {
+            listing_href(&ListQuery {
+                page: (q.page - 1).min(last_page),
+                ..q.clone()
+            })
+        }),
+        next_href: (q.page < last_page).then(|| {
+            listing_href(&ListQuery {
+                page: q.page + 1,
+                ..q.clone()
+            })
+        }),
+        clear_href: (q.filter != Default::default()).then(|| "/products".to_string()),
+        form: filter_form(&s, &q),
+    };
+    render_page("catalog/list.html", &page)
+}
+
+#[derive(Serialize)]
+struct HomePage {
+    featured: Vec<ProductCard>,
+    sectors: Vec<Link>,
+    provinces: Vec<Link>,
+    total: u32,
+}
+
+async fn home(State(state): State<AppState>) -> Response {
+    let s = state.catalog.snapshot();
+    let today = vn_today();
+    let all = ListQuery {
+        sort: Sort::Stars,
+        per_page: 12,
+        ..Default::default()
+    };
+    let top = s.list(&all, today);
+    // featured: the newest 5★ and 4★ products, best first
+    let featured: Vec<i64> = top
+        .product_ids
+        .into_iter()
+        .filter(|id| {
+            s.products
+                .get(id)
+                .and_then(|p| p.certificate.as_ref())
+                .is_some_and(|c| c.stars.get() >= 4)
+        })
+        .collect();
+    let c = top.counts;
+    let page = HomePage {
+        featured: views::cards(&s, &featured),
+        sectors: Sector::ALL
+            .iter()
+            .map(|k| Link {
+                label: k.label().into(),
+                count: Some(c.sector.get(k).copied().unwrap_or(0)),
+                href: format!("/products?sector={}", k.key()),
+                selected: false,
+            })
+            .collect(),
+        provinces: s
+            .admin
+            .provinces
+            .iter()
+            .map(|p| Link {
+                label: p.name.clone(),
+                count: Some(c.province.get(&p.code).copied().unwrap_or(0)),
+                href: format!("/products?province={}", p.code),
+                selected: false,
+            })
+            .collect(),
+        total: c.total,
+    };
+    render_page("catalog/home.html", &page)
+}
+
+#[derive(Serialize)]
+struct ProductPage {
+    #[serde(rename = "p")]
+    product: ProductDetail,
+    page_url: String,
+    qr_url: String,
+    more_from_producer: Vec<ProductCard>,
+}
+
+async fn product_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let s = state.catalog.snapshot();
+    let (p, producer) = s.product_by_slug(&slug).ok_or(AppError::NotFound)?;
+    let more: Vec<i64> = s
+        .producer_products
+        .get(&producer.id)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|id| *id != p.id)
+        .take(4)
+        .collect();
+    let page = ProductPage {
+        product: views::detail(&s, p, producer, vn_today()),
+        page_url: format!("{}/products/{}", state.config.public_url(), p.slug),
+        qr_url: format!("/products/{}/qr.svg", p.slug),
+        more_from_producer: views::cards(&s, &more),
+    };
+    Ok(render_page("catalog/product.html", &page))
+}
+
+/// A QR code pointing at the product page, for printing on packaging (traceability).
+async fn product_qr(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let s = state.catalog.snapshot();
+    let (p, _) = s.product_by_slug(&slug).ok_or(AppError::NotFound)?;
+    let url = format!("{}/products/{}", state.config.public_url(), p.slug);
+    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AppError::Internal(format!("qr: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+#[derive(Serialize)]
+struct ProducerPage {
+    producer: ProducerView,
+    products: Vec<ProductCard>,
+}
+
+async fn producer_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let s = state.catalog.snapshot();
+    let producer = s.producer_by_slug(&slug).ok_or(AppError::NotFound)?;
+    let today = vn_today();
+    let ids: Vec<i64> = s
+        .producer_products
+        .get(&producer.id)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|id| {
+            s.products
+                .get(id)
+                .and_then(|p| p.certificate.as_ref())
+                .is_some_and(|c| c.valid_on(today))
+        })
+        .collect();
+    let page = ProducerPage {
+        producer: views::producer_view(&s, producer),
+        products: views::cards(&s, &ids),
+    };
+    Ok(render_page("catalog/producer.html", &page))
+}
+
+/// Demo pictures are drawn here rather than downloaded: nothing leaves the machine.
+async fn demo_image(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let slug = file.strip_suffix(".svg").ok_or(AppError::NotFound)?;
+    let s = state.catalog.snapshot();
+    let (p, _) = s.product_by_slug(slug).ok_or(AppError::NotFound)?;
+    let svg = super::art::demo_svg(&p.name, p.sector);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response())
+}

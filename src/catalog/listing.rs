@@ -1,0 +1,391 @@
+//! Filters, sorting, pagination and facet counts over the in-memory catalog.
+//!
+//! Facets are disjunctive, as shoppers expect: the count next to each value is the number of
+//! products the listing would show if that value were chosen with every *other* filter kept.
+
+use super::snapshot::{Admin, Row, Snapshot};
+use crate::domain::{ProducerType, Sector, Stars, Vnd};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use time::Date;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Filter {
+    pub province: Option<i16>,
+    pub commune: Option<i32>,
+    pub sector: Option<Sector>,
+    pub stars: Option<Stars>,
+    pub producer_type: Option<ProducerType>,
+    pub price_min: Option<i64>,
+    pub price_max: Option<i64>,
+    pub in_stock: bool,
+}
+
+pub type FilterKey = (Filter, Date);
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Newest,
+    PriceAsc,
+    PriceDesc,
+    Stars,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 4] = [Sort::Newest, Sort::PriceAsc, Sort::PriceDesc, Sort::Stars];
+    pub fn key(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::PriceAsc => "price_asc",
+            Sort::PriceDesc => "price_desc",
+            Sort::Stars => "stars",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Sort::Newest => "Mới nhất",
+            Sort::PriceAsc => "Giá thấp đến cao",
+            Sort::PriceDesc => "Giá cao đến thấp",
+            Sort::Stars => "Nhiều sao nhất",
+        }
+    }
+    fn from_key(key: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
+pub const DEFAULT_PER_PAGE: u32 = 20;
+pub const MAX_PER_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 100_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    pub filter: Filter,
+    pub sort: Sort,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            filter: Filter::default(),
+            sort: Sort::default(),
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+/// A parameter that could not be used, with the reason in Vietnamese.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ListQuery {
+    /// Reads the listing parameters. Every value that cannot be used is reported and left out:
+    /// the API answers 400 with the first problem, pages show them as notices.
+    pub fn parse(pairs: &[(String, String)], admin: &Admin) -> (ListQuery, Vec<Problem>) {
+        let mut q = ListQuery::default();
+        let mut problems = Vec::new();
+        let mut bad =
+            |field: &'static str, message: String| problems.push(Problem { field, message });
+        for (key, raw) in pairs {
+            let value = raw.trim();
+            if value.is_empty() {
+                continue;
+            }
+            match key.as_str() {
+                "province" => match value
+                    .parse::<i16>()
+                    .ok()
+                    .filter(|c| admin.province(*c).is_some())
+                {
+                    Some(code) => q.filter.province = Some(code),
+                    None => bad(
+                        "province",
+                        format!("Mã tỉnh/thành \"{}\" không tồn tại.", clip(value)),
+                    ),
+                },
+                "commune" => match value.parse::<i32>().ok().and_then(|c| admin.commune(c)) {
+                    Some(c) => q.filter.commune = Some(c.code),
+                    None => bad(
+                        "commune",
+                        format!("Mã xã/phường \"{}\" không tồn tại.", clip(value)),
+                    ),
+                },
+                "sector" => match Sector::from_key(value) {
+                    Some(s) => q.filter.sector = Some(s),
+                    None => bad(
+                        "sector",
+                        format!(
+                            "Ngành \"{}\" không có; các ngành: {}.",
+                            clip(value),
+                            keys(Sector::ALL.iter().map(|s| s.key()))
+                        ),
+                    ),
+                },
+                "stars" => match Stars::parse(value) {
+                    Some(s) => q.filter.stars = Some(s),
+                    None => bad(
+                        "stars",
+                        format!(
+                            "Số sao phải là 3, 4 hoặc 5 (nhận được \"{}\").",
+                            clip(value)
+                        ),
+                    ),
+                },
+                "producer_type" => match ProducerType::from_key(value) {
+                    Some(t) => q.filter.producer_type = Some(t),
+                    None => bad(
+                        "producer_type",
+                        format!(
+                            "Loại chủ thể \"{}\" không có; các loại: {}.",
+                            clip(value),
+                            keys(ProducerType::ALL.iter().map(|t| t.key()))
+                        ),
+                    ),
+                },
+                "price_min" | "price_max" => {
+                    match Vnd::parse_amount(value).filter(|v| *v <= Vnd::MAX_PRICE) {
+                        Some(v) if key == "price_min" => q.filter.price_min = Some(v),
+                        Some(v) => q.filter.price_max = Some(v),
+                        None => bad(
+                            if key == "price_min" {
+                                "price_min"
+                            } else {
+                                "price_max"
+                            },
+                            format!(
+                                "Giá \"{}\" không hợp lệ: hãy nhập số đồng, ví dụ 150000.",
+                                clip(value)
+                            ),
+                        ),
+                    }
+                }
+                "in_stock" => match value {
+                    "1" | "true" | "on" | "yes" => q.filter.in_stock = true,
+                    "0" | "false" | "off" | "no" => q.filter.in_stock = false,
+                    _ => bad(
+                        "in_stock",
+                        format!(
+                            "in_stock phải là true hoặc false (nhận được \"{}\").",
+                            clip(value)
+                        ),
+                    ),
+                },
+                "sort" => match Sort::from_key(value) {
+                    Some(s) => q.sort = s,
+                    None => bad(
+                        "sort",
+                        format!(
+                            "Cách sắp xếp \"{}\" không có; dùng: newest, price_asc, price_desc, stars.",
+                            clip(value)
+                        ),
+                    ),
+                },
+                "page" => match value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|p| (1..=MAX_PAGE).contains(p))
+                {
+                    Some(p) => q.page = p,
+                    None => bad(
+                        "page",
+                        format!(
+                            "Số trang phải là số nguyên từ 1 (nhận được \"{}\").",
+                            clip(value)
+                        ),
+                    ),
+                },
+                "per_page" => match value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|p| (1..=MAX_PER_PAGE).contains(p))
+                {
+                    Some(p) => q.per_page = p,
+                    None => bad(
+                        "per_page",
+                        format!(
+                            "per_page phải từ 1 đến {MAX_PER_PAGE} (nhận được \"{}\").",
+                            clip(value)
+                        ),
+                    ),
+                },
+                _ => {}
+            }
+        }
+        if let (Some(min), Some(max)) = (q.filter.price_min, q.filter.price_max) {
+            if min > max {
+                bad(
+                    "price_max",
+                    "Giá tối đa phải lớn hơn hoặc bằng giá tối thiểu.".into(),
+                );
+                q.filter.price_max = None;
+            }
+        }
+        if let Some(commune) = q.filter.commune.and_then(|c| admin.commune(c)) {
+            match q.filter.province {
+                // a commune names its province: the commune facet needs to know it
+                None => q.filter.province = Some(commune.province_code),
+                Some(p) if p != commune.province_code => {
+                    bad(
+                        "commune",
+                        format!("{} không thuộc tỉnh/thành đã chọn.", commune.name),
+                    );
+                    q.filter.commune = None;
+                }
+                Some(_) => {}
+            }
+        }
+        (q, problems)
+    }
+}
+
+fn clip(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(40).collect()
+}
+
+fn keys<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    it.collect::<Vec<_>>().join(", ")
+}
+
+const PROVINCE: u8 = 1;
+const COMMUNE: u8 = 2;
+const SECTOR: u8 = 4;
+const STARS: u8 = 8;
+const PRODUCER_TYPE: u8 = 16;
+const PRICE: u8 = 32;
+const STOCK: u8 = 64;
+
+/// Which filters a row fails, one bit each.
+fn failures(r: &Row, f: &Filter) -> u8 {
+    let mut m = 0;
+    if f.province.is_some_and(|p| p != r.province) {
+        m |= PROVINCE;
+    }
+    if f.commune.is_some_and(|c| c != r.commune) {
+        m |= COMMUNE;
+    }
+    if f.sector.is_some_and(|s| s != r.sector) {
+        m |= SECTOR;
+    }
+    if f.stars.is_some_and(|s| s.get() != r.stars) {
+        m |= STARS;
+    }
+    if f.producer_type.is_some_and(|t| t != r.producer_type) {
+        m |= PRODUCER_TYPE;
+    }
+    if f.price_min.is_some_and(|p| r.price < p) || f.price_max.is_some_and(|p| r.price > p) {
+        m |= PRICE;
+    }
+    if f.in_stock && !r.in_stock {
+        m |= STOCK;
+    }
+    m
+}
+
+/// The total and every facet's counts for one filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub total: u32,
+    pub province: BTreeMap<i16, u32>,
+    /// only when a province is chosen: its communes
+    pub commune: BTreeMap<i32, u32>,
+    pub sector: BTreeMap<Sector, u32>,
+    pub stars: BTreeMap<u8, u32>,
+    pub producer_type: BTreeMap<ProducerType, u32>,
+    /// how many would remain with "in stock only" ticked
+    pub in_stock: u32,
+}
+
+fn count(snapshot: &Snapshot, f: &Filter, today: Date) -> Counts {
+    let mut c = Counts::default();
+    for r in snapshot.rows.iter().filter(|r| today < r.expires_on) {
+        let m = failures(r, f);
+        if m & !STOCK == 0 && r.in_stock {
+            c.in_stock += 1;
+        }
+        // A row counts for a facet when it fails no filter but that facet's own.
+        let only = |dim: u8| m & !dim == 0;
+        if only(PROVINCE) {
+            *c.province.entry(r.province).or_default() += 1;
+        }
+        if f.province.is_some() && only(COMMUNE) {
+            *c.commune.entry(r.commune).or_default() += 1;
+        }
+        if only(SECTOR) {
+            *c.sector.entry(r.sector).or_default() += 1;
+        }
+        if only(STARS) {
+            *c.stars.entry(r.stars).or_default() += 1;
+        }
+        if only(PRODUCER_TYPE) {
+            *c.producer_type.entry(r.producer_type).or_default() += 1;
+        }
+        if m == 0 {
+            c.total += 1;
+        }
+    }
+    c
+}
+
+/// One page of results with the counts that go with them.
+pub struct Listing {
+    pub product_ids: Vec<i64>,
+    pub counts: Arc<Counts>,
+}
+
+impl Snapshot {
+    pub fn counts(&self, f: &Filter, today: Date) -> Arc<Counts> {
+        let key = (f.clone(), today);
+        if let Some(c) = self.memo.lock().expect("memo lock").get(&key) {
+            return c.clone();
+        }
+        let counts = Arc::new(count(self, f, today));
+        let mut memo = self.memo.lock().expect("memo lock");
+        // price ranges are free-form: keep the memo bounded
+        if memo.len() >= 4096 {
+            memo.clear();
+        }
+        memo.insert(key, counts.clone());
+        counts
+    }
+
+    pub fn list(&self, q: &ListQuery, today: Date) -> Listing {
+        let counts = self.counts(&q.filter, today);
+        let skip = ((q.page - 1) as usize).saturating_mul(q.per_page as usize);
+        let take = q.per_page as usize;
+        let matching = |&i: &u32| {
+            let r = &self.rows[i as usize];
+            today < r.expires_on && failures(r, &q.filter) == 0
+        };
+        let pick = |it: &mut dyn Iterator<Item = u32>| -> Vec<i64> {
+            it.filter(matching)
+                .skip(skip)
+                .take(take)
+                .map(|i| self.rows[i as usize].product_id)
+                .collect()
+        };
+        let product_ids = if skip >= counts.total as usize {
+            Vec::new()
+        } else {
+            match q.sort {
+                Sort::Newest => match q.filter.province {
+                    Some(p) => pick(&mut self.by_province.get(&p).into_iter().flatten().copied()),
+                    None => pick(&mut (0..self.rows.len() as u32)),
+                },
+                Sort::PriceAsc => pick(&mut self.by_price_asc.iter().copied()),
+                Sort::PriceDesc => pick(&mut self.by_price_asc.iter().rev().copied()),
+                Sort::Stars => pick(&mut self.by_stars.iter().copied()),
+            }
+        };
+        Listing {
+            product_ids,
+            counts,
+        }
+    }
+}

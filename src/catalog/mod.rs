@@ -1,0 +1,10 @@
+//! The OCOP catalog: provinces and communes, producers, products and their certificates;
+//! the shopper's pages and the JSON API over them.
+
+mod art;
+pub mod http;
+pub mod listing;
+pub mod snapshot;
+pub mod views;
+
+pub use snapshot::Catalog;

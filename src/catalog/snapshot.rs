@@ -1,0 +1,521 @@
+//! The catalog read model: every instance holds an immutable snapshot of the catalog in memory,
+//! so listing, facets and product pages need no SQL at request time. Postgres stays the only
+//! source of truth: row triggers `pg_notify('catalog_changed', ...)` and each instance reloads
+//! just the rows named, with a periodic full reload as a safety net for missed notifications.
+
+use crate::domain::{AwardingLevel, ProducerType, Sector, Stars};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use time::{Date, OffsetDateTime};
+
+#[derive(Debug)]
+pub struct Province {
+    pub code: i16,
+    pub name: String,
+    pub division_type: String,
+    /// communes of this province, sorted by name
+    pub communes: Vec<i32>,
+}
+
+#[derive(Debug)]
+pub struct Commune {
+    pub code: i32,
+    pub province_code: i16,
+    pub name: String,
+    pub division_type: String,
+}
+
+/// The 34 provinces and 3,321 communes: loaded once, they change only by migration.
+#[derive(Debug)]
+pub struct Admin {
+    pub provinces: Vec<Province>,
+    pub communes: HashMap<i32, Commune>,
+    province_index: HashMap<i16, usize>,
+}
+
+impl Admin {
+    pub async fn load(pool: &PgPool) -> Result<Admin, sqlx::Error> {
+        let provinces = sqlx::query!(
+            "select province_code, name, division_type from province order by province_code"
+        )
+        .fetch_all(pool)
+        .await?;
+        let communes = sqlx::query!(
+            "select commune_code, province_code, name, division_type from commune order by province_code, name"
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut admin = Admin {
+            provinces: provinces
+                .into_iter()
+                .map(|p| Province {
+                    code: p.province_code,
+                    name: p.name,
+                    division_type: p.division_type,
+                    communes: vec![],
+                })
+                .collect(),
+            communes: HashMap::with_capacity(communes.len()),
+            province_index: HashMap::new(),
+        };
+        admin.province_index = admin
+            .provinces
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.code, i))
+            .collect();
+        for c in communes {
+            if let Some(&i) = admin.province_index.get(&c.province_code) {
+                admin.provinces[i].communes.push(c.commune_code);
+            }
+            admin.communes.insert(
+                c.commune_code,
+                Commune {
+                    code: c.commune_code,
+                    province_code: c.province_code,
+                    name: c.name,
+                    division_type: c.division_type,
+                },
+            );
+        }
+        Ok(admin)
+    }
+
+    pub fn province(&self, code: i16) -> Option<&Province> {
+        self.province_index.get(&code).map(|&i| &self.provinces[i])
+    }
+    pub fn commune(&self, code: i32) -> Option<&Commune> {
+        self.communes.get(&code)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    pub stars: Stars,
+    pub awarding_level: AwardingLevel,
+    pub awarding_body: String,
+    pub decision_number: String,
+    pub issued_on: Date,
+    pub expires_on: Date,
+    pub potential_five_star: bool,
+    pub revoked: Option<(Date, String)>,
+}
+
+impl Certificate {
+    pub fn valid_on(&self, day: Date) -> bool {
+        self.revoked.is_none() && day < self.expires_on
+    }
+}
+
+#[derive(Debug)]
+pub struct Product {
+    pub id: i64,
+    pub producer_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub sector: Sector,
+    pub story: String,
+    pub price_vnd: i64,
+    pub stock: i32,
+    pub unit: String,
+    pub weight_grams: Option<i32>,
+    pub images: Vec<String>,
+    pub hidden: bool,
+    pub created_at: OffsetDateTime,
+    /// the most recently issued certificate, whatever its state
+    pub certificate: Option<Certificate>,
+}
+
+#[derive(Debug)]
+pub struct Producer {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub producer_type: ProducerType,
+    pub province_code: i16,
+    pub commune_code: i32,
+    pub address: String,
+    pub phone: Option<String>,
+    pub story: String,
+    pub approved: bool,
+}
+
+/// A listable product reduced to what filters, facets and sorting look at.
+#[derive(Debug, Clone, Copy)]
+pub struct Row {
+    pub product_id: i64,
+    pub province: i16,
+    pub commune: i32,
+    pub sector: Sector,
+    pub stars: u8,
+    pub producer_type: ProducerType,
+    pub price: i64,
+    pub in_stock: bool,
+    pub expires_on: Date,
+}
+
+/// One immutable version of the catalog. Requests hold an `Arc` to it for their whole life.
+pub struct Snapshot {
+    pub admin: Arc<Admin>,
+    pub products: HashMap<i64, Arc<Product>>,
+    pub producers: HashMap<i64, Arc<Producer>>,
+    product_slugs: HashMap<String, i64>,
+    producer_slugs: HashMap<String, i64>,
+    /// listable rows, newest first
+    pub rows: Vec<Row>,
+    /// row positions in the other sort orders
+    pub by_price_asc: Vec<u32>,
+    pub by_stars: Vec<u32>,
+    /// row positions per province, newest first
+    pub by_province: HashMap<i16, Vec<u32>>,
+    pub producer_products: HashMap<i64, Vec<i64>>,
+    /// the Vietnamese day the listable set was computed for
+    pub day: Date,
+    /// counts per filter, computed on first use: the snapshot never changes, so neither do they
+    pub(crate) memo: Mutex<HashMap<super::listing::FilterKey, Arc<super::listing::Counts>>>,
+}
+
+impl Snapshot {
+    fn build(
+        admin: Arc<Admin>,
+        products: HashMap<i64, Arc<Product>>,
+        producers: HashMap<i64, Arc<Producer>>,
+        day: Date,
+    ) -> Snapshot {
+        let mut listed: Vec<&Arc<Product>> = products
+            .values()
+            .filter(|p| is_listable(p, producers.get(&p.producer_id), day))
+            .collect();
+        listed.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let rows: Vec<Row> = listed
+            .iter()
+            .map(|p| {
+                let producer = &producers[&p.producer_id];
+                let cert = p
+                    .certificate
+                    .as_ref()
+                    .expect("listable products are certified");
+                Row {
+                    product_id: p.id,
+                    province: producer.province_code,
+                    commune: producer.commune_code,
+                    sector: p.sector,
+                    stars: cert.stars.get(),
+                    producer_type: producer.producer_type,
+                    price: p.price_vnd,
+                    in_stock: p.stock > 0,
+                    expires_on: cert.expires_on,
+                }
+            })
+            .collect();
+        let mut by_price_asc: Vec<u32> = (0..rows.len() as u32).collect();
+        by_price_asc.sort_by_key(|&i| rows[i as usize].price);
+        let mut by_stars: Vec<u32> = (0..rows.len() as u32).collect();
+        by_stars.sort_by_key(|&i| std::cmp::Reverse(rows[i as usize].stars));
+        let mut by_province: HashMap<i16, Vec<u32>> = HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            by_province.entry(r.province).or_default().push(i as u32);
+        }
+        let mut producer_products: HashMap<i64, Vec<i64>> = HashMap::new();
+        for p in &listed {
+            producer_products
+                .entry(p.producer_id)
+                .or_default()
+                .push(p.id);
+        }
+        Snapshot {
+            product_slugs: products.values().map(|p| (p.slug.clone(), p.id)).collect(),
+            producer_slugs: producers.values().map(|p| (p.slug.clone(), p.id)).collect(),
+            admin,
+            products,
+            producers,
+            rows,
+            by_price_asc,
+            by_stars,
+            by_province,
+            producer_products,
+            day,
+            memo: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A product a shopper may open: visible and from an approved producer, certified now or once.
+    pub fn product_by_slug(&self, slug: &str) -> Option<(&Arc<Product>, &Arc<Producer>)> {
+        let product = self.products.get(self.product_slugs.get(slug)?)?;
+        let producer = self.producers.get(&product.producer_id)?;
+        (!product.hidden && producer.approved && product.certificate.is_some())
+            .then_some((product, producer))
+    }
+
+    pub fn producer_by_slug(&self, slug: &str) -> Option<&Arc<Producer>> {
+        self.producers
+            .get(self.producer_slugs.get(slug)?)
+            .filter(|p| p.approved)
+    }
+
+    pub fn listed_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Listable products per province, counted for `day`.
+    pub fn province_counts(&self, day: Date) -> BTreeMap<i16, u32> {
+        let mut counts: BTreeMap<i16, u32> =
+            self.admin.provinces.iter().map(|p| (p.code, 0)).collect();
+        for r in self.rows.iter().filter(|r| day < r.expires_on) {
+            *counts.entry(r.province).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// Listed means: visible, from an approved producer, with a certificate valid on `day`.
+pub fn is_listable(p: &Product, producer: Option<&Arc<Producer>>, day: Date) -> bool {
+    !p.hidden
+        && producer.is_some_and(|pr| pr.approved)
+        && p.certificate.as_ref().is_some_and(|c| c.valid_on(day))
+}
+
+/// The handle every request and the refresher share.
+pub struct Catalog {
+    pool: PgPool,
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Catalog {
+    pub async fn load(pool: PgPool) -> Result<Arc<Catalog>, sqlx::Error> {
+        let admin = Arc::new(Admin::load(&pool).await?);
+        let products = load_products(&pool, None).await?;
+        let producers = load_producers(&pool, None).await?;
+        let snapshot = Snapshot::build(admin, products, producers, crate::domain::vn_today());
+        Ok(Arc::new(Catalog {
+            pool,
+            current: RwLock::new(Arc::new(snapshot)),
+        }))
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.read().expect("catalog lock").clone()
+    }
+
+    /// Reloads everything: at start-up, after a lost notification connection, at midnight.
+    pub async fn refresh_all(&self) -> Result<(), sqlx::Error> {
+        let products = load_products(&self.pool, None).await?;
+        let producers = load_producers(&self.pool, None).await?;
+        let admin = self.snapshot().admin.clone();
+        let next = Snapshot::build(admin, products, producers, crate::domain::vn_today());
+        *self.current.write().expect("catalog lock") = Arc::new(next);
+        Ok(())
+    }
+
+    /// Reloads the named products and producers (with all of a producer's products).
+    pub async fn refresh(
+        &self,
+        product_ids: &HashSet<i64>,
+        producer_ids: &HashSet<i64>,
+    ) -> Result<(), sqlx::Error> {
+        let mut product_ids: Vec<i64> = product_ids.iter().copied().collect();
+        let producer_ids: Vec<i64> = producer_ids.iter().copied().collect();
+        if !producer_ids.is_empty() {
+            let more = sqlx::query_scalar!(
+                "select product_id from product where producer_id = any($1)",
+                &producer_ids
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            product_ids.extend(more);
+        }
+        let fresh_products = load_products(&self.pool, Some(&product_ids)).await?;
+        let fresh_producers = load_producers(&self.pool, Some(&producer_ids)).await?;
+        let old = self.snapshot();
+        let mut products = old.products.clone();
+        for id in &product_ids {
+            products.remove(id);
+        }
+        products.extend(fresh_products);
+        let mut producers = old.producers.clone();
+        for id in &producer_ids {
+            producers.remove(id);
+        }
+        producers.extend(fresh_producers);
+        let next = Snapshot::build(
+            old.admin.clone(),
+            products,
+            producers,
+            crate::domain::vn_today(),
+        );
+        *self.current.write().expect("catalog lock") = Arc::new(next);
+        Ok(())
+    }
+
+    /// Follows `catalog_changed` notifications until the process stops. Safe with any number of
+    /// instances: each only updates its own copy.
+    pub async fn follow_changes(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.listen_once().await {
+                tracing::warn!(error = %e, "catalog listener lost its connection; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+
+    async fn listen_once(&self) -> Result<(), sqlx::Error> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen("catalog_changed").await?;
+        // Anything that changed while we were not listening is picked up here.
+        self.refresh_all().await?;
+        let mut full_reload = tokio::time::interval(Duration::from_secs(300));
+        full_reload.tick().await;
+        loop {
+            tokio::select! {
+                first = listener.recv() => {
+                    let first = first?;
+                    let mut products = HashSet::new();
+                    let mut producers = HashSet::new();
+                    let mut note = |payload: &str| match payload.split_once(':') {
+                        Some(("product", id)) => { id.parse().map(|id| products.insert(id)).ok(); }
+                        Some(("producer", id)) => { id.parse().map(|id| producers.insert(id)).ok(); }
+                        _ => {}
+                    };
+                    note(first.payload());
+                    // Gather what arrives with it: one reload serves a whole burst of changes.
+                    let deadline = tokio::time::Instant::now() + Duration::from_millis(25);
+                    while let Ok(next) = tokio::time::timeout_at(deadline, listener.recv()).await {
+                        note(next?.payload());
+                    }
+                    if products.len() + producers.len() > 2_000 {
+                        self.refresh_all().await?;
+                    } else {
+                        self.refresh(&products, &producers).await?;
+                    }
+                }
+                _ = full_reload.tick() => self.refresh_all().await?,
+                _ = sleep_until_vn_midnight(self.snapshot().day) => self.refresh_all().await?,
+            }
+        }
+    }
+}
+
+/// Certificates expire at the start of a Vietnamese day: rebuild the listable set then.
+async fn sleep_until_vn_midnight(day: Date) {
+    let next = day
+        .next_day()
+        .expect("not the end of time")
+        .midnight()
+        .assume_offset(crate::domain::VN_OFFSET);
+    let wait = (next - OffsetDateTime::now_utc())
+        .whole_milliseconds()
+        .max(0) as u64;
+    tokio::time::sleep(Duration::from_millis(wait + 50)).await;
+}
+
+async fn load_products(
+    pool: &PgPool,
+    ids: Option<&[i64]>,
+) -> Result<HashMap<i64, Arc<Product>>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"
+        select p.product_id, p.producer_id, p.slug, p.name, p.sector, p.story, p.price_vnd, p.stock, p.unit,
+               p.weight_grams, p.images, p.hidden, p.created_at,
+               c.stars as "stars?", c.awarding_level as "awarding_level?", c.awarding_body as "awarding_body?",
+               c.decision_number as "decision_number?", c.issued_on as "issued_on?", c.expires_on as "expires_on?",
+               c.potential_five_star as "potential_five_star?", c.revoked_on, c.revoked_reason
+        from product p
+        left join lateral (
+            select * from certificate c where c.product_id = p.product_id
+            order by c.issued_on desc, c.certificate_id desc limit 1
+        ) c on true
+        where $1::bigint[] is null or p.product_id = any($1)
+        "#,
+        ids as Option<&[i64]>
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let Some(sector) = Sector::from_key(&r.sector) else {
+            continue;
+        };
+        let certificate = match (
+            r.stars.and_then(|s| Stars::new(s as u8)),
+            r.issued_on,
+            r.expires_on,
+        ) {
+            (Some(stars), Some(issued_on), Some(expires_on)) => Some(Certificate {
+                stars,
+                awarding_level: r
+                    .awarding_level
+                    .as_deref()
+                    .and_then(AwardingLevel::from_key)
+                    .unwrap_or(stars.awarding_level()),
+                awarding_body: r.awarding_body.unwrap_or_default(),
+                decision_number: r.decision_number.unwrap_or_default(),
+                issued_on,
+                expires_on,
+                potential_five_star: r.potential_five_star.unwrap_or(false),
+                revoked: r
+                    .revoked_on
+                    .map(|d| (d, r.revoked_reason.unwrap_or_default())),
+            }),
+            _ => None,
+        };
+        out.insert(
+            r.product_id,
+            Arc::new(Product {
+                id: r.product_id,
+                producer_id: r.producer_id,
+                slug: r.slug,
+                name: r.name,
+                sector,
+                story: r.story,
+                price_vnd: r.price_vnd,
+                stock: r.stock,
+                unit: r.unit,
+                weight_grams: r.weight_grams,
+                images: r.images,
+                hidden: r.hidden,
+                created_at: r.created_at,
+                certificate,
+            }),
+        );
+    }
+    Ok(out)
+}
+
+async fn load_producers(
+    pool: &PgPool,
+    ids: Option<&[i64]>,
+) -> Result<HashMap<i64, Arc<Producer>>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"
+        select producer_id, slug, name, producer_type, province_code, commune_code, address, phone, story, status
+        from producer where $1::bigint[] is null or producer_id = any($1)
+        "#,
+        ids as Option<&[i64]>
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let producer_type = ProducerType::from_key(&r.producer_type)?;
+            Some((
+                r.producer_id,
+                Arc::new(Producer {
+                    id: r.producer_id,
+                    slug: r.slug,
+                    name: r.name,
+                    producer_type,
+                    province_code: r.province_code,
+                    commune_code: r.commune_code,
+                    address: r.address,
+                    phone: r.phone,
+                    story: r.story,
+                    approved: r.status == "approved",
+                }),
+            ))
+        })
+        .collect())
+}

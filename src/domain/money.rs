@@ -1,0 +1,118 @@
+//! Money is a whole number of đồng: VND has no minor unit in practice.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Vnd(i64);
+
+impl Vnd {
+    pub const MAX_PRICE: i64 = 1_000_000_000;
+
+    /// A price a product may carry: 1 đồng up to 1 billion.
+    pub fn price(amount: i64) -> Option<Vnd> {
+        (1..=Self::MAX_PRICE)
+            .contains(&amount)
+            .then_some(Vnd(amount))
+    }
+    pub fn amount(self) -> i64 {
+        self.0
+    }
+
+    /// Reads what people write: "125000", "125.000", "125 000", "125,000 đ". Grouping marks must
+    /// group by three so "12.5" is refused rather than read as 125.
+    pub fn parse_amount(input: &str) -> Option<i64> {
+        let s = input.trim();
+        let s = s.trim_end_matches(['đ', '₫', 'd', 'Đ']).trim_end();
+        let s = s
+            .strip_suffix("VND")
+            .or_else(|| s.strip_suffix("vnd"))
+            .unwrap_or(s)
+            .trim_end();
+        if s.is_empty() {
+            return None;
+        }
+        if s.chars().all(|c| c.is_ascii_digit()) {
+            return s.parse().ok();
+        }
+        let sep = s.chars().find(|c| !c.is_ascii_digit())?;
+        if !matches!(sep, '.' | ',' | ' ' | '\u{a0}') {
+            return None;
+        }
+        let groups: Vec<&str> = s.split(sep).collect();
+        let ok = !groups[0].is_empty()
+            && groups[0].len() <= 3
+            && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
+            && groups[1..].iter().all(|g| g.len() == 3);
+        if !ok {
+            return None;
+        }
+        groups.concat().parse().ok()
+    }
+}
+
+/// Vietnamese style: dots group thousands, the symbol follows: "125.000 ₫".
+impl fmt::Display for Vnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_vnd(self.0))
+    }
+}
+
+impl Vnd {
+    pub fn format(amount: i64) -> String {
+        format_vnd(amount)
+    }
+}
+
+fn format_vnd(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + 6);
+    if amount < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out.push_str(" ₫");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vnd_is_written_the_vietnamese_way() {
+        assert_eq!(Vnd(125_000).to_string(), "125.000 ₫");
+        assert_eq!(Vnd(0).to_string(), "0 ₫");
+        assert_eq!(Vnd(999).to_string(), "999 ₫");
+        assert_eq!(Vnd(1_000).to_string(), "1.000 ₫");
+        assert_eq!(Vnd(1_250_000).to_string(), "1.250.000 ₫");
+        assert_eq!(format_vnd(-45_000), "-45.000 ₫");
+    }
+
+    #[test]
+    fn prices_must_be_positive_and_sane() {
+        assert!(Vnd::price(0).is_none());
+        assert!(Vnd::price(-1).is_none());
+        assert!(Vnd::price(1_000_000_001).is_none());
+        assert_eq!(Vnd::price(45_000).map(Vnd::amount), Some(45_000));
+    }
+
+    #[test]
+    fn amounts_parse_as_people_write_them() {
+        assert_eq!(Vnd::parse_amount("125000"), Some(125_000));
+        assert_eq!(Vnd::parse_amount("125.000"), Some(125_000));
+        assert_eq!(Vnd::parse_amount("1.250.000 ₫"), Some(1_250_000));
+        assert_eq!(Vnd::parse_amount("125,000 đ"), Some(125_000));
+        assert_eq!(Vnd::parse_amount("125 000"), Some(125_000));
+        assert_eq!(Vnd::parse_amount("12.5"), None);
+        assert_eq!(Vnd::parse_amount("abc"), None);
+        assert_eq!(Vnd::parse_amount("-5"), None);
+        assert_eq!(Vnd::parse_amount(""), None);
+    }
+}

@@ -1,0 +1,125 @@
+//! One error type for the whole app. Pages get a rendered error page, the JSON API gets
+//! `{"error": {"code", "message"}}`; internal details are logged, never shown.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("không tìm thấy")]
+    NotFound,
+    #[error("dịch vụ tạm thời không khả dụng")]
+    Unavailable(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest { code, .. } => code,
+            AppError::NotFound => "not_found",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Database(_) | AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// What a person may read: never the internal cause.
+    fn public_message(&self) -> String {
+        match self {
+            AppError::BadRequest { message, .. } => message.clone(),
+            AppError::NotFound => "Không tìm thấy trang hoặc sản phẩm bạn yêu cầu.".into(),
+            AppError::Unavailable(_) => {
+                "Dịch vụ tạm thời không khả dụng, vui lòng thử lại sau ít phút.".into()
+            }
+            AppError::Database(_) | AppError::Internal(_) => {
+                "Đã có lỗi xảy ra phía máy chủ. Vui lòng thử lại sau.".into()
+            }
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            AppError::Database(e) => tracing::error!(error = %e, "database error"),
+            AppError::Internal(e) => tracing::error!(error = %e, "internal error"),
+            AppError::Unavailable(e) => tracing::warn!(error = %e, "dependency unavailable"),
+            _ => {}
+        }
+    }
+}
+
+/// The JSON API's answer for any error.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.0.code(),
+                message: self.0.public_message(),
+            },
+        };
+        (self.0.status(), axum::Json(body)).into_response()
+    }
+}
+
+/// A page's answer for any error: the error page, rendered with the right status.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.status();
+        let title = match status {
+            StatusCode::NOT_FOUND => "Không tìm thấy",
+            StatusCode::BAD_REQUEST => "Yêu cầu không hợp lệ",
+            StatusCode::SERVICE_UNAVAILABLE => "Tạm thời gián đoạn",
+            _ => "Đã có lỗi xảy ra",
+        };
+        let page = crate::render::ErrorPage {
+            status: status.as_u16(),
+            title,
+            message: self.public_message(),
+        };
+        let mut response = crate::render::render_page("errors/error.html", &page).into_response();
+        *response.status_mut() = status;
+        response
+    }
+}

@@ -1,0 +1,12 @@
+//! OCOP marketplace: a server-rendered shop for Vietnam's OCOP-certified local products.
+
+pub mod app;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod health;
+pub mod import;
+pub mod render;
+pub mod seed;

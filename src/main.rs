@@ -1,0 +1,124 @@
+//! `ocop-market`: serve, seed, import. Configuration comes from the environment.
+
+use clap::{Parser, Subcommand};
+use ocop_market::app::{Application, shutdown_signal};
+use ocop_market::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "ocop-market", version, about = "Sàn thương mại sản phẩm OCOP")]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve the marketplace on BIND.
+    Serve,
+    /// Load the demo catalog (idempotent) and serve: what the Quickstart runs.
+    Demo,
+    /// Load a catalog: `--demo` for the demo shop, `--scale N` for N synthetic products.
+    Seed {
+        #[arg(long, conflicts_with = "scale")]
+        demo: bool,
+        #[arg(long, value_name = "N")]
+        scale: Option<u32>,
+    },
+    /// Import a province's OCOP list from a .csv or .xlsx file.
+    Import { file: PathBuf },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.config.log_format);
+    match run(cli).await {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("ocop-market: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, String> {
+    let config = cli.config;
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Demo => {
+            let pool = pool(&config).await?;
+            let summary = ocop_market::seed::demo(&pool)
+                .await
+                .map_err(|e| format!("seeding failed: {e}"))?;
+            eprintln!("{summary}");
+            serve(config).await
+        }
+        Command::Seed { demo, scale } => {
+            let pool = pool(&config).await?;
+            let summary = match (demo, scale) {
+                (_, Some(n)) => ocop_market::seed::scale(&pool, n).await,
+                (true, None) => ocop_market::seed::demo(&pool).await,
+                (false, None) => return Err("say what to seed: --demo or --scale N".into()),
+            }
+            .map_err(|e| format!("seeding failed: {e}"))?;
+            eprintln!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { file } => {
+            let pool = pool(&config).await?;
+            let report = ocop_market::import::import_file(&pool, &file, true)
+                .await
+                .map_err(|e| e.to_string())?;
+            for problem in &report.problems {
+                eprintln!("{problem}");
+            }
+            eprintln!("{}", report.summary());
+            Ok(if report.failed > 0 {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+async fn pool(config: &Config) -> Result<sqlx::PgPool, String> {
+    let pool = ocop_market::db::connect(&config.database_url, 4)
+        .await
+        .map_err(|e| e.to_string())?;
+    ocop_market::db::migrate(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(pool)
+}
+
+async fn serve(config: Config) -> Result<ExitCode, String> {
+    let db = config.redacted_database_url();
+    let app = Application::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(http.addr = %app.local_addr(), db.url = %db, "serving the OCOP marketplace");
+    eprintln!("Sàn OCOP đang chạy: http://{}", app.local_addr());
+    app.run(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,109 @@
+//! One place renders every page with the shared Tera. Templates are compiled into the binary
+//! (see build.rs) and parsed once per process.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use tera::{Tera, Value};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+}
+
+pub fn template_names() -> impl Iterator<Item = &'static str> {
+    embedded::TEMPLATES
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|n| n.ends_with(".html"))
+}
+
+pub fn tera() -> &'static Tera {
+    static TERA: OnceLock<Tera> = OnceLock::new();
+    TERA.get_or_init(|| build().unwrap_or_else(|e| panic!("templates do not parse: {e:?}")))
+}
+
+pub fn build() -> tera::Result<Tera> {
+    let mut tera = Tera::default();
+    tera.add_raw_templates(embedded::TEMPLATES.iter().copied())?;
+    tera.autoescape_on(vec![".html", ".svg"]);
+    tera.set_escape_fn(escape_html);
+    tera.register_filter("vnd", vnd_filter);
+    tera.register_filter("date_vn", date_vn_filter);
+    tera.register_filter("thousands", thousands_filter);
+    Ok(tera)
+}
+
+/// Renders `template` with `page` as its context; a failure is logged and becomes a plain 500.
+pub fn render_page<T: Serialize>(template: &str, page: &T) -> Response {
+    match render(template, page) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(template, error = ?e, "template failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Đã có lỗi xảy ra phía máy chủ.",
+            )
+                .into_response()
+        }
+    }
+}
+
+pub fn render<T: Serialize>(template: &str, page: &T) -> tera::Result<String> {
+    let context = tera::Context::from_serialize(page)?;
+    tera().render(template, &context)
+}
+
+#[derive(Serialize)]
+pub struct ErrorPage {
+    pub status: u16,
+    pub title: &'static str,
+    pub message: String,
+}
+
+/// The five characters that matter in HTML text and quoted attributes. Tera's own escaper also
+/// rewrites "/", which turns "12/QĐ-UBND" and every URL into noise for people copying text.
+pub fn escape_html(input: &str) -> String {
+    let mut out = String::with_capacity(input.len() + 8);
+    for c in input.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn vnd_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let amount = value
+        .as_i64()
+        .ok_or_else(|| tera::Error::msg("vnd expects an integer"))?;
+    Ok(Value::String(crate::domain::Vnd::format(amount)))
+}
+
+fn thousands_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let n = value
+        .as_i64()
+        .ok_or_else(|| tera::Error::msg("thousands expects an integer"))?;
+    let s = crate::domain::Vnd::format(n);
+    Ok(Value::String(s.trim_end_matches(" ₫").to_string()))
+}
+
+/// "2026-05-10" → "10/05/2026", the way dates are written in Vietnam.
+fn date_vn_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let s = value
+        .as_str()
+        .ok_or_else(|| tera::Error::msg("date_vn expects a YYYY-MM-DD string"))?;
+    let mut parts = s.splitn(3, '-');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(y), Some(m), Some(d)) => {
+            Ok(Value::String(format!("{}/{m}/{y}", &d[..d.len().min(2)])))
+        }
+        _ => Err(tera::Error::msg("date_vn expects a YYYY-MM-DD string")),
+    }
+}

@@ -1,0 +1,487 @@
+//! Catalog seeds: `--demo`, a realistic shop for people to click through, and `--scale N`, N
+//! synthetic products for benchmarks. Both are deterministic and idempotent: running one twice
+//! changes nothing.
+
+mod data;
+
+use crate::domain::{ProducerType, Sector, Stars, default_expiry, slugify};
+use sqlx::PgPool;
+use std::collections::{HashMap, HashSet};
+use time::macros::{date, datetime};
+use time::{Date, Duration, OffsetDateTime};
+
+/// A small, fixed pseudo-random source: the same seed gives the same catalog on every machine.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub producers_added: u64,
+    pub products_added: u64,
+    pub certificates_added: u64,
+    pub products_total: i64,
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "seed: {} producers, {} products, {} certificates added in {:.1}s; {} products in the catalog",
+            self.producers_added,
+            self.products_added,
+            self.certificates_added,
+            self.seconds,
+            self.products_total
+        )
+    }
+}
+
+struct CommuneRow {
+    code: i32,
+    name: String,
+    division_type: String,
+}
+
+async fn communes_by_province(pool: &PgPool) -> Result<HashMap<i16, Vec<CommuneRow>>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select commune_code, province_code, name, division_type from commune order by commune_code"
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut map: HashMap<i16, Vec<CommuneRow>> = HashMap::new();
+    for r in rows {
+        map.entry(r.province_code).or_default().push(CommuneRow {
+            code: r.commune_code,
+            name: r.name,
+            division_type: r.division_type,
+        });
+    }
+    Ok(map)
+}
+
+fn short_place(commune: &str) -> &str {
+    commune
+        .trim_start_matches("Xã ")
+        .trim_start_matches("Phường ")
+        .trim_start_matches("Đặc khu ")
+}
+
+/// The rows both seeds write, generated in memory first and then written in bulk.
+#[derive(Default)]
+struct Batch {
+    producers: Vec<NewProducer>,
+    products: Vec<NewProduct>,
+}
+
+struct NewProducer {
+    slug: String,
+    name: String,
+    kind: ProducerType,
+    province: i16,
+    commune: i32,
+    address: String,
+    phone: String,
+    story: String,
+}
+
+struct NewProduct {
+    producer_slug: String,
+    slug: String,
+    name: String,
+    sector: Sector,
+    story: String,
+    price: i64,
+    stock: i32,
+    unit: String,
+    weight: Option<i32>,
+    created_at: OffsetDateTime,
+    stars: Stars,
+    decision: String,
+    body: String,
+    issued_on: Date,
+    potential: bool,
+    revoked: Option<(Date, String)>,
+}
+
+const REVOKE_REASONS: &[&str] = &[
+    "Không tham gia đánh giá lại khi hết 36 tháng",
+    "Không đạt yêu cầu khi đánh giá lại",
+    "Chủ thể ngừng sản xuất sản phẩm",
+];
+
+/// Builds a certified product with stars, dates and stock drawn from `rng`.
+#[allow(clippy::too_many_arguments)]
+fn make_product(
+    rng: &mut Rng,
+    item: &data::Item,
+    name: String,
+    slug: String,
+    producer: &NewProducer,
+    province_name: &str,
+    commune_name: &str,
+    flagship: bool,
+    serial: u64,
+) -> NewProduct {
+    let &(_, sector, unit, base_price, weight) = item;
+    let roll = rng.below(100);
+    let stars = match (flagship, roll) {
+        (true, 0..=11) | (false, 0..=2) => 5,
+        (true, 12..=51) | (false, 3..=27) => 4,
+        _ => 3,
+    };
+    let stars = Stars::new(stars).expect("3..=5");
+    let fate = rng.below(100);
+    // most certificates are current; some are past their 36 months, some revoked
+    let issued_on = if fate < 7 {
+        date!(2021 - 03 - 01) + Duration::days(rng.below(600) as i64)
+    } else {
+        date!(2024 - 01 - 15) + Duration::days(rng.below(880) as i64)
+    };
+    let revoked = (7..11).contains(&fate).then(|| {
+        (
+            issued_on + Duration::days(200 + rng.below(300) as i64),
+            rng.pick(REVOKE_REASONS).to_string(),
+        )
+    });
+    let (decision, body) = if stars.get() == 5 {
+        (
+            format!("{}/QĐ-BNNMT", 100 + rng.below(4800)),
+            "Bộ Nông nghiệp và Môi trường".to_string(),
+        )
+    } else {
+        (
+            format!("{}/QĐ-UBND", 100 + rng.below(4800)),
+            format!("UBND {province_name}"),
+        )
+    };
+    let price = (base_price * (80 + rng.below(50) as i64) / 100 / 1000).max(1) * 1000;
+    let stock = if rng.below(100) < 8 {
+        0
+    } else {
+        1 + rng.below(240) as i32
+    };
+    NewProduct {
+        producer_slug: producer.slug.clone(),
+        story: data::story(sector, &name, &producer.name, commune_name, province_name),
+        slug,
+        name,
+        sector,
+        price,
+        stock,
+        unit: unit.to_string(),
+        weight,
+        created_at: datetime!(2025-01-01 08:00 +7)
+            + Duration::minutes((serial * 731 + rng.below(700)) as i64),
+        stars,
+        decision,
+        body,
+        issued_on,
+        potential: stars.get() == 4 && rng.below(100) < 15,
+        revoked,
+    }
+}
+
+fn make_producer(
+    rng: &mut Rng,
+    index: usize,
+    province_name: &str,
+    commune: &CommuneRow,
+    theme: &str,
+) -> NewProducer {
+    let place = short_place(&commune.name);
+    let kind = [
+        ProducerType::Cooperative,
+        ProducerType::Household,
+        ProducerType::Firm,
+        ProducerType::CoopGroup,
+        ProducerType::Cooperative,
+        ProducerType::Household,
+    ][index % 6];
+    let name = match kind {
+        ProducerType::Cooperative => format!("Hợp tác xã {theme} {place}"),
+        ProducerType::Firm => format!("Công ty TNHH {}", rng.pick(data::BRANDS)),
+        ProducerType::Household => format!("Hộ kinh doanh {}", rng.pick(data::PEOPLE)),
+        ProducerType::CoopGroup => format!("Tổ hợp tác {theme} {place}"),
+    };
+    let story = format!(
+        "{name} có trụ sở tại {}, {province_name}. Chúng tôi liên kết với các hộ dân trong vùng để sản xuất sản phẩm đạt chuẩn OCOP, giữ nghề truyền thống và tạo việc làm cho bà con địa phương.",
+        commune.name
+    );
+    NewProducer {
+        slug: String::new(),
+        name,
+        kind,
+        province: 0,
+        commune: commune.code,
+        address: format!(
+            "Thôn {}, {}, {province_name}",
+            1 + rng.below(12),
+            commune.name
+        ),
+        phone: format!("09{:08}", rng.below(100_000_000)),
+        story,
+    }
+}
+
+/// Picks a distinct slug: the base, then with the place, then numbered.
+fn unique_slug(taken: &mut HashSet<String>, base: &str, place: &str) -> String {
+    let base = slugify(base);
+    let candidates = [base.clone(), format!("{base}-{}", slugify(place))];
+    for c in candidates {
+        if taken.insert(c.clone()) {
+            return c;
+        }
+    }
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|c| taken.insert(c.clone()))
+        .expect("unbounded")
+}
+
+/// The demo shop: about 4 producers per province, 2–3 products each, Vietnamese names and stories.
+pub async fn demo(pool: &PgPool) -> Result<Summary, sqlx::Error> {
+    let started = std::time::Instant::now();
+    let communes = communes_by_province(pool).await?;
+    let provinces: HashMap<i16, String> = sqlx::query!("select province_code, name from province")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.province_code, r.name))
+        .collect();
+    let mut rng = Rng(2025_07_01);
+    let mut batch = Batch::default();
+    let mut producer_slugs = HashSet::new();
+    let mut product_slugs = HashSet::new();
+    let mut serial = 0u64;
+    for &(province, specialties) in data::SPECIALTIES {
+        let province_name = &provinces[&province];
+        let rural: Vec<&CommuneRow> = communes[&province]
+            .iter()
+            .filter(|c| c.division_type != "phường")
+            .collect();
+        let pool_of_communes = if rural.is_empty() {
+            communes[&province].iter().collect()
+        } else {
+            rural
+        };
+        for i in 0..4 {
+            let commune = pool_of_communes[rng.below(pool_of_communes.len() as u64) as usize];
+            let flagship = &specialties[i % specialties.len()];
+            let theme = flagship
+                .0
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut producer = make_producer(&mut rng, i, province_name, commune, &theme);
+            producer.province = province;
+            producer.slug = unique_slug(
+                &mut producer_slugs,
+                &producer.name,
+                short_place(&commune.name),
+            );
+            // the province's speciality first, then one or two everyday products of the commune
+            let mut items: Vec<(data::Item, String, bool)> =
+                vec![(*flagship, flagship.0.to_string(), true)];
+            let extra = 1 + (rng.below(10) < 6) as usize;
+            for _ in 0..extra {
+                let g = *rng.pick(data::GENERIC);
+                let name = format!("{} {}", g.0, short_place(&commune.name));
+                if items.iter().all(|(_, n, _)| n != &name) {
+                    items.push((g, name, false));
+                }
+            }
+            for (item, name, flagship) in items {
+                serial += 1;
+                let slug = unique_slug(&mut product_slugs, &name, short_place(&commune.name));
+                let p = make_product(
+                    &mut rng,
+                    &item,
+                    name,
+                    slug,
+                    &producer,
+                    province_name,
+                    &commune.name,
+                    flagship,
+                    serial,
+                );
+                batch.products.push(p);
+            }
+            batch.producers.push(producer);
+        }
+    }
+    write(pool, batch, started).await
+}
+
+/// N synthetic products from about N/1.9 producers (the national ratio), spread over all provinces.
+pub async fn scale(pool: &PgPool, n: u32) -> Result<Summary, sqlx::Error> {
+    let started = std::time::Instant::now();
+    let communes = communes_by_province(pool).await?;
+    let provinces: Vec<(i16, String)> =
+        sqlx::query!("select province_code, name from province order by province_code")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.province_code, r.name))
+            .collect();
+    let mut rng = Rng(20_000);
+    let mut batch = Batch::default();
+    let producer_count = (n as usize * 10).div_ceil(19).max(1);
+    for i in 0..producer_count {
+        let (province, province_name) = &provinces[i % provinces.len()];
+        let list = &communes[province];
+        let commune = &list[rng.below(list.len() as u64) as usize];
+        let theme = rng
+            .pick(data::GENERIC)
+            .0
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut producer = make_producer(&mut rng, i, province_name, commune, &theme);
+        producer.province = *province;
+        producer.name = format!("{} ({})", producer.name, i + 1);
+        producer.slug = format!("scale-producer-{}", i + 1);
+        batch.producers.push(producer);
+    }
+    let specialties: Vec<&data::Item> = data::SPECIALTIES
+        .iter()
+        .flat_map(|(_, s)| s.iter())
+        .chain(data::GENERIC)
+        .collect();
+    for j in 0..n as usize {
+        let producer = &batch.producers[j % producer_count];
+        let item = *specialties[rng.below(specialties.len() as u64) as usize];
+        let commune_name = communes[&producer.province]
+            .iter()
+            .find(|c| c.code == producer.commune)
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let province_name = &provinces
+            .iter()
+            .find(|p| p.0 == producer.province)
+            .expect("province")
+            .1;
+        let name = format!("{} {} số {}", item.0, short_place(&commune_name), j + 1);
+        let slug = format!("scale-{}", j + 1);
+        let p = make_product(
+            &mut rng,
+            &item,
+            name,
+            slug,
+            producer,
+            province_name,
+            &commune_name,
+            j % 5 == 0,
+            j as u64,
+        );
+        batch.products.push(p);
+    }
+    write(pool, batch, started).await
+}
+
+/// Writes a batch in a few statements per 5,000 rows; rows that already exist are left alone.
+async fn write(
+    pool: &PgPool,
+    batch: Batch,
+    started: std::time::Instant,
+) -> Result<Summary, sqlx::Error> {
+    let mut summary = Summary::default();
+    let mut tx = pool.begin().await?;
+    for chunk in batch.producers.chunks(5_000) {
+        let col = |f: fn(&NewProducer) -> String| chunk.iter().map(f).collect::<Vec<String>>();
+        let added = sqlx::query!(
+            r#"
+            insert into producer (slug, name, producer_type, province_code, commune_code, address, phone, story, status)
+            select slug, name, kind, province, commune, address, phone, story, 'approved'
+            from unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[], $6::text[], $7::text[], $8::text[])
+                as t(slug, name, kind, province, commune, address, phone, story)
+            on conflict do nothing
+            "#,
+            &col(|p| p.slug.clone()),
+            &col(|p| p.name.clone()),
+            &col(|p| p.kind.key().to_string()),
+            &chunk.iter().map(|p| p.province).collect::<Vec<i16>>(),
+            &chunk.iter().map(|p| p.commune).collect::<Vec<i32>>(),
+            &col(|p| p.address.clone()),
+            &col(|p| p.phone.clone()),
+            &col(|p| p.story.clone()),
+        )
+        .execute(&mut *tx)
+        .await?;
+        summary.producers_added += added.rows_affected();
+    }
+    for chunk in batch.products.chunks(5_000) {
+        let col = |f: fn(&NewProduct) -> String| chunk.iter().map(f).collect::<Vec<String>>();
+        let added = sqlx::query!(
+            r#"
+            insert into product (producer_id, slug, name, sector, story, price_vnd, stock, unit, weight_grams, images, created_at)
+            select pr.producer_id, t.slug, t.name, t.sector, t.story, t.price, t.stock, t.unit, t.weight,
+                   array['/img/demo/' || t.slug || '.svg'], t.created_at
+            from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::text[], $9::int[], $10::timestamptz[])
+                as t(producer_slug, slug, name, sector, story, price, stock, unit, weight, created_at)
+            join producer pr on pr.slug = t.producer_slug
+            on conflict do nothing
+            "#,
+            &col(|p| p.producer_slug.clone()),
+            &col(|p| p.slug.clone()),
+            &col(|p| p.name.clone()),
+            &col(|p| p.sector.key().to_string()),
+            &col(|p| p.story.clone()),
+            &chunk.iter().map(|p| p.price).collect::<Vec<i64>>(),
+            &chunk.iter().map(|p| p.stock).collect::<Vec<i32>>(),
+            &col(|p| p.unit.clone()),
+            &chunk.iter().map(|p| p.weight).collect::<Vec<Option<i32>>>() as &[Option<i32>],
+            &chunk.iter().map(|p| p.created_at).collect::<Vec<OffsetDateTime>>(),
+        )
+        .execute(&mut *tx)
+        .await?;
+        summary.products_added += added.rows_affected();
+        let added = sqlx::query!(
+            r#"
+            insert into certificate (product_id, stars, awarding_level, awarding_body, decision_number, issued_on, expires_on,
+                                     potential_five_star, status, revoked_on, revoked_reason)
+            select p.product_id, t.stars, case when t.stars = 5 then 'central' else 'provincial' end, t.body, t.decision,
+                   t.issued_on, t.expires_on, t.potential,
+                   case when t.revoked_on is null then 'active' else 'revoked' end, t.revoked_on, t.revoked_reason
+            from unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::date[], $6::date[], $7::bool[], $8::date[], $9::text[])
+                as t(slug, stars, body, decision, issued_on, expires_on, potential, revoked_on, revoked_reason)
+            join product p on p.slug = t.slug
+            on conflict do nothing
+            "#,
+            &col(|p| p.slug.clone()),
+            &chunk.iter().map(|p| p.stars.get() as i16).collect::<Vec<i16>>(),
+            &col(|p| p.body.clone()),
+            &col(|p| p.decision.clone()),
+            &chunk.iter().map(|p| p.issued_on).collect::<Vec<Date>>(),
+            &chunk.iter().map(|p| default_expiry(p.issued_on)).collect::<Vec<Date>>(),
+            &chunk.iter().map(|p| p.potential).collect::<Vec<bool>>(),
+            &chunk.iter().map(|p| p.revoked.as_ref().map(|r| r.0)).collect::<Vec<Option<Date>>>() as &[Option<Date>],
+            &chunk.iter().map(|p| p.revoked.as_ref().map(|r| r.1.clone())).collect::<Vec<Option<String>>>() as &[Option<String>],
+        )
+        .execute(&mut *tx)
+        .await?;
+        summary.certificates_added += added.rows_affected();
+    }
+    tx.commit().await?;
+    summary.products_total = sqlx::query_scalar!("select count(*) as \"n!\" from product")
+        .fetch_one(pool)
+        .await?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}

@@ -1,0 +1,195 @@
+//! A person's view, in headless Chromium driven over WebDriver (Debian's chromium-driver).
+//! Screenshots land in target/screenshots/ for people to look at when a journey fails.
+
+use crate::helpers::{TestApp, load_fixture};
+use fantoccini::{ClientBuilder, Locator};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct Driver(Child, u16);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_chromedriver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let child = Command::new(&binary)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary} ({e}): install Debian's chromium and chromium-driver (scripts/test.sh does)"));
+    Driver(child, port)
+}
+
+pub async fn browser(width: u32, height: u32) -> (fantoccini::Client, Driver) {
+    let driver = start_chromedriver();
+    let mut caps = serde_json::Map::new();
+    let chrome = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let profile =
+        std::env::temp_dir().join(format!("ocop-chromium-{}-{}", std::process::id(), driver.1));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chrome,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", format!("--window-size={width},{height}"),
+                     format!("--user-data-dir={}", profile.display())]
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return (client, driver),
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("chromedriver did not answer: {e}"),
+        }
+    }
+}
+
+pub async fn screenshot(client: &fantoccini::Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).ok();
+    if let Ok(png) = client.screenshot().await {
+        std::fs::write(dir.join(format!("{name}.png")), png).ok();
+    }
+}
+
+#[tokio::test]
+async fn a_shopper_on_a_phone_opens_the_home_page_and_a_product() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let (client, _driver) = browser(390, 844).await;
+    let base = format!("http://{}", app.addr);
+
+    client.goto(&base).await.unwrap();
+    screenshot(&client, "catalog-home").await;
+    let h1 = client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(h1, "Đặc sản OCOP từ mọi miền đất nước");
+    let featured = client
+        .find_all(Locator::Css("#featured ~ .grid .card"))
+        .await
+        .unwrap();
+    assert!(!featured.is_empty(), "featured 4★/5★ products are shown");
+    let first = featured[0]
+        .find(Locator::Css(".card-title"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(first, "Chả mực Hạ Long", "the 5★ product leads");
+
+    featured[0]
+        .find(Locator::Css("a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("section.certificate"))
+        .await
+        .unwrap();
+    screenshot(&client, "catalog-product").await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/products/cha-muc")
+    );
+    let title = client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(title, "Chả mực Hạ Long");
+    let price = client
+        .find(Locator::Css(".summary .price"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(price.starts_with("300.000 ₫"), "{price}");
+    let cert = client
+        .find(Locator::Css("section.certificate"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        cert.contains("Trung ương") && cert.contains("Còn hiệu lực"),
+        "{cert}"
+    );
+    // the QR image actually loads
+    let qr_width = client
+        .execute(
+            "return document.querySelector('.qr img').naturalWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        qr_width.as_u64().unwrap_or(0) > 0,
+        "QR code image did not load"
+    );
+    // the page fits a phone: nothing wider than the viewport
+    let overflow = client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow,
+        serde_json::json!(false),
+        "page scrolls sideways on a phone"
+    );
+
+    client
+        .goto(&format!("{base}/products/banh-cu"))
+        .await
+        .unwrap();
+    let alert = client
+        .find(Locator::Css("[role=alert]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(alert.contains("không còn được chứng nhận OCOP"), "{alert}");
+    screenshot(&client, "catalog-expired").await;
+    client.close().await.unwrap();
+}

@@ -1,0 +1,430 @@
+//! Test harness: a fresh Postgres database per test, cloned from a migrated template (so 3,321
+//! communes are not reloaded for every test), and the real application serving it.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use ocop_market::app::{AppState, Application};
+use ocop_market::config::Config;
+use sqlx::{Connection, PgConnection, PgPool};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tower::ServiceExt;
+
+pub fn base_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+}
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
+}
+
+/// The migrated template, created once per migration set (its name carries their checksums).
+fn template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(create_template())
+        })
+        .join()
+        .expect("template creation")
+    })
+}
+
+async fn create_template() -> String {
+    let mut hash: u64 = 1469598103934665603;
+    for m in ocop_market::db::MIGRATOR.iter() {
+        for b in m.checksum.iter() {
+            hash = (hash ^ *b as u64).wrapping_mul(1099511628211);
+        }
+    }
+    let name = format!("ocop_tpl_{:x}", hash);
+    let mut admin = PgConnection::connect(&format!("{}/postgres", base_url()))
+        .await
+        .expect("Postgres for tests");
+    // several test processes may start at once
+    sqlx::query("select pg_advisory_lock(72017)")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    if !exists {
+        let building = format!("{name}_building");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "drop database if exists {building}"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {building}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        {
+            let pool = PgPool::connect(&format!("{}/{building}", base_url()))
+                .await
+                .unwrap();
+            ocop_market::db::migrate(&pool)
+                .await
+                .expect("migrations apply");
+            pool.close().await;
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "alter database {building} rename to {name}"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+    sqlx::query("select pg_advisory_unlock(72017)")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    name
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub pool: PgPool,
+    pub addr: std::net::SocketAddr,
+    pub db_name: String,
+    router: axum::Router,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl TestApp {
+    /// A fresh database with the schema and the map of Vietnam, and no catalog.
+    pub async fn new() -> TestApp {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let template = template();
+        let db_name = format!(
+            "ocop_t_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut admin = PgConnection::connect(&format!("{}/postgres", base_url()))
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "create database {db_name} template {template}"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+        admin.close().await.ok();
+        let config = Config {
+            database_url: format!("{}/{db_name}", base_url()),
+            redis_url: redis_url(),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            public_url: Some("https://ocop.example.vn".into()),
+            db_max_connections: 5,
+            log_format: "text".into(),
+        };
+        let app = Application::build(config).await.expect("app builds");
+        let state = app.state().clone();
+        let addr = app.local_addr();
+        tokio::spawn(app.run(std::future::pending()));
+        let router = ocop_market::app::router(state.clone());
+        TestApp {
+            pool: state.pool.clone(),
+            state,
+            addr,
+            db_name,
+            router,
+        }
+    }
+
+    /// Rebuilds the in-memory catalog now, rather than waiting for the notification.
+    pub async fn refresh(&self) {
+        self.state
+            .catalog
+            .refresh_all()
+            .await
+            .expect("catalog reload");
+    }
+
+    pub async fn get(&self, uri: &str) -> Answer {
+        let response = self
+            .router
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            content_type,
+            body: String::from_utf8(bytes.to_vec()).expect("UTF-8 body"),
+        }
+    }
+
+    pub async fn api(&self, uri: &str) -> (StatusCode, serde_json::Value) {
+        let a = self.get(uri).await;
+        assert!(
+            a.content_type.starts_with("application/json"),
+            "{uri} answered {}: {}",
+            a.content_type,
+            a.body
+        );
+        (a.status, a.json())
+    }
+}
+
+/// Keeps a failed test's database for a look; drops a passed one.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test database kept for inspection: {}", self.db_name);
+            return;
+        }
+        let name = self.db_name.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    if let Ok(mut admin) =
+                        PgConnection::connect(&format!("{}/postgres", base_url())).await
+                    {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "drop database if exists {name} with (force)"
+                        )))
+                        .execute(&mut admin)
+                        .await;
+                    }
+                })
+        })
+        .join()
+        .ok();
+    }
+}
+
+/// A small catalog whose every count is known by hand. Dates are relative to today, so what is
+/// valid stays valid whatever day the tests run.
+pub struct Fixture {
+    pub qn_commune_a: i32,
+    pub qn_commune_b: i32,
+    pub hn_commune: i32,
+}
+
+pub async fn load_fixture(app: &TestApp) -> Fixture {
+    let pool = &app.pool;
+    let communes: Vec<(i32,)> = sqlx::query_as(
+        "select commune_code from commune where province_code = 22 order by commune_code limit 2",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let hn: (i32,) = sqlx::query_as(
+        "select commune_code from commune where province_code = 1 order by commune_code limit 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let f = Fixture {
+        qn_commune_a: communes[0].0,
+        qn_commune_b: communes[1].0,
+        hn_commune: hn.0,
+    };
+    let producer = |slug: &str, name: &str, kind: &str, province: i16, commune: i32| {
+        sqlx::query("insert into producer (slug, name, producer_type, province_code, commune_code, story) values ($1, $2, $3, $4, $5, 'Câu chuyện')")
+            .bind(slug.to_string())
+            .bind(name.to_string())
+            .bind(kind.to_string())
+            .bind(province)
+            .bind(commune)
+    };
+    producer(
+        "htx-binh-lieu",
+        "HTX Bình Liêu",
+        "cooperative",
+        22,
+        f.qn_commune_a,
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    producer(
+        "ho-ba-che",
+        "Hộ kinh doanh Ba Chẽ",
+        "household",
+        22,
+        f.qn_commune_b,
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    producer(
+        "cong-ty-ha-noi",
+        "Công ty TNHH Hà Nội",
+        "firm",
+        1,
+        f.hn_commune,
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // slug, producer, sector, price, stock, stars, certificate state, hidden
+    let products: &[(&str, &str, &str, i64, i32, i16, &str, bool)] = &[
+        (
+            "mien-dong",
+            "htx-binh-lieu",
+            "food",
+            50_000,
+            10,
+            3,
+            "valid",
+            false,
+        ),
+        (
+            "tra-hoa-vang",
+            "htx-binh-lieu",
+            "beverage",
+            120_000,
+            0,
+            4,
+            "valid",
+            false,
+        ),
+        (
+            "chả-muc",
+            "ho-ba-che",
+            "food",
+            300_000,
+            5,
+            5,
+            "valid",
+            false,
+        ),
+        (
+            "gom-bat-trang",
+            "cong-ty-ha-noi",
+            "souvenir",
+            80_000,
+            3,
+            3,
+            "valid",
+            false,
+        ),
+        (
+            "banh-da-ke",
+            "cong-ty-ha-noi",
+            "food",
+            45_000,
+            7,
+            4,
+            "valid",
+            false,
+        ),
+        (
+            "banh-cu",
+            "cong-ty-ha-noi",
+            "food",
+            10_000,
+            9,
+            3,
+            "expired",
+            false,
+        ),
+        (
+            "mat-ong-cu",
+            "htx-binh-lieu",
+            "food",
+            20_000,
+            9,
+            4,
+            "revoked",
+            false,
+        ),
+        ("an-giau", "ho-ba-che", "food", 30_000, 9, 3, "valid", true),
+        (
+            "chua-chung-nhan",
+            "ho-ba-che",
+            "food",
+            30_000,
+            9,
+            0,
+            "none",
+            false,
+        ),
+    ];
+    for (i, &(slug, producer, sector, price, stock, stars, cert, hidden)) in
+        products.iter().enumerate()
+    {
+        let slug = if slug == "chả-muc" { "cha-muc" } else { slug };
+        let names = [
+            "Miến dong Bình Liêu",
+            "Trà hoa vàng",
+            "Chả mực Hạ Long",
+            "Gốm Bát Tràng",
+            "Bánh đa Kế",
+            "Bánh cũ",
+            "Mật ong cũ",
+            "Hàng ẩn",
+            "Chưa chứng nhận",
+        ];
+        let id: (i64,) = sqlx::query_as(
+            "insert into product (producer_id, slug, name, sector, price_vnd, stock, unit, hidden, story, images, created_at)
+             select producer_id, $2, $3, $4, $5, $6, 'gói', $7, 'Câu chuyện ' || $3, array['/img/demo/' || $2 || '.svg'], now() - make_interval(days => $8)
+             from producer where slug = $1 returning product_id",
+        )
+        .bind(producer)
+        .bind(slug)
+        .bind(names[i])
+        .bind(sector)
+        .bind(price)
+        .bind(stock)
+        .bind(hidden)
+        .bind(i as i32)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let level = if stars == 5 { "central" } else { "provincial" };
+        let sql = match cert {
+            "valid" => "insert into certificate (product_id, stars, awarding_level, decision_number, issued_on, expires_on)
+                        values ($1, $2, $3, '12/QĐ-UBND', current_date - 100, (current_date - 100) + interval '36 months')",
+            "expired" => "insert into certificate (product_id, stars, awarding_level, decision_number, issued_on, expires_on)
+                          values ($1, $2, $3, '13/QĐ-UBND', current_date - interval '37 months', current_date - interval '1 month')",
+            "revoked" => "insert into certificate (product_id, stars, awarding_level, decision_number, issued_on, expires_on, status, revoked_on, revoked_reason)
+                          values ($1, $2, $3, '14/QĐ-UBND', current_date - 300, current_date + 700, 'revoked', current_date - 10, 'Không đạt khi đánh giá lại')",
+            _ => continue,
+        };
+        sqlx::query(sql)
+            .bind(id.0)
+            .bind(stars)
+            .bind(level)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    app.refresh().await;
+    f
+}

@@ -1,0 +1,10 @@
+//! One test binary: every test starts the real app on a fresh database.
+
+mod helpers;
+
+mod browser;
+mod catalog_api;
+mod database;
+mod import;
+mod pages;
+mod seed;
