@@ -1,11 +1,12 @@
 //! One place renders every page with the shared Tera. Templates are compiled into the binary
 //! (see build.rs) and parsed once per process.
 
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 use tera::{Tera, Value};
 
 mod embedded {
@@ -53,6 +54,69 @@ pub fn render_page<T: Serialize>(template: &str, page: &T) -> Response {
 pub fn render<T: Serialize>(template: &str, page: &T) -> tera::Result<String> {
     let context = tera::Context::from_serialize(page)?;
     tera().render(template, &context)
+}
+
+/// Rendered answers for one catalog snapshot. Pages depend only on the snapshot, the URL and the
+/// day (nothing per visitor yet), so a snapshot can keep what it rendered; a catalog change makes a
+/// new snapshot and with it an empty cache, so nothing stale is ever served.
+#[derive(Default)]
+pub struct PageCache {
+    entries: RwLock<std::collections::HashMap<String, (&'static str, Bytes)>>,
+}
+
+impl PageCache {
+    /// Bounded: free-form parameters (price ranges) must not grow it without end.
+    const MAX_ENTRIES: usize = 2_000;
+
+    /// The cached answer for `key`, or `render`'s, kept for next time when it succeeded.
+    pub fn get_or_render(
+        &self,
+        key: String,
+        content_type: &'static str,
+        render: impl FnOnce() -> Result<String, String>,
+    ) -> Response {
+        if let Some((ct, body)) = self.entries.read().expect("page cache lock").get(&key) {
+            return ([(axum::http::header::CONTENT_TYPE, *ct)], body.clone()).into_response();
+        }
+        match render() {
+            Ok(text) => {
+                let body = Bytes::from(text);
+                let mut entries = self.entries.write().expect("page cache lock");
+                if entries.len() >= Self::MAX_ENTRIES {
+                    entries.clear();
+                }
+                entries.insert(key, (content_type, body.clone()));
+                ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "rendering failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Đã có lỗi xảy ra phía máy chủ.",
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    /// A page rendered from `template`, through the cache.
+    pub fn page<T: Serialize>(
+        &self,
+        key: String,
+        template: &str,
+        page: impl FnOnce() -> T,
+    ) -> Response {
+        self.get_or_render(key, "text/html; charset=utf-8", || {
+            render(template, &page()).map_err(|e| format!("{template}: {e:?}"))
+        })
+    }
+
+    /// A JSON answer, through the cache.
+    pub fn json<T: Serialize>(&self, key: String, value: impl FnOnce() -> T) -> Response {
+        self.get_or_render(key, "application/json", || {
+            serde_json::to_string(&value()).map_err(|e| e.to_string())
+        })
+    }
 }
 
 #[derive(Serialize)]

@@ -112,24 +112,30 @@ async fn api_list(
     let s = state.catalog.snapshot();
     let (q, problems) = ListQuery::parse(&params, &s.admin);
     first_problem(problems)?;
-    let listing = s.list(&q, vn_today());
-    let body = ApiListing {
-        total: listing.counts.total,
-        page: q.page,
-        per_page: q.per_page,
-        items: views::cards(&s, &listing.product_ids),
-        facets: ApiFacets::new(&s, &listing.counts),
-    };
-    Ok(Json(body).into_response())
+    let today = vn_today();
+    let key = format!("api|{today}|{}", listing_href(&q));
+    Ok(s.pages.json(key, || {
+        let listing = s.list(&q, today);
+        ApiListing {
+            total: listing.counts.total,
+            page: q.page,
+            per_page: q.per_page,
+            items: views::cards(&s, &listing.product_ids),
+            facets: ApiFacets::new(&s, &listing.counts),
+        }
+    }))
 }
 
 async fn api_product(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-) -> Result<Json<ProductDetail>, ApiError> {
+) -> Result<Response, ApiError> {
     let s = state.catalog.snapshot();
     let (p, producer) = s.product_by_slug(&slug).ok_or(AppError::NotFound)?;
-    Ok(Json(views::detail(&s, p, producer, vn_today())))
+    let today = vn_today();
+    Ok(s.pages.json(format!("api-product|{today}|{slug}"), || {
+        views::detail(&s, p, producer, today)
+    }))
 }
 
 #[derive(Serialize)]
@@ -473,7 +479,20 @@ fn filter_form(s: &Snapshot, q: &ListQuery) -> FilterForm {
 async fn list_page(State(state): State<AppState>, Query(params): Params) -> Response {
     let s = state.catalog.snapshot();
     let (q, problems) = ListQuery::parse(&params, &s.admin);
-    let listing = s.list(&q, vn_today());
+    let today = vn_today();
+    if !problems.is_empty() {
+        // notices echo what was typed: not worth keeping
+        return render_page("catalog/list.html", &list_view(&s, &q, problems, today));
+    }
+    let key = format!("list|{today}|{}", listing_href(&q));
+    s.pages.page(key, "catalog/list.html", || {
+        list_view(&s, &q, problems, today)
+    })
+}
+
+fn list_view(s: &Snapshot, q: &ListQuery, problems: Vec<Problem>, today: time::Date) -> ListPage {
+    let q = q.clone();
+    let listing = s.list(&q, today);
     let c = &listing.counts;
     let last_page = c.total.div_ceil(q.per_page).max(1);
     let page_link = |n: u32| Link {
@@ -490,15 +509,15 @@ async fn list_page(State(state): State<AppState>, Query(params): Params) -> Resp
         Some(p) => format!("Sản phẩm OCOP {}", p.name),
         None => "Sản phẩm OCOP".to_string(),
     };
-    let page = ListPage {
+    ListPage {
         title,
         notices: problems
             .into_iter()
             .map(|p| format!("{} Bộ lọc này đã được bỏ qua.", p.message))
             .collect(),
         total: c.total,
-        cards: views::cards(&s, &listing.product_ids),
-        facets: facet_groups(&s, &q, c),
+        cards: views::cards(s, &listing.product_ids),
+        facets: facet_groups(s, &q, c),
         sorts: Sort::ALL
             .iter()
             .map(|&k| Link {
@@ -522,9 +541,8 @@ async fn list_page(State(state): State<AppState>, Query(params): Params) -> Resp
             })
         }),
         clear_href: (q.filter != Default::default()).then(|| "/products".to_string()),
-        form: filter_form(&s, &q),
-    };
-    render_page("catalog/list.html", &page)
+        form: filter_form(s, &q),
+    }
 }
 
 #[derive(Serialize)]
@@ -538,6 +556,13 @@ struct HomePage {
 async fn home(State(state): State<AppState>) -> Response {
     let s = state.catalog.snapshot();
     let today = vn_today();
+    s.pages
+        .page(format!("home|{today}"), "catalog/home.html", || {
+            home_view(&s, today)
+        })
+}
+
+fn home_view(s: &Snapshot, today: time::Date) -> HomePage {
     let all = ListQuery {
         sort: Sort::Stars,
         per_page: 12,
@@ -556,8 +581,8 @@ async fn home(State(state): State<AppState>) -> Response {
         })
         .collect();
     let c = top.counts;
-    let page = HomePage {
-        featured: views::cards(&s, &featured),
+    HomePage {
+        featured: views::cards(s, &featured),
         sectors: Sector::ALL
             .iter()
             .map(|k| Link {
@@ -579,8 +604,7 @@ async fn home(State(state): State<AppState>) -> Response {
             })
             .collect(),
         total: c.total,
-    };
-    render_page("catalog/home.html", &page)
+    }
 }
 
 #[derive(Serialize)]
@@ -607,13 +631,17 @@ async fn product_page(
         .filter(|id| *id != p.id)
         .take(4)
         .collect();
-    let page = ProductPage {
-        product: views::detail(&s, p, producer, vn_today()),
-        page_url: format!("{}/products/{}", state.config.public_url(), p.slug),
-        qr_url: format!("/products/{}/qr.svg", p.slug),
-        more_from_producer: views::cards(&s, &more),
-    };
-    Ok(render_page("catalog/product.html", &page))
+    let today = vn_today();
+    Ok(s.pages.page(
+        format!("product|{today}|{slug}"),
+        "catalog/product.html",
+        || ProductPage {
+            product: views::detail(&s, p, producer, today),
+            page_url: format!("{}/products/{}", state.config.public_url(), p.slug),
+            qr_url: format!("/products/{}/qr.svg", p.slug),
+            more_from_producer: views::cards(&s, &more),
+        },
+    ))
 }
 
 /// A QR code pointing at the product page, for printing on packaging (traceability).
@@ -667,11 +695,14 @@ async fn producer_page(
                 .is_some_and(|c| c.valid_on(today))
         })
         .collect();
-    let page = ProducerPage {
-        producer: views::producer_view(&s, producer),
-        products: views::cards(&s, &ids),
-    };
-    Ok(render_page("catalog/producer.html", &page))
+    Ok(s.pages.page(
+        format!("producer|{today}|{slug}"),
+        "catalog/producer.html",
+        || ProducerPage {
+            producer: views::producer_view(&s, producer),
+            products: views::cards(&s, &ids),
+        },
+    ))
 }
 
 /// Demo pictures are drawn here rather than downloaded: nothing leaves the machine.

@@ -176,6 +176,8 @@ pub struct Snapshot {
     pub day: Date,
     /// counts per filter, computed on first use: the snapshot never changes, so neither do they
     pub(crate) memo: Mutex<HashMap<super::listing::FilterKey, Arc<super::listing::Counts>>>,
+    /// rendered pages and API answers of this snapshot
+    pub pages: crate::render::PageCache,
 }
 
 impl Snapshot {
@@ -239,6 +241,7 @@ impl Snapshot {
             producer_products,
             day,
             memo: Mutex::new(HashMap::new()),
+            pages: Default::default(),
         }
     }
 

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test command: every test, against the real local Postgres, Redis and headless Chromium.
+# Installs what the tests need when it is missing (Debian's chromium and chromium-driver).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ocop-target}
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+scripts/services.sh
+if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+  echo "installing Debian's chromium and chromium-driver for the browser tests"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# Meilisearch is optional here: its half of the search suite runs only when MEILI_URL is set.
+cargo test --locked "$@"
