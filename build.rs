@@ -9,7 +9,9 @@ fn main() {
     entries.sort();
     let body: String = entries
         .iter()
-        .map(|(name, path)| format!("    ({name:?}, include_str!({path:?})),\n"))
+        // resolved when the crate compiles, not here: checkouts sharing a target dir must each
+        // embed their own templates
+        .map(|(name, _)| format!("    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/templates/{name}\"))),\n"))
         .collect();
     let out = Path::new(&env::var("OUT_DIR").unwrap()).join("templates.rs");
     fs::write(

@@ -232,17 +232,16 @@ struct ListPage {
     prev_href: Option<String>,
     next_href: Option<String>,
     clear_href: Option<String>,
+    /// the filters in force, each with a link that removes it
+    active: Vec<Link>,
     form: FilterForm,
 }
 
-/// The filter form's current values, for the no-JavaScript form.
+/// The no-JavaScript form for what links cannot express (a price range, the stock tick box, the
+/// order); the filters already chosen through facet links ride along as hidden fields.
 #[derive(Serialize)]
 struct FilterForm {
-    provinces: Vec<Choice>,
-    communes: Vec<Choice>,
-    sectors: Vec<Choice>,
-    stars: Vec<Choice>,
-    producer_types: Vec<Choice>,
+    hidden: Vec<(&'static str, String)>,
     sorts: Vec<Choice>,
     price_min: Option<i64>,
     price_max: Option<i64>,
@@ -423,52 +422,33 @@ fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
     groups
 }
 
-fn filter_form(s: &Snapshot, q: &ListQuery) -> FilterForm {
+fn filter_form(q: &ListQuery) -> FilterForm {
     let f = &q.filter;
-    let choice = |value: String, label: &str, selected: bool| Choice {
-        value,
-        label: label.to_string(),
-        selected,
-    };
+    let mut hidden = Vec::new();
+    if let Some(v) = f.province {
+        hidden.push(("province", v.to_string()));
+    }
+    if let Some(v) = f.commune {
+        hidden.push(("commune", v.to_string()));
+    }
+    if let Some(v) = f.sector {
+        hidden.push(("sector", v.key().to_string()));
+    }
+    if let Some(v) = f.stars {
+        hidden.push(("stars", v.get().to_string()));
+    }
+    if let Some(v) = f.producer_type {
+        hidden.push(("producer_type", v.key().to_string()));
+    }
     FilterForm {
-        provinces: s
-            .admin
-            .provinces
-            .iter()
-            .map(|p| choice(p.code.to_string(), &p.name, f.province == Some(p.code)))
-            .collect(),
-        communes: f
-            .province
-            .and_then(|p| s.admin.province(p))
-            .map(|p| {
-                p.communes
-                    .iter()
-                    .filter_map(|c| s.admin.commune(*c))
-                    .map(|c| choice(c.code.to_string(), &c.name, f.commune == Some(c.code)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        sectors: Sector::ALL
-            .iter()
-            .map(|k| choice(k.key().into(), k.label(), f.sector == Some(*k)))
-            .collect(),
-        stars: crate::domain::Stars::ALL
-            .iter()
-            .map(|k| {
-                choice(
-                    k.get().to_string(),
-                    &format!("{} sao", k.get()),
-                    f.stars == Some(*k),
-                )
-            })
-            .collect(),
-        producer_types: ProducerType::ALL
-            .iter()
-            .map(|k| choice(k.key().into(), k.label(), f.producer_type == Some(*k)))
-            .collect(),
+        hidden,
         sorts: Sort::ALL
             .iter()
-            .map(|k| choice(k.key().into(), k.label(), q.sort == *k))
+            .map(|k| Choice {
+                value: k.key().into(),
+                label: k.label().into(),
+                selected: q.sort == *k,
+            })
             .collect(),
         price_min: f.price_min,
         price_max: f.price_max,
@@ -541,8 +521,73 @@ fn list_view(s: &Snapshot, q: &ListQuery, problems: Vec<Problem>, today: time::D
             })
         }),
         clear_href: (q.filter != Default::default()).then(|| "/products".to_string()),
-        form: filter_form(s, &q),
+        active: active_filters(s, &q),
+        form: filter_form(&q),
     }
+}
+
+fn active_filters(s: &Snapshot, q: &ListQuery) -> Vec<Link> {
+    let f = &q.filter;
+    let chip = |label: String, href: String| Link {
+        label,
+        count: None,
+        href,
+        selected: true,
+    };
+    let mut out = Vec::new();
+    if let Some(p) = f.province.and_then(|p| s.admin.province(p)) {
+        out.push(chip(
+            p.name.clone(),
+            with(q, |x| {
+                x.filter.province = None;
+                x.filter.commune = None;
+            }),
+        ));
+    }
+    if let Some(c) = f.commune.and_then(|c| s.admin.commune(c)) {
+        out.push(chip(c.name.clone(), with(q, |x| x.filter.commune = None)));
+    }
+    if let Some(v) = f.sector {
+        out.push(chip(v.label().into(), with(q, |x| x.filter.sector = None)));
+    }
+    if let Some(v) = f.stars {
+        out.push(chip(
+            format!("{} sao", v.get()),
+            with(q, |x| x.filter.stars = None),
+        ));
+    }
+    if let Some(v) = f.producer_type {
+        out.push(chip(
+            v.label().into(),
+            with(q, |x| x.filter.producer_type = None),
+        ));
+    }
+    let price = match (f.price_min, f.price_max) {
+        (Some(a), Some(b)) => Some(format!(
+            "{} – {}",
+            crate::domain::Vnd::format(a),
+            crate::domain::Vnd::format(b)
+        )),
+        (Some(a), None) => Some(format!("từ {}", crate::domain::Vnd::format(a))),
+        (None, Some(b)) => Some(format!("đến {}", crate::domain::Vnd::format(b))),
+        (None, None) => None,
+    };
+    if let Some(label) = price {
+        out.push(chip(
+            label,
+            with(q, |x| {
+                x.filter.price_min = None;
+                x.filter.price_max = None;
+            }),
+        ));
+    }
+    if f.in_stock {
+        out.push(chip(
+            "Còn hàng".into(),
+            with(q, |x| x.filter.in_stock = false),
+        ));
+    }
+    out
 }
 
 #[derive(Serialize)]

@@ -303,6 +303,12 @@ pub struct Counts {
 }
 
 fn count(snapshot: &Snapshot, f: &Filter, today: Date) -> Counts {
+    // Plain arrays in the loop (province codes are below 100): a map update per row and facet
+    // would cost more than the whole scan.
+    let mut province = [0u32; 128];
+    let mut sector = [0u32; 8];
+    let mut stars = [0u32; 8];
+    let mut producer_type = [0u32; 8];
     let mut c = Counts::default();
     for r in snapshot.rows.iter().filter(|r| today < r.expires_on) {
         let m = failures(r, f);
@@ -312,24 +318,47 @@ fn count(snapshot: &Snapshot, f: &Filter, today: Date) -> Counts {
         // A row counts for a facet when it fails no filter but that facet's own.
         let only = |dim: u8| m & !dim == 0;
         if only(PROVINCE) {
-            *c.province.entry(r.province).or_default() += 1;
+            province[r.province as usize & 127] += 1;
         }
         if f.province.is_some() && only(COMMUNE) {
             *c.commune.entry(r.commune).or_default() += 1;
         }
         if only(SECTOR) {
-            *c.sector.entry(r.sector).or_default() += 1;
+            sector[r.sector as usize] += 1;
         }
         if only(STARS) {
-            *c.stars.entry(r.stars).or_default() += 1;
+            stars[r.stars as usize & 7] += 1;
         }
         if only(PRODUCER_TYPE) {
-            *c.producer_type.entry(r.producer_type).or_default() += 1;
+            producer_type[r.producer_type as usize] += 1;
         }
         if m == 0 {
             c.total += 1;
         }
     }
+    let nonzero = |a: &[u32]| {
+        a.iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (i, *n))
+            .collect::<Vec<_>>()
+    };
+    c.province = nonzero(&province)
+        .into_iter()
+        .map(|(i, n)| (i as i16, n))
+        .collect();
+    c.sector = nonzero(&sector)
+        .into_iter()
+        .map(|(i, n)| (Sector::ALL[i], n))
+        .collect();
+    c.stars = nonzero(&stars)
+        .into_iter()
+        .map(|(i, n)| (i as u8, n))
+        .collect();
+    c.producer_type = nonzero(&producer_type)
+        .into_iter()
+        .map(|(i, n)| (ProducerType::ALL[i], n))
+        .collect();
     c
 }
 

@@ -130,6 +130,12 @@ async fn facet_links_carry_counts_and_keep_other_filters() {
         "{page}"
     );
     assert!(page.contains("Quảng Ninh <span class=\"count\">2</span>"));
+    // the active filter shows as a chip whose link removes it
+    let page = app.get("/products?province=22&sector=food").await.body;
+    assert!(
+        page.contains("<a href=\"/products?province=22\" title=\"Bỏ lọc Thực phẩm\">"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
