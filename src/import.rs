@@ -221,11 +221,7 @@ fn excel_date(serial: f64) -> Option<Date> {
 }
 
 /// Checks one row against the rules and the map of Vietnam; every reason is reported.
-fn parse_row(
-    raw: &RawRow,
-    communes: &HashMap<i32, i16>,
-    provinces: &HashMap<i16, String>,
-) -> Result<Row, String> {
+fn parse_row(raw: &RawRow, admin: &crate::catalog::snapshot::Admin) -> Result<Row, String> {
     let get = |k: &str| raw.cells.get(k).map(|s| s.trim()).unwrap_or("");
     let mut reasons: Vec<String> = Vec::new();
     let mut need = |k: &str, label: &str| {
@@ -257,7 +253,7 @@ fn parse_row(
     let province_code = get("province_code")
         .parse::<i16>()
         .ok()
-        .filter(|c| provinces.contains_key(c));
+        .filter(|c| admin.province(*c).is_some());
     if province_code.is_none() {
         reasons.push(format!(
             "mã tỉnh \"{}\" không có trong 34 tỉnh/thành",
@@ -265,11 +261,14 @@ fn parse_row(
         ));
     }
     let commune_code = get("commune_code").parse::<i32>().ok();
-    match (commune_code.map(|c| communes.get(&c)), province_code) {
-        (Some(Some(p)), Some(province)) if *p != province => reasons.push(format!(
+    match (
+        commune_code.map(|c| admin.commune(c).map(|c| c.province_code)),
+        province_code,
+    ) {
+        (Some(Some(p)), Some(province)) if p != province => reasons.push(format!(
             "xã/phường {} không thuộc {}",
             get("commune_code"),
-            provinces[&province]
+            admin.province(province).expect("checked").name
         )),
         (Some(Some(_)), _) => {}
         _ => reasons.push(format!(
@@ -350,19 +349,7 @@ async fn import_rows(
     raw: Vec<RawRow>,
     progress: bool,
 ) -> Result<Report, ImportError> {
-    let communes: HashMap<i32, i16> =
-        sqlx::query!("select commune_code, province_code from commune")
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| (r.commune_code, r.province_code))
-            .collect();
-    let provinces: HashMap<i16, String> = sqlx::query!("select province_code, name from province")
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| (r.province_code, r.name))
-        .collect();
+    let admin = crate::catalog::snapshot::Admin::load(pool).await?;
     let bar = if progress {
         indicatif::ProgressBar::new(raw.len() as u64)
     } else {
@@ -379,7 +366,7 @@ async fn import_rows(
     let today = vn_today();
     for r in &raw {
         bar.inc(1);
-        let row = match parse_row(r, &communes, &provinces) {
+        let row = match parse_row(r, &admin) {
             Ok(row) => row,
             Err(reason) => {
                 report.failed += 1;
@@ -388,7 +375,13 @@ async fn import_rows(
             }
         };
         // each row in its own transaction: a failing row leaves nothing behind
-        match write_row(pool, &row, &provinces[&row.province_code]).await {
+        match write_row(
+            pool,
+            &row,
+            &admin.province(row.province_code).expect("checked").name,
+        )
+        .await
+        {
             Ok(outcome) => {
                 match outcome {
                     Outcome::Created => report.created += 1,

@@ -4,9 +4,10 @@
 
 mod data;
 
+use crate::catalog::snapshot::{Admin, Commune};
 use crate::domain::{ProducerType, Sector, Stars, default_expiry, slugify};
 use sqlx::PgPool;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use time::macros::{date, datetime};
 use time::{Date, Duration, OffsetDateTime};
 
@@ -49,29 +50,6 @@ impl std::fmt::Display for Summary {
             self.products_total
         )
     }
-}
-
-struct CommuneRow {
-    code: i32,
-    name: String,
-    division_type: String,
-}
-
-async fn communes_by_province(pool: &PgPool) -> Result<HashMap<i16, Vec<CommuneRow>>, sqlx::Error> {
-    let rows = sqlx::query!(
-        "select commune_code, province_code, name, division_type from commune order by commune_code"
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut map: HashMap<i16, Vec<CommuneRow>> = HashMap::new();
-    for r in rows {
-        map.entry(r.province_code).or_default().push(CommuneRow {
-            code: r.commune_code,
-            name: r.name,
-            division_type: r.division_type,
-        });
-    }
-    Ok(map)
 }
 
 fn short_place(commune: &str) -> &str {
@@ -200,7 +178,7 @@ fn make_producer(
     rng: &mut Rng,
     index: usize,
     province_name: &str,
-    commune: &CommuneRow,
+    commune: &Commune,
     theme: &str,
 ) -> NewProducer {
     let place = short_place(&commune.name);
@@ -256,29 +234,28 @@ fn unique_slug(taken: &mut HashSet<String>, base: &str, place: &str) -> String {
 /// The demo shop: about 4 producers per province, 2–3 products each, Vietnamese names and stories.
 pub async fn demo(pool: &PgPool) -> Result<Summary, sqlx::Error> {
     let started = std::time::Instant::now();
-    let communes = communes_by_province(pool).await?;
-    let provinces: HashMap<i16, String> = sqlx::query!("select province_code, name from province")
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| (r.province_code, r.name))
-        .collect();
+    let admin = Admin::load(pool).await?;
     let mut rng = Rng(2025_07_01);
     let mut batch = Batch::default();
     let mut producer_slugs = HashSet::new();
     let mut product_slugs = HashSet::new();
     let mut serial = 0u64;
     for &(province, specialties) in data::SPECIALTIES {
-        let province_name = &provinces[&province];
-        let rural: Vec<&CommuneRow> = communes[&province]
+        let province_row = admin
+            .province(province)
+            .expect("specialities name real provinces");
+        let province_name = &province_row.name;
+        let all: Vec<&Commune> = province_row
+            .communes
             .iter()
+            .filter_map(|c| admin.commune(*c))
+            .collect();
+        let rural: Vec<&Commune> = all
+            .iter()
+            .copied()
             .filter(|c| c.division_type != "phường")
             .collect();
-        let pool_of_communes = if rural.is_empty() {
-            communes[&province].iter().collect()
-        } else {
-            rural
-        };
+        let pool_of_communes = if rural.is_empty() { all } else { rural };
         for i in 0..4 {
             let commune = pool_of_communes[rng.below(pool_of_communes.len() as u64) as usize];
             let flagship = &specialties[i % specialties.len()];
@@ -331,21 +308,15 @@ pub async fn demo(pool: &PgPool) -> Result<Summary, sqlx::Error> {
 /// N synthetic products from about N/1.9 producers (the national ratio), spread over all provinces.
 pub async fn scale(pool: &PgPool, n: u32) -> Result<Summary, sqlx::Error> {
     let started = std::time::Instant::now();
-    let communes = communes_by_province(pool).await?;
-    let provinces: Vec<(i16, String)> =
-        sqlx::query!("select province_code, name from province order by province_code")
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|r| (r.province_code, r.name))
-            .collect();
+    let admin = Admin::load(pool).await?;
     let mut rng = Rng(20_000);
     let mut batch = Batch::default();
     let producer_count = (n as usize * 10).div_ceil(19).max(1);
     for i in 0..producer_count {
-        let (province, province_name) = &provinces[i % provinces.len()];
-        let list = &communes[province];
-        let commune = &list[rng.below(list.len() as u64) as usize];
+        let province = &admin.provinces[i % admin.provinces.len()];
+        let province_name = &province.name;
+        let code = province.communes[rng.below(province.communes.len() as u64) as usize];
+        let commune = admin.commune(code).expect("communes of a province exist");
         let theme = rng
             .pick(data::GENERIC)
             .0
@@ -354,7 +325,7 @@ pub async fn scale(pool: &PgPool, n: u32) -> Result<Summary, sqlx::Error> {
             .collect::<Vec<_>>()
             .join(" ");
         let mut producer = make_producer(&mut rng, i, province_name, commune, &theme);
-        producer.province = *province;
+        producer.province = province.code;
         producer.name = format!("{} ({})", producer.name, i + 1);
         producer.slug = format!("scale-producer-{}", i + 1);
         batch.producers.push(producer);
@@ -367,16 +338,11 @@ pub async fn scale(pool: &PgPool, n: u32) -> Result<Summary, sqlx::Error> {
     for j in 0..n as usize {
         let producer = &batch.producers[j % producer_count];
         let item = *specialties[rng.below(specialties.len() as u64) as usize];
-        let commune_name = communes[&producer.province]
-            .iter()
-            .find(|c| c.code == producer.commune)
+        let commune_name = admin
+            .commune(producer.commune)
             .map(|c| c.name.clone())
             .unwrap_or_default();
-        let province_name = &provinces
-            .iter()
-            .find(|p| p.0 == producer.province)
-            .expect("province")
-            .1;
+        let province_name = &admin.province(producer.province).expect("province").name;
         let name = format!("{} {} số {}", item.0, short_place(&commune_name), j + 1);
         let slug = format!("scale-{}", j + 1);
         let p = make_product(
