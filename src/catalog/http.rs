@@ -7,6 +7,7 @@ use crate::app::AppState;
 use crate::domain::{ProducerType, Sector, vn_today};
 use crate::error::{ApiError, AppError};
 use crate::render::render_page;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -31,6 +32,14 @@ pub fn router() -> Router<AppState> {
 }
 
 type Params = Query<Vec<(String, String)>>;
+
+/// A path segment as our own error when it cannot be decoded (say, invalid UTF-8): no such
+/// thing can exist, so it is not found, in the page's or the API's format.
+type Segment = Result<Path<String>, PathRejection>;
+
+fn segment(p: Segment) -> Result<String, AppError> {
+    p.map(|Path(s)| s).map_err(|_| AppError::NotFound)
+}
 
 // ---------- JSON API ----------
 
@@ -126,10 +135,8 @@ async fn api_list(
     }))
 }
 
-async fn api_product(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-) -> Result<Response, ApiError> {
+async fn api_product(State(state): State<AppState>, slug: Segment) -> Result<Response, ApiError> {
+    let slug = segment(slug)?;
     let s = state.catalog.snapshot();
     let (p, producer) = s.product_by_slug(&slug).ok_or(AppError::NotFound)?;
     let today = vn_today();
@@ -167,8 +174,9 @@ async fn api_provinces(State(state): State<AppState>) -> Json<serde_json::Value>
 
 async fn api_communes(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    code: Segment,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let code = code.map(|Path(c)| c).unwrap_or_default();
     let s = state.catalog.snapshot();
     let province = code
         .parse::<i16>()
@@ -661,10 +669,8 @@ struct ProductPage {
     more_from_producer: Vec<ProductCard>,
 }
 
-async fn product_page(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-) -> Result<Response, AppError> {
+async fn product_page(State(state): State<AppState>, slug: Segment) -> Result<Response, AppError> {
+    let slug = segment(slug)?;
     let s = state.catalog.snapshot();
     let (p, producer) = s.product_by_slug(&slug).ok_or(AppError::NotFound)?;
     let more: Vec<i64> = s
@@ -690,10 +696,8 @@ async fn product_page(
 }
 
 /// A QR code pointing at the product page, for printing on packaging (traceability).
-async fn product_qr(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-) -> Result<Response, AppError> {
+async fn product_qr(State(state): State<AppState>, slug: Segment) -> Result<Response, AppError> {
+    let slug = segment(slug)?;
     let s = state.catalog.snapshot();
     let (p, _) = s.product_by_slug(&slug).ok_or(AppError::NotFound)?;
     let url = format!("{}/products/{}", state.config.public_url(), p.slug);
@@ -720,10 +724,8 @@ struct ProducerPage {
     products: Vec<ProductCard>,
 }
 
-async fn producer_page(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-) -> Result<Response, AppError> {
+async fn producer_page(State(state): State<AppState>, slug: Segment) -> Result<Response, AppError> {
+    let slug = segment(slug)?;
     let s = state.catalog.snapshot();
     let producer = s.producer_by_slug(&slug).ok_or(AppError::NotFound)?;
     let today = vn_today();
@@ -751,10 +753,8 @@ async fn producer_page(
 }
 
 /// Demo pictures are drawn here rather than downloaded: nothing leaves the machine.
-async fn demo_image(
-    State(state): State<AppState>,
-    Path(file): Path<String>,
-) -> Result<Response, AppError> {
+async fn demo_image(State(state): State<AppState>, file: Segment) -> Result<Response, AppError> {
+    let file = segment(file)?;
     let slug = file.strip_suffix(".svg").ok_or(AppError::NotFound)?;
     let s = state.catalog.snapshot();
     let (p, _) = s.product_by_slug(slug).ok_or(AppError::NotFound)?;

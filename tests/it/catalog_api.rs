@@ -197,6 +197,20 @@ async fn unknown_things_answer_404_json() {
     assert_eq!(body["error"]["code"], "not_found");
     let (status, _) = app.api("/api/v1/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // undecodable path segments are our own JSON errors, never a plain-text rejection
+    let (status, body) = app.api("/api/v1/products/%FF%FE").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, body) = app.api("/api/v1/provinces/%FF/communes").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_province"))
+    );
+    let page = app.get("/products/%FF").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.content_type.starts_with("text/html"));
     // hidden and never-certified products are not there at all
     for slug in ["an-giau", "chua-chung-nhan"] {
         let (status, _) = app.api(&format!("/api/v1/products/{slug}")).await;
