@@ -3,6 +3,8 @@ use std::{env, fs, path::Path};
 
 fn main() {
     println!("cargo:rerun-if-changed=templates");
+    // sqlx::migrate! embeds migrations/ at compile time: an edited migration must rebuild
+    println!("cargo:rerun-if-changed=migrations");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
     let mut entries = Vec::new();
     collect(&root, &root, &mut entries);

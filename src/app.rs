@@ -21,14 +21,17 @@ pub struct AppState {
     pub pool: PgPool,
     pub redis: ConnectionManager,
     pub catalog: Arc<Catalog>,
+    pub search: Arc<crate::search::Search>,
     pub config: Arc<Config>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::catalog::http::router())
+        .merge(crate::search::http::router())
         .merge(crate::health::router())
         .route("/static/app.css", get(stylesheet))
+        .route("/static/search.js", get(search_script))
         .fallback(not_found)
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -49,6 +52,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../templates/static/app.css"),
+    )
+        .into_response()
+}
+
+async fn search_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../templates/static/search.js"),
     )
         .into_response()
 }
@@ -136,10 +150,12 @@ impl Application {
         if let Ok(addr) = listener.local_addr() {
             config.bind = addr;
         }
+        let search = Arc::new(crate::search::Search::new(pool.clone()));
         let state = AppState {
             pool,
             redis,
             catalog,
+            search,
             config: Arc::new(config),
         };
         Ok(Application { listener, state })

@@ -27,7 +27,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError>
             url: redacted.clone(),
             source,
         })?
-        .log_statements(tracing::log::LevelFilter::Trace);
+        .log_statements(tracing::log::LevelFilter::Trace)
+        // bulk seeds and imports legitimately take a second or two per batch
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(3));
     ensure_database(&options, &redacted).await?;
     PgPoolOptions::new()
         .max_connections(max_connections)

@@ -9,4 +9,5 @@ pub mod error;
 pub mod health;
 pub mod import;
 pub mod render;
+pub mod search;
 pub mod seed;

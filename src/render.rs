@@ -68,6 +68,14 @@ impl PageCache {
     /// Bounded: free-form parameters (price ranges) must not grow it without end.
     const MAX_ENTRIES: usize = 2_000;
 
+    /// The cached answer for `key`, if there is one.
+    pub fn cached(&self, key: &str) -> Option<Response> {
+        let entries = self.entries.read().expect("page cache lock");
+        entries.get(key).map(|(ct, body)| {
+            ([(axum::http::header::CONTENT_TYPE, *ct)], body.clone()).into_response()
+        })
+    }
+
     /// The cached answer for `key`, or `render`'s, kept for next time when it succeeded.
     pub fn get_or_render(
         &self,
@@ -75,8 +83,8 @@ impl PageCache {
         content_type: &'static str,
         render: impl FnOnce() -> Result<String, String>,
     ) -> Response {
-        if let Some((ct, body)) = self.entries.read().expect("page cache lock").get(&key) {
-            return ([(axum::http::header::CONTENT_TYPE, *ct)], body.clone()).into_response();
+        if let Some(hit) = self.cached(&key) {
+            return hit;
         }
         match render() {
             Ok(text) => {

@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/provinces/{code}/communes", get(api_communes))
 }
 
-type Params = Query<Vec<(String, String)>>;
+pub(crate) type Params = Query<Vec<(String, String)>>;
 
 /// A path segment as our own error when it cannot be decoded (say, invalid UTF-8): no such
 /// thing can exist, so it is not found, in the page's or the API's format.
@@ -44,16 +44,16 @@ fn segment(p: Segment) -> Result<String, AppError> {
 // ---------- JSON API ----------
 
 #[derive(Serialize)]
-struct ApiListing {
-    total: u32,
-    page: u32,
-    per_page: u32,
-    items: Vec<ProductCard>,
-    facets: ApiFacets,
+pub(crate) struct ApiListing {
+    pub total: u32,
+    pub page: u32,
+    pub per_page: u32,
+    pub items: Vec<ProductCard>,
+    pub facets: ApiFacets,
 }
 
 #[derive(Serialize)]
-struct ApiFacets {
+pub(crate) struct ApiFacets {
     province: BTreeMap<String, u32>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     commune: BTreeMap<String, u32>,
@@ -65,7 +65,7 @@ struct ApiFacets {
 
 impl ApiFacets {
     /// Every possible value appears, with 0 where nothing matches, so clients need no special case.
-    fn new(s: &Snapshot, c: &Counts) -> ApiFacets {
+    pub(crate) fn new(s: &Snapshot, c: &Counts) -> ApiFacets {
         ApiFacets {
             province: s
                 .admin
@@ -91,7 +91,7 @@ impl ApiFacets {
     }
 }
 
-fn first_problem(problems: Vec<Problem>) -> Result<(), ApiError> {
+pub(crate) fn first_problem(problems: Vec<Problem>) -> Result<(), ApiError> {
     match problems.into_iter().next() {
         Some(p) => Err(AppError::bad(invalid_code(p.field), p.message).into()),
         None => Ok(()),
@@ -116,8 +116,9 @@ fn invalid_code(field: &str) -> &'static str {
 
 async fn api_list(
     State(state): State<AppState>,
-    Query(params): Params,
+    Query(mut params): Params,
 ) -> Result<Response, ApiError> {
+    params.retain(|(k, _)| k != "q");
     let s = state.catalog.snapshot();
     let (q, problems) = ListQuery::parse(&params, &s.admin);
     first_problem(problems)?;
@@ -229,8 +230,12 @@ struct Choice {
 }
 
 #[derive(Serialize)]
-struct ListPage {
+pub(crate) struct ListPage {
     title: String,
+    /// what was searched for, on /search
+    query_text: Option<String>,
+    /// shown when nothing matched: the best-rated products
+    popular: Vec<ProductCard>,
     notices: Vec<String>,
     total: u32,
     cards: Vec<ProductCard>,
@@ -259,12 +264,22 @@ struct FilterForm {
 /// The canonical listing URL for a query: same filters, same order of parameters.
 pub fn listing_href(q: &ListQuery) -> String {
     let f = &q.filter;
-    let mut s = String::from("/products");
+    let mut s = String::from(if q.text.is_some() {
+        "/search"
+    } else {
+        "/products"
+    });
     let mut sep = '?';
     let mut put = |k: &str, v: &dyn std::fmt::Display| {
         let _ = write!(s, "{sep}{k}={v}");
         sep = '&';
     };
+    if let Some(text) = &q.text {
+        put(
+            "q",
+            &form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>(),
+        );
+    }
     if let Some(v) = f.province {
         put("province", &v);
     }
@@ -289,7 +304,7 @@ pub fn listing_href(q: &ListQuery) -> String {
     if f.in_stock {
         put("in_stock", &"1");
     }
-    if q.sort != Sort::Newest {
+    if q.sort != Sort::default_for(q.text.is_some()) {
         put("sort", &q.sort.key());
     }
     if q.per_page != super::listing::DEFAULT_PER_PAGE {
@@ -450,7 +465,7 @@ fn filter_form(q: &ListQuery) -> FilterForm {
     }
     FilterForm {
         hidden,
-        sorts: Sort::ALL
+        sorts: Sort::offered(q.text.is_some())
             .iter()
             .map(|k| Choice {
                 value: k.key().into(),
@@ -464,23 +479,35 @@ fn filter_form(q: &ListQuery) -> FilterForm {
     }
 }
 
-async fn list_page(State(state): State<AppState>, Query(params): Params) -> Response {
+async fn list_page(State(state): State<AppState>, Query(mut params): Params) -> Response {
+    // the listing has no search text: that is /search
+    params.retain(|(k, _)| k != "q");
     let s = state.catalog.snapshot();
     let (q, problems) = ListQuery::parse(&params, &s.admin);
     let today = vn_today();
     if !problems.is_empty() {
         // notices echo what was typed: not worth keeping
-        return render_page("catalog/list.html", &list_view(&s, &q, problems, today));
+        return render_page(
+            "catalog/list.html",
+            &list_view(&s, &q, problems, s.list(&q, today), None),
+        );
     }
     let key = format!("list|{today}|{}", listing_href(&q));
     s.pages.page(key, "catalog/list.html", || {
-        list_view(&s, &q, problems, today)
+        list_view(&s, &q, problems, s.list(&q, today), None)
     })
 }
 
-fn list_view(s: &Snapshot, q: &ListQuery, problems: Vec<Problem>, today: time::Date) -> ListPage {
+/// The listing page for `listing`: `/products`, or `/search` when the query has text (then
+/// `terms` mark the matched words in the names).
+pub(crate) fn list_view(
+    s: &Snapshot,
+    q: &ListQuery,
+    problems: Vec<Problem>,
+    listing: super::listing::Listing,
+    terms: Option<&crate::search::Terms>,
+) -> ListPage {
     let q = q.clone();
-    let listing = s.list(&q, today);
     let c = &listing.counts;
     let last_page = c.total.div_ceil(q.per_page).max(1);
     let page_link = |n: u32| Link {
@@ -493,9 +520,10 @@ fn list_view(s: &Snapshot, q: &ListQuery, problems: Vec<Problem>, today: time::D
         selected: n == q.page,
     };
     let window = q.page.saturating_sub(2).max(1)..=(q.page + 2).min(last_page);
-    let title = match q.filter.province.and_then(|p| s.admin.province(p)) {
-        Some(p) => format!("Sản phẩm OCOP {}", p.name),
-        None => "Sản phẩm OCOP".to_string(),
+    let title = match (&q.text, q.filter.province.and_then(|p| s.admin.province(p))) {
+        (Some(text), _) => format!("Kết quả tìm kiếm “{text}”"),
+        (None, Some(p)) => format!("Sản phẩm OCOP {}", p.name),
+        (None, None) => "Sản phẩm OCOP".to_string(),
     };
     ListPage {
         title,
@@ -504,11 +532,25 @@ fn list_view(s: &Snapshot, q: &ListQuery, problems: Vec<Problem>, today: time::D
             .map(|p| format!("{} Bộ lọc này đã được bỏ qua.", p.message))
             .collect(),
         total: c.total,
-        cards: views::cards(s, &listing.product_ids),
+        cards: {
+            let mut cards = views::cards(s, &listing.product_ids);
+            if let Some(t) = terms {
+                for card in &mut cards {
+                    card.highlight = Some(crate::search::highlight::highlight(&card.name, t));
+                }
+            }
+            cards
+        },
+        popular: if c.total == 0 {
+            home_view(s, vn_today()).featured
+        } else {
+            Vec::new()
+        },
+        query_text: q.text.clone(),
         facets: facet_groups(s, &q, c),
-        sorts: Sort::ALL
-            .iter()
-            .map(|&k| Link {
+        sorts: Sort::offered(q.text.is_some())
+            .into_iter()
+            .map(|k| Link {
                 label: k.label().into(),
                 count: None,
                 href: with(&q, |x| x.sort = k),
@@ -528,7 +570,13 @@ fn list_view(s: &Snapshot, q: &ListQuery, problems: Vec<Problem>, today: time::D
                 ..q.clone()
             })
         }),
-        clear_href: (q.filter != Default::default()).then(|| "/products".to_string()),
+        // removing every filter keeps what was searched for
+        clear_href: (q.filter != Default::default()).then(|| {
+            listing_href(&ListQuery {
+                text: q.text.clone(),
+                ..Default::default()
+            })
+        }),
         active: active_filters(s, &q),
         form: filter_form(&q),
     }

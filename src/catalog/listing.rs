@@ -30,6 +30,8 @@ pub enum Sort {
     PriceAsc,
     PriceDesc,
     Stars,
+    /// search results only: best match first
+    Relevance,
 }
 
 impl Sort {
@@ -40,6 +42,7 @@ impl Sort {
             Sort::PriceAsc => "price_asc",
             Sort::PriceDesc => "price_desc",
             Sort::Stars => "stars",
+            Sort::Relevance => "relevance",
         }
     }
     pub fn label(self) -> &'static str {
@@ -48,10 +51,32 @@ impl Sort {
             Sort::PriceAsc => "Giá thấp đến cao",
             Sort::PriceDesc => "Giá cao đến thấp",
             Sort::Stars => "Nhiều sao nhất",
+            Sort::Relevance => "Phù hợp nhất",
         }
     }
     fn from_key(key: &str) -> Option<Sort> {
-        Sort::ALL.into_iter().find(|s| s.key() == key)
+        Sort::ALL
+            .into_iter()
+            .chain([Sort::Relevance])
+            .find(|s| s.key() == key)
+    }
+    /// The orders offered to a shopper: relevance only when there is something to be relevant to.
+    /// The order a listing has when none is asked for.
+    pub fn default_for(searching: bool) -> Sort {
+        if searching {
+            Sort::Relevance
+        } else {
+            Sort::Newest
+        }
+    }
+    pub fn offered(searching: bool) -> Vec<Sort> {
+        let mut all = if searching {
+            vec![Sort::Relevance]
+        } else {
+            vec![]
+        };
+        all.extend(Sort::ALL);
+        all
     }
 }
 
@@ -61,6 +86,8 @@ const MAX_PAGE: u32 = 100_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListQuery {
+    /// what the shopper typed into the search box, cleaned (search pages only)
+    pub text: Option<String>,
     pub filter: Filter,
     pub sort: Sort,
     pub page: u32,
@@ -70,6 +97,7 @@ pub struct ListQuery {
 impl Default for ListQuery {
     fn default() -> Self {
         ListQuery {
+            text: None,
             filter: Filter::default(),
             sort: Sort::default(),
             page: 1,
@@ -99,6 +127,7 @@ impl ListQuery {
                 continue;
             }
             match key.as_str() {
+                "q" => q.text = crate::search::clean_query(raw),
                 "province" => match value
                     .parse::<i16>()
                     .ok()
@@ -218,6 +247,15 @@ impl ListQuery {
                 _ => {}
             }
         }
+        // searching, the best match comes first unless the shopper asked for another order
+        let sort_given = pairs
+            .iter()
+            .any(|(k, v)| k == "sort" && Sort::from_key(v.trim()).is_some());
+        q.sort = match (&q.text, q.sort) {
+            (Some(_), _) if !sort_given => Sort::Relevance,
+            (None, Sort::Relevance) => Sort::Newest,
+            (_, sort) => sort,
+        };
         if let (Some(min), Some(max)) = (q.filter.price_min, q.filter.price_max) {
             if min > max {
                 bad(
@@ -302,7 +340,7 @@ pub struct Counts {
     pub in_stock: u32,
 }
 
-fn count(snapshot: &Snapshot, f: &Filter, today: Date) -> Counts {
+fn count<'a>(rows: impl Iterator<Item = &'a Row>, f: &Filter, today: Date) -> Counts {
     // Plain arrays in the loop (province codes are below 100): a map update per row and facet
     // would cost more than the whole scan.
     let mut province = [0u32; 128];
@@ -310,7 +348,7 @@ fn count(snapshot: &Snapshot, f: &Filter, today: Date) -> Counts {
     let mut stars = [0u32; 8];
     let mut producer_type = [0u32; 8];
     let mut c = Counts::default();
-    for r in snapshot.rows.iter().filter(|r| today < r.expires_on) {
+    for r in rows.filter(|r| today < r.expires_on) {
         let m = failures(r, f);
         if m & !STOCK == 0 && r.in_stock {
             c.in_stock += 1;
@@ -374,7 +412,7 @@ impl Snapshot {
         if let Some(c) = self.memo.lock().expect("memo lock").get(&key) {
             return c.clone();
         }
-        let counts = Arc::new(count(self, f, today));
+        let counts = Arc::new(count(self.rows.iter(), f, today));
         let mut memo = self.memo.lock().expect("memo lock");
         // price ranges are free-form: keep the memo bounded
         if memo.len() >= 4096 {
@@ -386,35 +424,76 @@ impl Snapshot {
 
     pub fn list(&self, q: &ListQuery, today: Date) -> Listing {
         let counts = self.counts(&q.filter, today);
-        let skip = ((q.page - 1) as usize).saturating_mul(q.per_page as usize);
-        let take = q.per_page as usize;
-        let matching = |&i: &u32| {
-            let r = &self.rows[i as usize];
-            today < r.expires_on && failures(r, &q.filter) == 0
-        };
-        let pick = |it: &mut dyn Iterator<Item = u32>| -> Vec<i64> {
-            it.filter(matching)
-                .skip(skip)
-                .take(take)
-                .map(|i| self.rows[i as usize].product_id)
-                .collect()
-        };
-        let product_ids = if skip >= counts.total as usize {
-            Vec::new()
+        let product_ids = self.take_page(self.in_order(q), q, counts.total, today);
+        Listing {
+            product_ids,
+            counts,
+        }
+    }
+
+    /// The page and counts among search matches (`ranked`: best first), with the same filters
+    /// and facets as the listing.
+    pub fn list_matches(&self, ranked: &[i64], q: &ListQuery, today: Date) -> Listing {
+        let matched: Vec<u32> = ranked
+            .iter()
+            .filter_map(|id| self.row_of.get(id).copied())
+            .collect();
+        let counts = Arc::new(count(
+            matched.iter().map(|&i| &self.rows[i as usize]),
+            &q.filter,
+            today,
+        ));
+        let product_ids = if q.sort == Sort::Relevance {
+            self.take_page(matched.iter().copied(), q, counts.total, today)
         } else {
-            match q.sort {
-                Sort::Newest => match q.filter.province {
-                    Some(p) => pick(&mut self.by_province.get(&p).into_iter().flatten().copied()),
-                    None => pick(&mut (0..self.rows.len() as u32)),
-                },
-                Sort::PriceAsc => pick(&mut self.by_price_asc.iter().copied()),
-                Sort::PriceDesc => pick(&mut self.by_price_asc.iter().rev().copied()),
-                Sort::Stars => pick(&mut self.by_stars.iter().copied()),
-            }
+            let set: std::collections::HashSet<u32> = matched.iter().copied().collect();
+            self.take_page(
+                self.in_order(q).filter(|i| set.contains(i)),
+                q,
+                counts.total,
+                today,
+            )
         };
         Listing {
             product_ids,
             counts,
         }
+    }
+
+    /// Row positions in the query's order (relevance has no meaning without a search: newest).
+    fn in_order(&self, q: &ListQuery) -> Box<dyn Iterator<Item = u32> + '_> {
+        match q.sort {
+            Sort::Newest | Sort::Relevance => match q.filter.province {
+                // newest first within one province: its own list is already in that order
+                Some(p) => Box::new(self.by_province.get(&p).into_iter().flatten().copied()),
+                None => Box::new(0..self.rows.len() as u32),
+            },
+            Sort::PriceAsc => Box::new(self.by_price_asc.iter().copied()),
+            Sort::PriceDesc => Box::new(self.by_price_asc.iter().rev().copied()),
+            Sort::Stars => Box::new(self.by_stars.iter().copied()),
+        }
+    }
+
+    /// The requested page of the rows in `order` that pass the filters.
+    fn take_page(
+        &self,
+        order: impl Iterator<Item = u32>,
+        q: &ListQuery,
+        total: u32,
+        today: Date,
+    ) -> Vec<i64> {
+        let skip = ((q.page - 1) as usize).saturating_mul(q.per_page as usize);
+        if skip >= total as usize {
+            return Vec::new();
+        }
+        order
+            .filter(|&i| {
+                let r = &self.rows[i as usize];
+                today < r.expires_on && failures(r, &q.filter) == 0
+            })
+            .skip(skip)
+            .take(q.per_page as usize)
+            .map(|i| self.rows[i as usize].product_id)
+            .collect()
     }
 }

@@ -172,6 +172,8 @@ pub struct Snapshot {
     /// row positions per province, newest first
     pub by_province: HashMap<i16, Vec<u32>>,
     pub producer_products: HashMap<i64, Vec<i64>>,
+    /// product id → position in `rows`
+    pub row_of: HashMap<i64, u32>,
     /// the Vietnamese day the listable set was computed for
     pub day: Date,
     /// counts per filter, computed on first use: the snapshot never changes, so neither do they
@@ -228,6 +230,11 @@ impl Snapshot {
                 .or_default()
                 .push(p.id);
         }
+        let row_of = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.product_id, i as u32))
+            .collect();
         Snapshot {
             product_slugs: products.values().map(|p| (p.slug.clone(), p.id)).collect(),
             producer_slugs: producers.values().map(|p| (p.slug.clone(), p.id)).collect(),
@@ -239,6 +246,7 @@ impl Snapshot {
             by_stars,
             by_province,
             producer_products,
+            row_of,
             day,
             memo: Mutex::new(HashMap::new()),
             pages: Default::default(),

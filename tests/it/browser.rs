@@ -193,3 +193,64 @@ async fn a_shopper_on_a_phone_opens_the_home_page_and_a_product() {
     screenshot(&client, "catalog-expired").await;
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_shopper_types_without_diacritics_and_sees_suggestions_then_results() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let (client, _driver) = browser(390, 844).await;
+    client.goto(&format!("http://{}/", app.addr)).await.unwrap();
+    let input = client
+        .find(Locator::Css("form.search-box input[name=q]"))
+        .await
+        .unwrap();
+    input.send_keys("banh d").await.unwrap();
+    let first = client
+        .wait()
+        .for_element(Locator::Css(".suggest:not([hidden]) li a"))
+        .await
+        .unwrap();
+    let html = first.html(true).await.unwrap();
+    assert!(
+        html.contains("<mark>Bánh</mark> <mark>đ</mark>a Kế"),
+        "suggestion: {html}"
+    );
+    screenshot(&client, "search-suggestions").await;
+
+    input.send_keys("a\u{E007}").await.unwrap(); // "a", then Enter
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !client
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .ends_with("/search?q=banh+da")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Enter did not open the results page"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let title = client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(title, "Kết quả tìm kiếm “banh da”");
+    let names = client
+        .find(Locator::Css(".card-title"))
+        .await
+        .unwrap()
+        .html(true)
+        .await
+        .unwrap();
+    assert!(
+        names.contains("<mark>Bánh</mark> <mark>đa</mark> Kế"),
+        "{names}"
+    );
+    screenshot(&client, "search-results").await;
+    client.close().await.unwrap();
+}

@@ -7,4 +7,5 @@ mod catalog_api;
 mod database;
 mod import;
 mod pages;
+mod search;
 mod seed;

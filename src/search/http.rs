@@ -1,0 +1,216 @@
+//! `/search` (the results page), `/api/v1/search`, and the as-you-type suggestions.
+
+use super::Terms;
+use super::highlight::{highlight, matches_all};
+use crate::app::AppState;
+use crate::catalog::http::{ApiFacets, ApiListing, Params, first_problem, list_view, listing_href};
+use crate::catalog::listing::{ListQuery, Listing};
+use crate::catalog::views;
+use crate::domain::vn_today;
+use crate::error::{ApiError, AppError};
+use crate::render::render_page;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/search", get(search_page))
+        .route("/search/suggest", get(suggest_fragment))
+        .route("/api/v1/search", get(api_search))
+        .route("/api/v1/search/suggest", get(api_suggest))
+}
+
+/// Enough matches for every facet count to be exact in a province-sized catalog, and for the
+/// national catalog's broadest words.
+const MATCH_LIMIT: usize = 20_000;
+
+async fn matching(state: &AppState, q: &ListQuery) -> Result<(Listing, Terms), AppError> {
+    let s = state.catalog.snapshot();
+    let terms = Terms::parse(q.text.as_deref().unwrap_or(""));
+    let ranked = state
+        .search
+        .matches(&terms, MATCH_LIMIT)
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    Ok((s.list_matches(&ranked, q, vn_today()), terms))
+}
+
+async fn search_page(
+    State(state): State<AppState>,
+    Query(params): Params,
+) -> Result<Response, AppError> {
+    let s = state.catalog.snapshot();
+    let (q, problems) = ListQuery::parse(&params, &s.admin);
+    if q.text.is_none() {
+        // nothing typed: the listing, with whatever filters came along
+        return Ok(Redirect::to(&listing_href(&q)).into_response());
+    }
+    let today = vn_today();
+    let key = format!("search|{today}|{}", listing_href(&q));
+    if problems.is_empty() {
+        if let Some(hit) = s.pages.cached(&key) {
+            return Ok(hit);
+        }
+    }
+    let (listing, terms) = matching(&state, &q).await?;
+    let cacheable = problems.is_empty();
+    let page = list_view(&s, &q, problems, listing, Some(&terms));
+    Ok(if cacheable {
+        s.pages.page(key, "catalog/list.html", || page)
+    } else {
+        render_page("catalog/list.html", &page)
+    })
+}
+
+async fn api_search(
+    State(state): State<AppState>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let s = state.catalog.snapshot();
+    let (q, problems) = ListQuery::parse(&params, &s.admin);
+    first_problem(problems)?;
+    if q.text.is_none() {
+        return Err(
+            AppError::bad("missing_query", "Hãy nhập từ khóa tìm kiếm (tham số q).").into(),
+        );
+    }
+    let key = format!("api-search|{}|{}", vn_today(), listing_href(&q));
+    if let Some(hit) = s.pages.cached(&key) {
+        return Ok(hit);
+    }
+    let (listing, terms) = matching(&state, &q).await?;
+    let mut items = views::cards(&s, &listing.product_ids);
+    for item in &mut items {
+        item.highlight = Some(highlight(&item.name, &terms));
+    }
+    let body = ApiListing {
+        total: listing.counts.total,
+        page: q.page,
+        per_page: q.per_page,
+        facets: ApiFacets::new(&s, &listing.counts),
+        items,
+    };
+    Ok(s.pages.json(key, || body))
+}
+
+#[derive(Serialize)]
+struct Suggestion {
+    label: String,
+    /// the label as HTML with the matched parts marked
+    highlight: String,
+    url: String,
+    detail: String,
+}
+
+#[derive(Serialize, Default)]
+struct Suggestions {
+    query: String,
+    products: Vec<Suggestion>,
+    producers: Vec<Suggestion>,
+    provinces: Vec<Suggestion>,
+}
+
+/// Suggestions start at two characters: fewer match half the catalog.
+const SUGGEST_MIN_CHARS: usize = 2;
+
+async fn suggestions(
+    state: &AppState,
+    params: &[(String, String)],
+) -> Result<Suggestions, AppError> {
+    let text = params
+        .iter()
+        .find(|(k, _)| k == "q")
+        .and_then(|(_, v)| super::clean_query(v))
+        .unwrap_or_default();
+    let terms = Terms::parse(&text);
+    let mut out = Suggestions {
+        query: text.clone(),
+        ..Default::default()
+    };
+    if text.chars().count() < SUGGEST_MIN_CHARS || terms.is_empty() {
+        return Ok(out);
+    }
+    let s = state.catalog.snapshot();
+    let today = vn_today();
+    let ranked = state
+        .search
+        .matches(&terms, 200)
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let listed = s.list_matches(
+        &ranked,
+        &ListQuery {
+            per_page: 6,
+            sort: crate::catalog::listing::Sort::Relevance,
+            ..Default::default()
+        },
+        today,
+    );
+    out.products = views::cards(&s, &listed.product_ids)
+        .into_iter()
+        .map(|c| Suggestion {
+            highlight: highlight(&c.name, &terms),
+            detail: format!(
+                "{} · {}",
+                crate::domain::Vnd::format(c.price_vnd),
+                c.province_name
+            ),
+            label: c.name,
+            url: c.url,
+        })
+        .collect();
+    let mut producers: Vec<_> = s
+        .producers
+        .values()
+        .filter(|p| {
+            p.approved && s.producer_products.contains_key(&p.id) && matches_all(&p.name, &terms)
+        })
+        .collect();
+    producers.sort_by(|a, b| a.name.cmp(&b.name));
+    out.producers = producers
+        .into_iter()
+        .take(3)
+        .map(|p| Suggestion {
+            highlight: highlight(&p.name, &terms),
+            label: p.name.clone(),
+            url: format!("/producers/{}", p.slug),
+            detail: s
+                .admin
+                .province(p.province_code)
+                .map(|v| v.name.clone())
+                .unwrap_or_default(),
+        })
+        .collect();
+    out.provinces = s
+        .admin
+        .provinces
+        .iter()
+        .filter(|p| matches_all(&p.name, &terms))
+        .take(3)
+        .map(|p| Suggestion {
+            highlight: highlight(&p.name, &terms),
+            label: p.name.clone(),
+            url: format!("/products?province={}", p.code),
+            detail: "Tỉnh/thành".into(),
+        })
+        .collect();
+    Ok(out)
+}
+
+async fn suggest_fragment(
+    State(state): State<AppState>,
+    Query(params): Params,
+) -> Result<Response, AppError> {
+    let s = suggestions(&state, &params).await?;
+    Ok(render_page("search/_suggest.html", &s))
+}
+
+async fn api_suggest(
+    State(state): State<AppState>,
+    Query(params): Params,
+) -> Result<Json<Suggestions>, ApiError> {
+    Ok(Json(suggestions(&state, &params).await?))
+}
