@@ -24,7 +24,8 @@ alter table product add column search_extra text not null default '';
 alter table product add column search_tsv tsvector generated always as (
     setweight(to_tsvector('simple', search_name), 'A')
     || setweight(to_tsvector('simple', search_extra), 'B')
-    || setweight(to_tsvector('simple', fold(story)), 'D')
+    -- stories are long: their words count, their positions are not worth the space
+    || setweight(strip(to_tsvector('simple', fold(story))), 'D')
 ) stored;
 create index product_search_idx on product using gin (search_tsv);
 

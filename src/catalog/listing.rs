@@ -460,6 +460,20 @@ impl Snapshot {
         }
     }
 
+    /// The first `n` listed products among `ranked`, in that order: suggestions need no counts.
+    pub fn first_listed(&self, ranked: &[i64], n: usize, today: Date) -> Vec<i64> {
+        ranked
+            .iter()
+            .filter(|id| {
+                self.row_of
+                    .get(id)
+                    .is_some_and(|&i| today < self.rows[i as usize].expires_on)
+            })
+            .take(n)
+            .copied()
+            .collect()
+    }
+
     /// Row positions in the query's order (relevance has no meaning without a search: newest).
     fn in_order(&self, q: &ListQuery) -> Box<dyn Iterator<Item = u32> + '_> {
         match q.sort {

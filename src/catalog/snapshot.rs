@@ -141,6 +141,8 @@ pub struct Producer {
     pub phone: Option<String>,
     pub story: String,
     pub approved: bool,
+    /// the name folded for matching ("Hợp tác xã Bình Liêu" → "hop tac xa binh lieu")
+    pub folded_name: String,
 }
 
 /// A listable product reduced to what filters, facets and sorting look at.
@@ -172,6 +174,8 @@ pub struct Snapshot {
     /// row positions per province, newest first
     pub by_province: HashMap<i16, Vec<u32>>,
     pub producer_products: HashMap<i64, Vec<i64>>,
+    /// approved producers with listed products, by name (suggestions walk this)
+    pub producers_by_name: Vec<i64>,
     /// product id → position in `rows`
     pub row_of: HashMap<i64, u32>,
     /// the Vietnamese day the listable set was computed for
@@ -180,6 +184,8 @@ pub struct Snapshot {
     pub(crate) memo: Mutex<HashMap<super::listing::FilterKey, Arc<super::listing::Counts>>>,
     /// rendered pages and API answers of this snapshot
     pub pages: crate::render::PageCache,
+    /// ranked search matches by folded words: the search index changes only with the catalog
+    pub(crate) search_memo: Mutex<HashMap<Vec<String>, Arc<Vec<i64>>>>,
 }
 
 impl Snapshot {
@@ -235,6 +241,12 @@ impl Snapshot {
             .enumerate()
             .map(|(i, r)| (r.product_id, i as u32))
             .collect();
+        let mut by_name: Vec<&Arc<Producer>> = producers
+            .values()
+            .filter(|p| p.approved && producer_products.contains_key(&p.id))
+            .collect();
+        by_name.sort_by(|a, b| a.folded_name.cmp(&b.folded_name).then(a.id.cmp(&b.id)));
+        let producers_by_name = by_name.into_iter().map(|p| p.id).collect();
         Snapshot {
             product_slugs: products.values().map(|p| (p.slug.clone(), p.id)).collect(),
             producer_slugs: producers.values().map(|p| (p.slug.clone(), p.id)).collect(),
@@ -247,9 +259,11 @@ impl Snapshot {
             by_province,
             producer_products,
             row_of,
+            producers_by_name,
             day,
             memo: Mutex::new(HashMap::new()),
             pages: Default::default(),
+            search_memo: Mutex::new(HashMap::new()),
         }
     }
 
@@ -265,6 +279,22 @@ impl Snapshot {
         self.producers
             .get(self.producer_slugs.get(slug)?)
             .filter(|p| p.approved)
+    }
+
+    pub fn remembered_matches(&self, words: &[String]) -> Option<Arc<Vec<i64>>> {
+        self.search_memo
+            .lock()
+            .expect("search memo lock")
+            .get(words)
+            .cloned()
+    }
+
+    pub fn remember_matches(&self, words: Vec<String>, ids: Arc<Vec<i64>>) {
+        let mut memo = self.search_memo.lock().expect("search memo lock");
+        if memo.len() >= 4096 {
+            memo.clear();
+        }
+        memo.insert(words, ids);
     }
 
     pub fn listed_count(&self) -> usize {
@@ -517,6 +547,7 @@ async fn load_producers(
                 Arc::new(Producer {
                     id: r.producer_id,
                     slug: r.slug,
+                    folded_name: crate::domain::fold_vietnamese(&r.name),
                     name: r.name,
                     producer_type,
                     province_code: r.province_code,

@@ -22,18 +22,18 @@ fn matched_len(word: &str, terms: &Terms) -> Option<usize> {
 
 /// Whether `text` matches every query word somewhere (for producers and provinces).
 pub fn matches_all(text: &str, terms: &Terms) -> bool {
-    let folded = fold_vietnamese(text);
-    let words: Vec<&str> = folded
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
+    matches_all_folded(&fold_vietnamese(text), terms)
+}
+
+/// `matches_all` for text folded beforehand.
+pub fn matches_all_folded(folded: &str, terms: &Terms) -> bool {
     let last = terms.words.len().saturating_sub(1);
     !terms.is_empty()
         && terms.words.iter().enumerate().all(|(i, t)| {
-            words.iter().any(|w| {
-                *w == t
-                    || (Terms::typo_allowed(t) && within_one_edit(w, t))
+            folded.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+                w == t
                     || (i == last && w.starts_with(t.as_str()))
+                    || (Terms::typo_allowed(t) && within_one_edit(w, t))
             })
         })
 }
@@ -70,30 +70,22 @@ pub fn highlight(name: &str, terms: &Terms) -> String {
     out
 }
 
-/// Levenshtein distance ≤ 1 (one insertion, deletion or substitution), without a matrix.
+/// Levenshtein distance ≤ 1 (one insertion, deletion or substitution), without a matrix or an
+/// allocation. Folded words are ASCII, so bytes are characters.
 pub fn within_one_edit(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let (short, long) = if a.len() <= b.len() {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if long.len() - short.len() > 1 {
         return false;
     }
-    let prefix = short
-        .iter()
-        .zip(long.iter())
-        .take_while(|(x, y)| x == y)
-        .count();
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if prefix == short.len() {
+        return true;
+    }
     if short.len() == long.len() {
-        short[prefix..]
-            .iter()
-            .skip(1)
-            .eq(long[prefix..].iter().skip(1))
+        short[prefix + 1..] == long[prefix + 1..]
     } else {
-        short[prefix..].iter().eq(long[prefix + 1..].iter())
+        short[prefix..] == long[prefix + 1..]
     }
 }
 

@@ -1,19 +1,21 @@
 //! `/search` (the results page), `/api/v1/search`, and the as-you-type suggestions.
 
 use super::Terms;
-use super::highlight::{highlight, matches_all};
+use super::highlight::{highlight, matches_all, matches_all_folded};
 use crate::app::AppState;
 use crate::catalog::http::{ApiFacets, ApiListing, Params, first_problem, list_view, listing_href};
 use crate::catalog::listing::{ListQuery, Listing};
+use crate::catalog::snapshot::Snapshot;
 use crate::catalog::views;
 use crate::domain::vn_today;
 use crate::error::{ApiError, AppError};
 use crate::render::render_page;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
+use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,15 +29,26 @@ pub fn router() -> Router<AppState> {
 /// national catalog's broadest words.
 const MATCH_LIMIT: usize = 20_000;
 
+/// Ranked matches for `terms`, asked of the backend once per catalog snapshot.
+async fn ranked(state: &AppState, s: &Snapshot, terms: &Terms) -> Result<Arc<Vec<i64>>, AppError> {
+    if let Some(ids) = s.remembered_matches(&terms.words) {
+        return Ok(ids);
+    }
+    let ids = state
+        .search
+        .matches(terms, MATCH_LIMIT)
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let ids = Arc::new(ids);
+    s.remember_matches(terms.words.clone(), ids.clone());
+    Ok(ids)
+}
+
 async fn matching(state: &AppState, q: &ListQuery) -> Result<(Listing, Terms), AppError> {
     let s = state.catalog.snapshot();
     let terms = Terms::parse(q.text.as_deref().unwrap_or(""));
-    let ranked = state
-        .search
-        .matches(&terms, MATCH_LIMIT)
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
-    Ok((s.list_matches(&ranked, q, vn_today()), terms))
+    let ids = ranked(state, &s, &terms).await?;
+    Ok((s.list_matches(&ids, q, vn_today()), terms))
 }
 
 async fn search_page(
@@ -135,21 +148,9 @@ async fn suggestions(
     }
     let s = state.catalog.snapshot();
     let today = vn_today();
-    let ranked = state
-        .search
-        .matches(&terms, 200)
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
-    let listed = s.list_matches(
-        &ranked,
-        &ListQuery {
-            per_page: 6,
-            sort: crate::catalog::listing::Sort::Relevance,
-            ..Default::default()
-        },
-        today,
-    );
-    out.products = views::cards(&s, &listed.product_ids)
+    let ids = ranked(state, &s, &terms).await?;
+    let first = s.first_listed(&ids, 6, today);
+    out.products = views::cards(&s, &first)
         .into_iter()
         .map(|c| Suggestion {
             highlight: highlight(&c.name, &terms),
@@ -162,16 +163,13 @@ async fn suggestions(
             url: c.url,
         })
         .collect();
-    let mut producers: Vec<_> = s
-        .producers
-        .values()
-        .filter(|p| {
-            p.approved && s.producer_products.contains_key(&p.id) && matches_all(&p.name, &terms)
-        })
-        .collect();
-    producers.sort_by(|a, b| a.name.cmp(&b.name));
+    // by name, stopping at the third match
+    let producers = s
+        .producers_by_name
+        .iter()
+        .filter_map(|id| s.producers.get(id))
+        .filter(|p| matches_all_folded(&p.folded_name, &terms));
     out.producers = producers
-        .into_iter()
         .take(3)
         .map(|p| Suggestion {
             highlight: highlight(&p.name, &terms),
@@ -200,17 +198,38 @@ async fn suggestions(
     Ok(out)
 }
 
+/// The cache key of a suggestion answer: the cleaned text decides it, nothing else.
+fn suggest_key(kind: &str, params: &[(String, String)]) -> String {
+    let text = params
+        .iter()
+        .find(|(k, _)| k == "q")
+        .and_then(|(_, v)| super::clean_query(v))
+        .unwrap_or_default();
+    format!("{kind}|{}|{text}", vn_today())
+}
+
 async fn suggest_fragment(
     State(state): State<AppState>,
     Query(params): Params,
 ) -> Result<Response, AppError> {
+    let snapshot = state.catalog.snapshot();
+    let key = suggest_key("suggest", &params);
+    if let Some(hit) = snapshot.pages.cached(&key) {
+        return Ok(hit);
+    }
     let s = suggestions(&state, &params).await?;
-    Ok(render_page("search/_suggest.html", &s))
+    Ok(snapshot.pages.page(key, "search/_suggest.html", || s))
 }
 
 async fn api_suggest(
     State(state): State<AppState>,
     Query(params): Params,
-) -> Result<Json<Suggestions>, ApiError> {
-    Ok(Json(suggestions(&state, &params).await?))
+) -> Result<Response, ApiError> {
+    let snapshot = state.catalog.snapshot();
+    let key = suggest_key("api-suggest", &params);
+    if let Some(hit) = snapshot.pages.cached(&key) {
+        return Ok(hit);
+    }
+    let s = suggestions(&state, &params).await?;
+    Ok(snapshot.pages.json(key, || s))
 }

@@ -85,6 +85,21 @@ async fn create_template() -> String {
         .execute(&mut admin)
         .await
         .unwrap();
+        // templates of older migration sets are of no further use
+        let stale: Vec<String> = sqlx::query_scalar(
+            r"select datname from pg_database where datname like 'ocop\_tpl\_%' and datname not like '%\_building' and datname <> $1",
+        )
+        .bind(&name)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        for old in stale {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "drop database if exists {old}"
+            )))
+            .execute(&mut admin)
+            .await;
+        }
     }
     sqlx::query("select pg_advisory_unlock(72017)")
         .execute(&mut admin)
