@@ -86,6 +86,8 @@ pub enum StartError {
         url: String,
         source: redis::RedisError,
     },
+    #[error("bad Meilisearch configuration: {0}")]
+    Search(crate::search::SearchError),
     #[error("cannot listen on {bind}: {source}")]
     Bind {
         bind: std::net::SocketAddr,
@@ -150,7 +152,18 @@ impl Application {
         if let Ok(addr) = listener.local_addr() {
             config.bind = addr;
         }
-        let search = Arc::new(crate::search::Search::new(pool.clone()));
+        let meili = match &config.meili_url {
+            Some(url) => Some(
+                crate::search::MeiliSearch::new(
+                    url,
+                    config.meili_master_key.as_deref(),
+                    &config.meili_index,
+                )
+                .map_err(StartError::Search)?,
+            ),
+            None => None,
+        };
+        let search = Arc::new(crate::search::Search::new(pool.clone(), meili));
         let state = AppState {
             pool,
             redis,
@@ -174,11 +187,30 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let follower = tokio::spawn(self.state.catalog.clone().follow_changes());
+        let pool = self.state.pool.clone();
+        let outbox = match self.state.search.meili().cloned() {
+            Some(meili) => tokio::spawn(async move {
+                // settings are applied at every start; Meilisearch being down must not stop the shop
+                if let Err(e) = meili.ensure_index(meili.index_name()).await {
+                    tracing::warn!(error = %e, "could not apply Meilisearch settings; search falls back to Postgres");
+                }
+                crate::search::outbox::follow(pool, meili).await
+            }),
+            None => tokio::spawn(crate::search::outbox::follow(
+                pool,
+                crate::search::outbox::NoIndex,
+            )),
+        };
+        tracing::info!(
+            search.backend = self.state.search.backend_name(),
+            "search ready"
+        );
         let app = router(self.state);
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         follower.abort();
+        outbox.abort();
         result
     }
 }

@@ -25,6 +25,15 @@ pub struct Config {
     /// Largest number of Postgres connections this instance opens.
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// Meilisearch, when configured; search runs on Postgres otherwise (and falls back to it).
+    #[arg(long, env = "MEILI_URL")]
+    pub meili_url: Option<String>,
+    /// Meilisearch master (or admin) key. Never logged.
+    #[arg(long, env = "MEILI_MASTER_KEY", hide_env_values = true)]
+    pub meili_master_key: Option<String>,
+    /// Name of the products index in Meilisearch.
+    #[arg(long, env = "MEILI_INDEX", default_value = "products")]
+    pub meili_index: String,
     /// `json` for structured logs, anything else for human-readable ones.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,

@@ -30,6 +30,8 @@ enum Command {
     },
     /// Import a province's OCOP list from a .csv or .xlsx file.
     Import { file: PathBuf },
+    /// Rebuild the Meilisearch index from Postgres into a fresh index and swap it in (no downtime).
+    Reindex,
 }
 
 #[tokio::main]
@@ -66,6 +68,33 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             .map_err(|e| format!("seeding failed: {e}"))?;
             eprintln!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reindex => {
+            let Some(url) = config.meili_url.as_deref() else {
+                return Err(
+                    "reindex needs Meilisearch: set MEILI_URL (and MEILI_MASTER_KEY)".into(),
+                );
+            };
+            let pool = pool(&config).await?;
+            let meili = ocop_market::search::MeiliSearch::new(
+                url,
+                config.meili_master_key.as_deref(),
+                &config.meili_index,
+            )
+            .map_err(|e| e.to_string())?;
+            let started = std::time::Instant::now();
+            let bar = indicatif::ProgressBar::new(0);
+            let count = meili
+                .rebuild(&pool, &bar)
+                .await
+                .map_err(|e| format!("reindex failed: {e}"))?;
+            bar.finish_and_clear();
+            eprintln!(
+                "reindex: {count} products indexed into {} in {:.1}s",
+                meili.index_name(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { file } => {

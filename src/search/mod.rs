@@ -4,14 +4,20 @@
 //! sorting and pages then come from the catalog snapshot exactly as on `/products`, so every
 //! backend shows the same facets for the same matches.
 
+pub mod documents;
 pub mod highlight;
 pub mod http;
+pub mod meili;
+pub mod outbox;
 mod postgres;
 
+pub use meili::MeiliSearch;
 pub use postgres::PostgresSearch;
 
 use crate::domain::fold_vietnamese;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Longest query we look at: longer ones are cut, not refused.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -81,23 +87,53 @@ pub trait SearchBackend: Send + Sync {
     ) -> impl Future<Output = Result<Vec<i64>, SearchError>> + Send;
 }
 
-/// The search the app uses.
+/// How long Meilisearch may take before the request is answered from Postgres instead.
+const MEILI_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// The search the app uses: Meilisearch when configured, Postgres otherwise, and Postgres again
+/// whenever Meilisearch is down or slow, so a shopper never sees an error for it.
 pub struct Search {
     postgres: PostgresSearch,
+    meili: Option<MeiliSearch>,
+    fallbacks: AtomicU64,
 }
 
 impl Search {
-    pub fn new(pool: sqlx::PgPool) -> Search {
+    pub fn new(pool: sqlx::PgPool, meili: Option<MeiliSearch>) -> Search {
         Search {
             postgres: PostgresSearch::new(pool),
+            meili,
+            fallbacks: AtomicU64::new(0),
         }
     }
 
     pub fn backend_name(&self) -> &'static str {
-        self.postgres.name()
+        match &self.meili {
+            Some(m) => m.name(),
+            None => self.postgres.name(),
+        }
+    }
+
+    pub fn meili(&self) -> Option<&MeiliSearch> {
+        self.meili.as_ref()
+    }
+
+    /// Searches answered by Postgres because Meilisearch failed or was slow.
+    pub fn fallbacks(&self) -> u64 {
+        self.fallbacks.load(Ordering::Relaxed)
     }
 
     pub async fn matches(&self, terms: &Terms, limit: usize) -> Result<Vec<i64>, SearchError> {
+        if let Some(meili) = &self.meili {
+            let reason =
+                match tokio::time::timeout(MEILI_TIMEOUT, meili.matches(terms, limit)).await {
+                    Ok(Ok(ids)) => return Ok(ids),
+                    Ok(Err(e)) => e.to_string(),
+                    Err(_) => format!("no answer within {} ms", MEILI_TIMEOUT.as_millis()),
+                };
+            let total = self.fallbacks.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::warn!(search.reason = %reason, search.fallbacks = total, "Meilisearch unavailable: searching Postgres");
+        }
         self.postgres.matches(terms, limit).await
     }
 }

@@ -129,8 +129,19 @@ impl Answer {
 }
 
 impl TestApp {
-    /// A fresh database with the schema and the map of Vietnam, and no catalog.
+    /// A fresh database with the schema and the map of Vietnam, and no catalog; the app serves
+    /// it on a real port with its background workers running.
     pub async fn new() -> TestApp {
+        Self::build(true).await
+    }
+
+    /// The same, answering through the router only, with no background worker: for tests that
+    /// drive a worker themselves.
+    pub async fn without_workers() -> TestApp {
+        Self::build(false).await
+    }
+
+    async fn build(serve: bool) -> TestApp {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let template = template();
         let db_name = format!(
@@ -154,12 +165,17 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().unwrap(),
             public_url: Some("https://ocop.example.vn".into()),
             db_max_connections: 5,
+            meili_url: None,
+            meili_master_key: None,
+            meili_index: "products".into(),
             log_format: "text".into(),
         };
         let app = Application::build(config).await.expect("app builds");
         let state = app.state().clone();
         let addr = app.local_addr();
-        tokio::spawn(app.run(std::future::pending()));
+        if serve {
+            tokio::spawn(app.run(std::future::pending()));
+        }
         let router = ocop_market::app::router(state.clone());
         TestApp {
             pool: state.pool.clone(),

@@ -8,4 +8,5 @@ mod database;
 mod import;
 mod pages;
 mod search;
+mod search_index;
 mod seed;
