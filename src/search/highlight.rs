@@ -10,7 +10,10 @@ fn matched_len(word: &str, terms: &Terms) -> Option<usize> {
     let last = terms.words.len().checked_sub(1)?;
     let n = word.chars().count();
     terms.words.iter().enumerate().find_map(|(i, t)| {
-        if word == t || (Terms::typo_allowed(t) && within_one_edit(word, t)) {
+        if word == t
+            || (Terms::typo_allowed(t) && within_one_edit(word, t))
+            || super::vocabulary::synonyms(t).iter().any(|s| s == word)
+        {
             Some(n)
         } else if i == last && word.starts_with(t.as_str()) {
             Some(t.chars().count())

@@ -10,6 +10,7 @@ pub mod http;
 pub mod meili;
 pub mod outbox;
 mod postgres;
+pub mod vocabulary;
 
 pub use meili::MeiliSearch;
 pub use postgres::PostgresSearch;
@@ -50,13 +51,25 @@ pub struct Terms {
 impl Terms {
     pub fn parse(text: &str) -> Terms {
         let folded = fold_vietnamese(text);
-        let words = folded
+        let all: Vec<String> = folded
             .split(|c: char| !c.is_ascii_alphanumeric())
             .filter(|w| !w.is_empty())
-            .take(MAX_TERMS)
             .map(str::to_string)
             .collect();
-        Terms { words }
+        // stop words do not have to match (as in Meilisearch), unless they are all there is
+        let meaningful: Vec<String> = all
+            .iter()
+            .filter(|w| !vocabulary::is_stop_word(w))
+            .cloned()
+            .collect();
+        let words = if meaningful.is_empty() {
+            all
+        } else {
+            meaningful
+        };
+        Terms {
+            words: words.into_iter().take(MAX_TERMS).collect(),
+        }
     }
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()
@@ -160,5 +173,7 @@ mod tests {
             ["or", "1", "1", "stars", "5"]
         );
         assert!(Terms::parse("!!! ***").is_empty());
+        assert_eq!(Terms::parse("mật ong và chè").words, ["mat", "ong", "che"]);
+        assert_eq!(Terms::parse("và").words, ["va"]);
     }
 }

@@ -19,7 +19,12 @@ impl PostgresSearch {
         let mut alternatives: Vec<BTreeSet<String>> = terms
             .words
             .iter()
-            .map(|w| BTreeSet::from([w.clone()]))
+            // the word itself and its synonyms from search/products.json, as Meilisearch does
+            .map(|w| {
+                std::iter::once(w.clone())
+                    .chain(super::vocabulary::synonyms(w).iter().cloned())
+                    .collect()
+            })
             .collect();
         let long: Vec<String> = terms
             .words

@@ -162,6 +162,33 @@ async fn one_typo_in_a_long_word_and_an_unfinished_last_word_still_find_it() {
 }
 
 #[tokio::test]
+async fn synonyms_and_stop_words_work_as_in_meilisearch() {
+    let app = app_with_catalog().await;
+    // "chè" and "trà" name the same drink
+    assert!(
+        found(&app, "che hoa vang")
+            .await
+            .contains(&"tra-hoa-vang-ba-che".to_string())
+    );
+    assert!(
+        found(&app, "tra tan cuong")
+            .await
+            .contains(&"che-tan-cuong".to_string())
+    );
+    let (_, body) = app.api("/api/v1/search?q=che%20tan%20cuong").await;
+    assert_eq!(
+        body["items"][0]["highlight"],
+        "<mark>Chè</mark> <mark>Tân</mark> <mark>Cương</mark>"
+    );
+    // "và" need not appear
+    assert!(
+        found(&app, "mat ong va dong van")
+            .await
+            .contains(&"mat-ong-bac-ha".to_string())
+    );
+}
+
+#[tokio::test]
 async fn producer_commune_and_province_names_are_searchable() {
     let app = app_with_catalog().await;
     assert!(
