@@ -61,7 +61,7 @@ pub fn render<T: Serialize>(template: &str, page: &T) -> tera::Result<String> {
 /// new snapshot and with it an empty cache, so nothing stale is ever served.
 #[derive(Default)]
 pub struct PageCache {
-    entries: RwLock<std::collections::HashMap<String, (&'static str, Bytes)>>,
+    entries: RwLock<std::collections::HashMap<String, (&'static str, Bytes, std::time::Instant)>>,
 }
 
 impl PageCache {
@@ -70,20 +70,35 @@ impl PageCache {
 
     /// The cached answer for `key`, if there is one.
     pub fn cached(&self, key: &str) -> Option<Response> {
-        let entries = self.entries.read().expect("page cache lock");
-        entries.get(key).map(|(ct, body)| {
-            ([(axum::http::header::CONTENT_TYPE, *ct)], body.clone()).into_response()
-        })
+        self.cached_within(key, None)
     }
 
-    /// The cached answer for `key`, or `render`'s, kept for next time when it succeeded.
+    /// The cached answer for `key` if it is younger than `max_age` (any age when `None`): for
+    /// answers that depend on something that catches up with the catalog later (a search engine).
+    pub fn cached_within(
+        &self,
+        key: &str,
+        max_age: Option<std::time::Duration>,
+    ) -> Option<Response> {
+        let entries = self.entries.read().expect("page cache lock");
+        entries
+            .get(key)
+            .filter(|(_, _, at)| max_age.is_none_or(|max| at.elapsed() < max))
+            .map(|(ct, body, _)| {
+                ([(axum::http::header::CONTENT_TYPE, *ct)], body.clone()).into_response()
+            })
+    }
+
+    /// The cached answer for `key` (younger than `max_age`, when given), or `render`'s, kept for
+    /// next time when it succeeded.
     pub fn get_or_render(
         &self,
         key: String,
         content_type: &'static str,
+        max_age: Option<std::time::Duration>,
         render: impl FnOnce() -> Result<String, String>,
     ) -> Response {
-        if let Some(hit) = self.cached(&key) {
+        if let Some(hit) = self.cached_within(&key, max_age) {
             return hit;
         }
         match render() {
@@ -93,7 +108,7 @@ impl PageCache {
                 if entries.len() >= Self::MAX_ENTRIES {
                     entries.clear();
                 }
-                entries.insert(key, (content_type, body.clone()));
+                entries.insert(key, (content_type, body.clone(), std::time::Instant::now()));
                 ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
             }
             Err(e) => {
@@ -114,14 +129,33 @@ impl PageCache {
         template: &str,
         page: impl FnOnce() -> T,
     ) -> Response {
-        self.get_or_render(key, "text/html; charset=utf-8", || {
+        self.page_within(key, template, None, page)
+    }
+
+    pub fn page_within<T: Serialize>(
+        &self,
+        key: String,
+        template: &str,
+        max_age: Option<std::time::Duration>,
+        page: impl FnOnce() -> T,
+    ) -> Response {
+        self.get_or_render(key, "text/html; charset=utf-8", max_age, || {
             render(template, &page()).map_err(|e| format!("{template}: {e:?}"))
         })
     }
 
     /// A JSON answer, through the cache.
     pub fn json<T: Serialize>(&self, key: String, value: impl FnOnce() -> T) -> Response {
-        self.get_or_render(key, "application/json", || {
+        self.json_within(key, None, value)
+    }
+
+    pub fn json_within<T: Serialize>(
+        &self,
+        key: String,
+        max_age: Option<std::time::Duration>,
+        value: impl FnOnce() -> T,
+    ) -> Response {
+        self.get_or_render(key, "application/json", max_age, || {
             serde_json::to_string(&value()).map_err(|e| e.to_string())
         })
     }
@@ -177,5 +211,43 @@ fn date_vn_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Val
             Ok(Value::String(format!("{}/{m}/{y}", &d[..d.len().min(2)])))
         }
         _ => Err(tera::Error::msg("date_vn expects a YYYY-MM-DD string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_answer_is_reused_only_while_fresh_enough() {
+        let cache = PageCache::default();
+        let mut renders = 0;
+        for _ in 0..3 {
+            let _ = cache.json("k".into(), || {
+                renders += 1;
+                1
+            });
+        }
+        assert_eq!(renders, 1, "rendered once, then served from the cache");
+        assert!(cache.cached("k").is_some());
+        assert!(
+            cache
+                .cached_within("k", Some(std::time::Duration::ZERO))
+                .is_none(),
+            "too old for a zero max age"
+        );
+        assert!(
+            cache
+                .cached_within("k", Some(std::time::Duration::from_secs(60)))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn html_escaping_covers_text_and_attributes_but_leaves_slashes() {
+        assert_eq!(
+            escape_html(r#"<a href="x">'12/QĐ' & co</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;12/QĐ&#39; &amp; co&lt;/a&gt;"
+        );
     }
 }

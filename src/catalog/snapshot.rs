@@ -185,7 +185,7 @@ pub struct Snapshot {
     /// rendered pages and API answers of this snapshot
     pub pages: crate::render::PageCache,
     /// ranked search matches by folded words: the search index changes only with the catalog
-    pub(crate) search_memo: Mutex<HashMap<Vec<String>, Arc<Vec<i64>>>>,
+    pub(crate) search_memo: Mutex<HashMap<Vec<String>, (Arc<Vec<i64>>, std::time::Instant)>>,
 }
 
 impl Snapshot {
@@ -281,12 +281,16 @@ impl Snapshot {
             .filter(|p| p.approved)
     }
 
-    pub fn remembered_matches(&self, words: &[String]) -> Option<Arc<Vec<i64>>> {
-        self.search_memo
-            .lock()
-            .expect("search memo lock")
-            .get(words)
-            .cloned()
+    /// Matches remembered for `words`, if younger than `max_age` (any age when `None`).
+    pub fn remembered_matches(
+        &self,
+        words: &[String],
+        max_age: Option<std::time::Duration>,
+    ) -> Option<Arc<Vec<i64>>> {
+        let memo = self.search_memo.lock().expect("search memo lock");
+        memo.get(words)
+            .filter(|(_, at)| max_age.is_none_or(|max| at.elapsed() < max))
+            .map(|(ids, _)| ids.clone())
     }
 
     pub fn remember_matches(&self, words: Vec<String>, ids: Arc<Vec<i64>>) {
@@ -294,7 +298,7 @@ impl Snapshot {
         if memo.len() >= 4096 {
             memo.clear();
         }
-        memo.insert(words, ids);
+        memo.insert(words, (ids, std::time::Instant::now()));
     }
 
     pub fn listed_count(&self) -> usize {

@@ -31,7 +31,7 @@ const MATCH_LIMIT: usize = 20_000;
 
 /// Ranked matches for `terms`, asked of the backend once per catalog snapshot.
 async fn ranked(state: &AppState, s: &Snapshot, terms: &Terms) -> Result<Arc<Vec<i64>>, AppError> {
-    if let Some(ids) = s.remembered_matches(&terms.words) {
+    if let Some(ids) = s.remembered_matches(&terms.words, state.search.freshness()) {
         return Ok(ids);
     }
     let ids = state
@@ -64,7 +64,7 @@ async fn search_page(
     let today = vn_today();
     let key = format!("search|{today}|{}", listing_href(&q));
     if problems.is_empty() {
-        if let Some(hit) = s.pages.cached(&key) {
+        if let Some(hit) = s.pages.cached_within(&key, state.search.freshness()) {
             return Ok(hit);
         }
     }
@@ -72,7 +72,8 @@ async fn search_page(
     let cacheable = problems.is_empty();
     let page = list_view(&s, &q, problems, listing, Some(&terms));
     Ok(if cacheable {
-        s.pages.page(key, "catalog/list.html", || page)
+        s.pages
+            .page_within(key, "catalog/list.html", state.search.freshness(), || page)
     } else {
         render_page("catalog/list.html", &page)
     })
@@ -91,7 +92,7 @@ async fn api_search(
         );
     }
     let key = format!("api-search|{}|{}", vn_today(), listing_href(&q));
-    if let Some(hit) = s.pages.cached(&key) {
+    if let Some(hit) = s.pages.cached_within(&key, state.search.freshness()) {
         return Ok(hit);
     }
     let (listing, terms) = matching(&state, &q).await?;
@@ -106,7 +107,7 @@ async fn api_search(
         facets: ApiFacets::new(&s, &listing.counts),
         items,
     };
-    Ok(s.pages.json(key, || body))
+    Ok(s.pages.json_within(key, state.search.freshness(), || body))
 }
 
 #[derive(Serialize)]
@@ -214,11 +215,13 @@ async fn suggest_fragment(
 ) -> Result<Response, AppError> {
     let snapshot = state.catalog.snapshot();
     let key = suggest_key("suggest", &params);
-    if let Some(hit) = snapshot.pages.cached(&key) {
+    if let Some(hit) = snapshot.pages.cached_within(&key, state.search.freshness()) {
         return Ok(hit);
     }
     let s = suggestions(&state, &params).await?;
-    Ok(snapshot.pages.page(key, "search/_suggest.html", || s))
+    Ok(snapshot
+        .pages
+        .page_within(key, "search/_suggest.html", state.search.freshness(), || s))
 }
 
 async fn api_suggest(
@@ -227,9 +230,11 @@ async fn api_suggest(
 ) -> Result<Response, ApiError> {
     let snapshot = state.catalog.snapshot();
     let key = suggest_key("api-suggest", &params);
-    if let Some(hit) = snapshot.pages.cached(&key) {
+    if let Some(hit) = snapshot.pages.cached_within(&key, state.search.freshness()) {
         return Ok(hit);
     }
     let s = suggestions(&state, &params).await?;
-    Ok(snapshot.pages.json(key, || s))
+    Ok(snapshot
+        .pages
+        .json_within(key, state.search.freshness(), || s))
 }

@@ -131,6 +131,13 @@ impl Search {
         self.meili.as_ref()
     }
 
+    /// How long a search answer may be reused within one catalog snapshot. Postgres answers from
+    /// the same data the snapshot was loaded from, so for as long as the snapshot lives; the
+    /// Meilisearch index catches up with a change a moment after the snapshot does, so briefly.
+    pub fn freshness(&self) -> Option<Duration> {
+        self.meili.as_ref().map(|_| Duration::from_secs(2))
+    }
+
     /// Searches answered by Postgres because Meilisearch failed or was slow.
     pub fn fallbacks(&self) -> u64 {
         self.fallbacks.load(Ordering::Relaxed)
