@@ -5,31 +5,13 @@
 #
 #   bench/catalog.sh            # 20,000 products, 10 s per URL
 #   PRODUCTS=5000 DURATION=5 bench/catalog.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ocop-target}
-PRODUCTS=${PRODUCTS:-20000}
-DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 PORT=${PORT:-3900}
-BASE=${BENCH_DATABASE_BASE:-postgres://postgres@127.0.0.1:5432}
+export BIND="127.0.0.1:$PORT"
+source "$(dirname "$0")/lib.sh"
 DB=ocop_bench
-export DATABASE_URL="$BASE/$DB" BIND="127.0.0.1:$PORT" RUST_LOG=warn
-
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-scripts/services.sh
-cargo build --release --quiet
-bin=$CARGO_TARGET_DIR/release/ocop-market
-
-psql "$BASE/postgres" -qc "drop database if exists $DB with (force)" >/dev/null
-start=$(date +%s.%N)
-"$bin" seed --scale "$PRODUCTS" 2>&1 | tail -n 1
-echo "seed --scale $PRODUCTS took $(echo "$(date +%s.%N) - $start" | bc) s"
-
-"$bin" serve >/tmp/ocop-bench-server.log 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf "http://$BIND/readyz" >/dev/null && break; sleep 0.1; done
+fresh_catalog "$DB"
+serve
 
 slug=$(curl -s "http://$BIND/api/v1/products?per_page=1&page=7" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["slug"])')
 api="/api/v1/products?province=22&stars=4"
@@ -44,29 +26,8 @@ cat > "$lua/product.lua" <<LUA
 request = function() return wrk.format(nil, "/products/scale-" .. math.random(1, $PRODUCTS)) end
 LUA
 
-measure() { # prints: req/s p50 p99 (ms) non-2xx
-  local script=()
-  [ -n "${2:-}" ] && script=(-s "$2")
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "http://$BIND$1" | python3 -c '
-import re, sys
-t = sys.stdin.read()
-def ms(label):
-    m = re.search(r"^\s+" + label + r"\s+([\d.]+)(us|ms|s)\s*$", t, re.M)
-    v, u = float(m.group(1)), m.group(2)
-    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-p50, p99 = ms("50%"), ms("99%")
-print("%.0f %.2f %.2f %s" % (rps, p50, p99, errors.group(1) if errors else 0))'
-}
-
-printf '\n%-44s %10s %9s %9s %8s %7s\n' "URL (${CONNECTIONS} connections, ${DURATION}s each)" "req/s" "p50 ms" "p99 ms" "×healthz" "non-2xx"
-read -r h_rps h_p50 h_p99 h_err < <(measure /healthz)
-printf '%-44s %10s %9s %9s %8s %7s\n' /healthz "$h_rps" "$h_p50" "$h_p99" "1.00" "$h_err"
-row() { # label url [lua script]
-  read -r rps p50 p99 err < <(measure "$2" "${3:-}")
-  printf '%-44s %10s %9s %9s %8.2f %7s\n' "$1" "$rps" "$p50" "$p99" "$(echo "$rps / $h_rps" | bc -l)" "$err"
-}
+header "URL (${CONNECTIONS} connections, ${DURATION}s each)"
+healthz_row
 row /products /products
 row "/products/{slug}" "/products/$slug"
 row "$api" "$api"

@@ -6,24 +6,13 @@
 # asserts nothing.
 #
 #   bench/search.sh                         # Postgres backend
-#   MEILI_URL=... MEILI_MASTER_KEY=... bench/search.sh   # Meilisearch too, once that backend lands
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ocop-target}
-PRODUCTS=${PRODUCTS:-20000}
-DURATION=${DURATION:-10}
+#   MEILI_URL=... MEILI_MASTER_KEY=... bench/search.sh   # both backends, and edit → findable latency
 CONNECTIONS=${CONNECTIONS:-32}
 PORT=${PORT:-3901}
-BASE=${BENCH_DATABASE_BASE:-postgres://postgres@127.0.0.1:5432}
-DB=ocop_bench_search
-export DATABASE_URL="$BASE/$DB" BIND="127.0.0.1:$PORT" RUST_LOG=warn
+export BIND="127.0.0.1:$PORT"
+source "$(dirname "$0")/lib.sh"
+fresh_catalog ocop_bench_search
 
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-scripts/services.sh
-cargo build --release --quiet
-bin=$CARGO_TARGET_DIR/release/ocop-market
-psql "$BASE/postgres" -qc "drop database if exists $DB with (force)" >/dev/null 2>&1
-"$bin" seed --scale "$PRODUCTS" 2>&1 | tail -n 1
 lua=$(mktemp -d)
 cat > "$lua/queries.lua" <<'LUA'
 -- words people type: folded, some with one typo, the last one often unfinished
@@ -47,37 +36,9 @@ local function word() local w = "" for _ = 1, 3 do w = w .. string.char(a + math
 request = function() return wrk.format(nil, wrk.path .. word() .. "+" .. word()) end
 LUA
 
-measure() {
-  local script=()
-  [ -n "${2:-}" ] && script=(-s "$2")
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "http://$BIND$1" | python3 -c '
-import re, sys
-t = sys.stdin.read()
-def ms(label):
-    m = re.search(r"^\s+" + label + r"\s+([\d.]+)(us|ms|s)\s*$", t, re.M)
-    v, u = float(m.group(1)), m.group(2)
-    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-p50, p99 = ms("50%"), ms("99%")
-print("%.0f %.2f %.2f %s" % (rps, p50, p99, errors.group(1) if errors else 0))'
-}
-row() {
-  read -r rps p50 p99 err < <(measure "$2" "${3:-}")
-  printf '%-52s %9s %8s %8s %8s %7s\n' "$1" "$rps" "$p50" "$p99" "$(printf '%.3f' "$(echo "$rps / $h_rps" | bc -l)")" "$err"
-}
-serve() { # extra environment for the server, e.g. MEILI_URL=...
-  env "$@" "$bin" serve >/tmp/ocop-bench-search.log 2>&1 &
-  server=$!
-  for _ in $(seq 1 100); do curl -sf "http://$BIND/readyz" >/dev/null && break; sleep 0.1; done
-}
-stop() { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; }
-trap stop EXIT
-
 table() {
-  printf '\n%-52s %9s %8s %8s %8s %7s\n' "backend: $1 ($CONNECTIONS connections, ${DURATION}s each)" "req/s" "p50 ms" "p99 ms" "×healthz" "non-2xx"
-  read -r h_rps h_p50 h_p99 h_err < <(measure /healthz)
-  printf '%-52s %9s %8s %8s %8s %7s\n' /healthz "$h_rps" "$h_p50" "$h_p99" "1.000" "$h_err"
+  header "backend: $1 ($CONNECTIONS connections, ${DURATION}s each)"
+  healthz_row
   row "/api/v1/search?q=… (typed mix, ~700 distinct)" "/api/v1/search?q=" "$lua/queries.lua"
   row "/search?q=… page (typed mix)" "/search?q=" "$lua/queries.lua"
   row "/api/v1/search/suggest?q=… (typed mix)" "/api/v1/search/suggest?q=" "$lua/queries.lua"

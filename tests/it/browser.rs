@@ -65,6 +65,27 @@ pub async fn browser(width: u32, height: u32) -> (fantoccini::Client, Driver) {
     }
 }
 
+/// The visible text (or, with `html`, the inner HTML) of the first element matching `css`.
+pub async fn text_of(client: &fantoccini::Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} not found: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+pub async fn html_of(client: &fantoccini::Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} not found: {e}"))
+        .html(true)
+        .await
+        .unwrap()
+}
+
 pub async fn screenshot(client: &fantoccini::Client, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).ok();
@@ -82,13 +103,7 @@ async fn a_shopper_on_a_phone_opens_the_home_page_and_a_product() {
 
     client.goto(&base).await.unwrap();
     screenshot(&client, "catalog-home").await;
-    let h1 = client
-        .find(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let h1 = text_of(&client, "h1").await;
     assert_eq!(h1, "Đặc sản OCOP từ mọi miền đất nước");
     let featured = client
         .find_all(Locator::Css("#featured ~ .grid .card"))
@@ -125,29 +140,11 @@ async fn a_shopper_on_a_phone_opens_the_home_page_and_a_product() {
             .as_str()
             .ends_with("/products/cha-muc")
     );
-    let title = client
-        .find(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let title = text_of(&client, "h1").await;
     assert_eq!(title, "Chả mực Hạ Long");
-    let price = client
-        .find(Locator::Css(".summary .price"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let price = text_of(&client, ".summary .price").await;
     assert!(price.starts_with("300.000 ₫"), "{price}");
-    let cert = client
-        .find(Locator::Css("section.certificate"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let cert = text_of(&client, "section.certificate").await;
     assert!(
         cert.contains("Trung ương") && cert.contains("Còn hiệu lực"),
         "{cert}"
@@ -182,13 +179,7 @@ async fn a_shopper_on_a_phone_opens_the_home_page_and_a_product() {
         .goto(&format!("{base}/products/banh-cu"))
         .await
         .unwrap();
-    let alert = client
-        .find(Locator::Css("[role=alert]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let alert = text_of(&client, "[role=alert]").await;
     assert!(alert.contains("không còn được chứng nhận OCOP"), "{alert}");
     screenshot(&client, "catalog-expired").await;
     client.close().await.unwrap();
@@ -232,21 +223,9 @@ async fn a_shopper_types_without_diacritics_and_sees_suggestions_then_results() 
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let title = client
-        .find(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let title = text_of(&client, "h1").await;
     assert_eq!(title, "Kết quả tìm kiếm “banh da”");
-    let names = client
-        .find(Locator::Css(".card-title"))
-        .await
-        .unwrap()
-        .html(true)
-        .await
-        .unwrap();
+    let names = html_of(&client, ".card-title").await;
     assert!(
         names.contains("<mark>Bánh</mark> <mark>đa</mark> Kế"),
         "{names}"
