@@ -70,7 +70,11 @@ pub async fn run_once(pool: &PgPool, index: &impl SearchIndex) -> Result<Round, 
         return Ok(Round::default());
     }
     // the state sent is read now, after the locks: never older than the change that queued it
-    let docs = documents::load(pool, Some(&held)).await?;
+    let docs = if index.wants_documents() {
+        documents::load(pool, Some(&held)).await?
+    } else {
+        Vec::new()
+    };
     let upserts: Vec<Doc> = docs.iter().filter_map(|(_, d)| d.clone()).collect();
     let deletes: Vec<i64> = docs
         .iter()
@@ -180,5 +184,9 @@ pub struct NoIndex;
 impl SearchIndex for NoIndex {
     async fn apply(&self, _: &[Doc], _: &[i64]) -> Result<(), String> {
         Ok(())
+    }
+
+    fn wants_documents(&self) -> bool {
+        false
     }
 }
