@@ -18,6 +18,11 @@ pub trait SearchIndex: Send + Sync {
         upserts: &[Doc],
         deletes: &[i64],
     ) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Whether there is an engine to send documents to (else rows are only marked done).
+    fn wants_documents(&self) -> bool {
+        true
+    }
 }
 
 const BATCH: i64 = 500;
