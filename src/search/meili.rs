@@ -111,6 +111,11 @@ impl MeiliSearch {
         Ok(())
     }
 
+    /// Removes this index and its documents (tests clean up after themselves with it).
+    pub async fn drop_index(&self) {
+        let _ = self.client.delete_index(&self.index).await;
+    }
+
     /// Builds a fresh index beside the live one, then swaps them: searches never see it half built.
     pub async fn rebuild(
         &self,

@@ -108,6 +108,12 @@ async fn create_template() -> String {
     name
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Meilisearch,
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub pool: PgPool,
@@ -132,16 +138,22 @@ impl TestApp {
     /// A fresh database with the schema and the map of Vietnam, and no catalog; the app serves
     /// it on a real port with its background workers running.
     pub async fn new() -> TestApp {
-        Self::build(true).await
+        Self::build(true, Backend::Postgres).await
+    }
+
+    /// A served app searching with `backend` (Meilisearch needs MEILI_URL; each app gets its
+    /// own index, named after its database, dropped with it).
+    pub async fn with_backend(backend: Backend) -> TestApp {
+        Self::build(true, backend).await
     }
 
     /// The same, answering through the router only, with no background worker: for tests that
     /// drive a worker themselves.
     pub async fn without_workers() -> TestApp {
-        Self::build(false).await
+        Self::build(false, Backend::Postgres).await
     }
 
-    async fn build(serve: bool) -> TestApp {
+    async fn build(serve: bool, backend: Backend) -> TestApp {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let template = template();
         let db_name = format!(
@@ -165,9 +177,14 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().unwrap(),
             public_url: Some("https://ocop.example.vn".into()),
             db_max_connections: 5,
-            meili_url: None,
-            meili_master_key: None,
-            meili_index: "products".into(),
+            meili_url: match backend {
+                Backend::Postgres => None,
+                Backend::Meilisearch => {
+                    Some(std::env::var("MEILI_URL").expect("MEILI_URL for a Meilisearch test"))
+                }
+            },
+            meili_master_key: std::env::var("MEILI_MASTER_KEY").ok(),
+            meili_index: format!("test_{db_name}"),
             log_format: "text".into(),
         };
         let app = Application::build(config).await.expect("app builds");
@@ -183,6 +200,26 @@ impl TestApp {
             addr,
             db_name,
             router,
+        }
+    }
+
+    /// Waits until the search outbox is drained: every change so far is in the search index.
+    pub async fn settle_search(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let pending: i64 =
+                sqlx::query_scalar("select count(*) from search_outbox where done_at is null")
+                    .fetch_one(&self.pool)
+                    .await
+                    .unwrap();
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the search index did not catch up: {pending} changes pending"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
 
@@ -236,12 +273,16 @@ impl Drop for TestApp {
             return;
         }
         let name = self.db_name.clone();
+        let meili = self.state.search.meili().cloned();
         std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap()
                 .block_on(async move {
+                    if let Some(meili) = meili {
+                        meili.drop_index().await;
+                    }
                     if let Ok(mut admin) =
                         PgConnection::connect(&format!("{}/postgres", base_url())).await
                     {

@@ -1,7 +1,7 @@
-//! Search behaviour a shopper notices. Runs against the Postgres backend; the same expectations
-//! will run against Meilisearch when that backend lands (issue 3).
+//! Search behaviour a shopper notices: one suite, run against each backend. Every test runs on
+//! Postgres, and again on Meilisearch whenever MEILI_URL is set (saying why when it is not).
 
-use crate::helpers::{TestApp, load_fixture};
+use crate::helpers::{Backend, TestApp, load_fixture};
 use axum::http::StatusCode;
 use serde_json::Value;
 
@@ -38,8 +38,8 @@ async fn add_product(
     .unwrap();
 }
 
-async fn app_with_catalog() -> TestApp {
-    let app = TestApp::new().await;
+async fn app_with_catalog(backend: Backend) -> TestApp {
+    let app = TestApp::with_backend(backend).await;
     load_fixture(&app).await;
     add_product(
         &app,
@@ -69,6 +69,7 @@ async fn app_with_catalog() -> TestApp {
     )
     .await;
     app.refresh().await;
+    app.settle_search().await;
     app
 }
 
@@ -92,9 +93,8 @@ async fn found(app: &TestApp, q: &str) -> Vec<String> {
     slugs(&body)
 }
 
-#[tokio::test]
-async fn diacritics_never_matter() {
-    let app = app_with_catalog().await;
+async fn diacritics_never_matter(backend: Backend) {
+    let app = app_with_catalog(backend).await;
     assert_eq!(
         found(&app, "banh da").await.first().map(String::as_str),
         Some("banh-da-ke")
@@ -127,9 +127,8 @@ async fn diacritics_never_matter() {
     );
 }
 
-#[tokio::test]
-async fn one_typo_in_a_long_word_and_an_unfinished_last_word_still_find_it() {
-    let app = app_with_catalog().await;
+async fn one_typo_in_a_long_word_and_an_unfinished_last_word_still_find_it(backend: Backend) {
+    let app = app_with_catalog(backend).await;
     // Thái Nguyên is the producer's province
     assert!(
         found(&app, "Thai Nguyn")
@@ -161,9 +160,8 @@ async fn one_typo_in_a_long_word_and_an_unfinished_last_word_still_find_it() {
     assert!(found(&app, "mat ong tan cuong").await.is_empty());
 }
 
-#[tokio::test]
-async fn synonyms_and_stop_words_work_as_in_meilisearch() {
-    let app = app_with_catalog().await;
+async fn synonyms_and_stop_words_work_as_in_meilisearch(backend: Backend) {
+    let app = app_with_catalog(backend).await;
     // "chè" and "trà" name the same drink
     assert!(
         found(&app, "che hoa vang")
@@ -188,9 +186,8 @@ async fn synonyms_and_stop_words_work_as_in_meilisearch() {
     );
 }
 
-#[tokio::test]
-async fn producer_commune_and_province_names_are_searchable() {
-    let app = app_with_catalog().await;
+async fn producer_commune_and_province_names_are_searchable(backend: Backend) {
+    let app = app_with_catalog(backend).await;
     assert!(
         found(&app, "Bình Liêu")
             .await
@@ -211,9 +208,10 @@ async fn producer_commune_and_province_names_are_searchable() {
     );
 }
 
-#[tokio::test]
-async fn expired_revoked_and_hidden_products_never_appear_and_sold_out_ones_say_so() {
-    let app = app_with_catalog().await;
+async fn expired_revoked_and_hidden_products_never_appear_and_sold_out_ones_say_so(
+    backend: Backend,
+) {
+    let app = app_with_catalog(backend).await;
     for q in ["banh cu", "mat ong cu", "hang an", "chua chung nhan"] {
         assert!(found(&app, q).await.is_empty(), "{q} must not be found");
     }
@@ -230,9 +228,8 @@ async fn expired_revoked_and_hidden_products_never_appear_and_sold_out_ones_say_
     assert!(!slugs(&body).contains(&"tra-hoa-vang".to_string()));
 }
 
-#[tokio::test]
-async fn search_results_have_the_listing_filters_facets_and_highlights() {
-    let app = app_with_catalog().await;
+async fn search_results_have_the_listing_filters_facets_and_highlights(backend: Backend) {
+    let app = app_with_catalog(backend).await;
     let (status, body) = app.api("/api/v1/search?q=tra%20hoa%20vang").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["total"], 2);
@@ -258,9 +255,8 @@ async fn search_results_have_the_listing_filters_facets_and_highlights() {
     assert_eq!(slugs(&body), ["banh-da-ke"]);
 }
 
-#[tokio::test]
-async fn nothing_can_be_injected_through_the_query_or_the_filters() {
-    let app = app_with_catalog().await;
+async fn nothing_can_be_injected_through_the_query_or_the_filters(backend: Backend) {
+    let app = app_with_catalog(backend).await;
     for q in [
         "\" OR 1=1 --",
         "banh' OR 'a'='a",
@@ -293,9 +289,8 @@ async fn nothing_can_be_injected_through_the_query_or_the_filters() {
     );
 }
 
-#[tokio::test]
-async fn the_results_page_marks_matches_and_helps_when_nothing_is_found() {
-    let app = app_with_catalog().await;
+async fn the_results_page_marks_matches_and_helps_when_nothing_is_found(backend: Backend) {
+    let app = app_with_catalog(backend).await;
     let page = app.get("/search?q=banh%20da").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
@@ -326,9 +321,10 @@ async fn the_results_page_marks_matches_and_helps_when_nothing_is_found() {
     assert_eq!(empty.status, StatusCode::SEE_OTHER);
 }
 
-#[tokio::test]
-async fn suggestions_start_at_two_characters_and_cover_products_producers_and_provinces() {
-    let app = app_with_catalog().await;
+async fn suggestions_start_at_two_characters_and_cover_products_producers_and_provinces(
+    backend: Backend,
+) {
+    let app = app_with_catalog(backend).await;
     let (_, s) = app.api("/api/v1/search/suggest?q=q").await;
     assert!(s["products"].as_array().unwrap().is_empty());
     let (status, s) = app.api("/api/v1/search/suggest?q=quang%20n").await;
@@ -359,15 +355,15 @@ async fn suggestions_start_at_two_characters_and_cover_products_producers_and_pr
     );
 }
 
-#[tokio::test]
-async fn the_index_follows_renames() {
-    let app = app_with_catalog().await;
+async fn the_index_follows_renames(backend: Backend) {
+    let app = app_with_catalog(backend).await;
     sqlx::query("update producer set name = 'HTX Sơn Tra' where slug = 'htx-binh-lieu'")
         .execute(&app.pool)
         .await
         .unwrap();
     sqlx::query("update product set name = 'Miến rong', story = 'Sợi dai và trong' where slug = 'mien-dong'").execute(&app.pool).await.unwrap();
     app.refresh().await;
+    app.settle_search().await;
     assert!(
         found(&app, "son tra")
             .await
@@ -391,3 +387,39 @@ async fn the_index_follows_renames() {
         "the old producer name is gone"
     );
 }
+
+/// Runs each behaviour test on both backends.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await
+            }
+            #[tokio::test]
+            async fn meilisearch() {
+                if std::env::var("MEILI_URL").is_err() {
+                    eprintln!(
+                        "skipped {} on Meilisearch: MEILI_URL is not set (Meilisearch cannot be installed from this machine's package registries)",
+                        stringify!($name)
+                    );
+                    return;
+                }
+                super::$name(super::Backend::Meilisearch).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    diacritics_never_matter,
+    one_typo_in_a_long_word_and_an_unfinished_last_word_still_find_it,
+    synonyms_and_stop_words_work_as_in_meilisearch,
+    producer_commune_and_province_names_are_searchable,
+    expired_revoked_and_hidden_products_never_appear_and_sold_out_ones_say_so,
+    search_results_have_the_listing_filters_facets_and_highlights,
+    nothing_can_be_injected_through_the_query_or_the_filters,
+    the_results_page_marks_matches_and_helps_when_nothing_is_found,
+    suggestions_start_at_two_characters_and_cover_products_producers_and_provinces,
+    the_index_follows_renames
+);
