@@ -24,6 +24,8 @@ fn main() {
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    // a directory's time changes when files are added to it: watch each one, not just the top
+    println!("cargo:rerun-if-changed={}", dir.display());
     let Ok(read) = fs::read_dir(dir) else { return };
     for entry in read.flatten() {
         let path = entry.path();

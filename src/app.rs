@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::catalog::http::router())
         .merge(crate::search::http::router())
+        .merge(crate::auth::http::router())
         .merge(crate::health::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/search.js", get(search_script))

@@ -34,6 +34,9 @@ pub struct Config {
     /// Name of the products index in Meilisearch.
     #[arg(long, env = "MEILI_INDEX", default_value = "products")]
     pub meili_index: String,
+    /// Behind a load balancer that sets X-Forwarded-For: rate limits count by that address.
+    #[arg(long, env = "TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
     /// `json` for structured logs, anything else for human-readable ones.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,

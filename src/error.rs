@@ -11,6 +11,14 @@ pub enum AppError {
     BadRequest { code: &'static str, message: String },
     #[error("không tìm thấy")]
     NotFound,
+    /// a page for signed-in people, asked for by someone who is not
+    #[error("cần đăng nhập")]
+    LoginRequired,
+    /// a form without this session's CSRF token
+    #[error("phiên làm việc không hợp lệ")]
+    Forbidden,
+    #[error("quá nhiều lần thử")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error("dịch vụ tạm thời không khả dụng")]
     Unavailable(String),
     #[error(transparent)]
@@ -31,6 +39,9 @@ impl AppError {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::LoginRequired => StatusCode::UNAUTHORIZED,
+            AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -40,6 +51,9 @@ impl AppError {
         match self {
             AppError::BadRequest { code, .. } => code,
             AppError::NotFound => "not_found",
+            AppError::Forbidden => "forbidden",
+            AppError::LoginRequired => "login_required",
+            AppError::TooManyAttempts { .. } => "too_many_attempts",
             AppError::Unavailable(_) => "unavailable",
             AppError::Database(_) | AppError::Internal(_) => "internal",
         }
@@ -50,6 +64,13 @@ impl AppError {
         match self {
             AppError::BadRequest { message, .. } => message.clone(),
             AppError::NotFound => "Không tìm thấy trang hoặc sản phẩm bạn yêu cầu.".into(),
+            AppError::LoginRequired => "Vui lòng đăng nhập để tiếp tục.".into(),
+            AppError::Forbidden => {
+                "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Vui lòng tải lại trang và thử lại; chưa có gì thay đổi.".into()
+            }
+            AppError::TooManyAttempts { retry_after_secs } => {
+                format!("Bạn đã thử quá nhiều lần. Vui lòng thử lại sau {} phút.", retry_after_secs.div_ceil(60))
+            }
             AppError::Unavailable(_) => {
                 "Dịch vụ tạm thời không khả dụng, vui lòng thử lại sau ít phút.".into()
             }
@@ -106,10 +127,15 @@ impl IntoResponse for ApiError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
+        if matches!(self, AppError::LoginRequired) {
+            return axum::response::Redirect::to("/login").into_response();
+        }
         let status = self.status();
         let title = match status {
             StatusCode::NOT_FOUND => "Không tìm thấy",
             StatusCode::BAD_REQUEST => "Yêu cầu không hợp lệ",
+            StatusCode::FORBIDDEN => "Không thể thực hiện",
+            StatusCode::TOO_MANY_REQUESTS => "Vui lòng đợi một lát",
             StatusCode::SERVICE_UNAVAILABLE => "Tạm thời gián đoạn",
             _ => "Đã có lỗi xảy ra",
         };

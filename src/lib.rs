@@ -1,6 +1,7 @@
 //! OCOP marketplace: a server-rendered shop for Vietnam's OCOP-certified local products.
 
 pub mod app;
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod db;

@@ -123,6 +123,7 @@ pub struct TestApp {
 }
 
 pub struct Answer {
+    pub headers: axum::http::HeaderMap,
     pub status: StatusCode,
     pub content_type: String,
     pub body: String,
@@ -185,6 +186,8 @@ impl TestApp {
             },
             meili_master_key: std::env::var("MEILI_MASTER_KEY").ok(),
             meili_index: format!("test_{db_name}"),
+            // tests say who they are with X-Forwarded-For, so their rate limits do not mix
+            trust_proxy: true,
             log_format: "text".into(),
         };
         let app = Application::build(config).await.expect("app builds");
@@ -233,20 +236,23 @@ impl TestApp {
     }
 
     pub async fn get(&self, uri: &str) -> Answer {
-        let response = self
-            .router
-            .clone()
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
             .await
-            .unwrap();
+    }
+
+    /// Any request, through the real router.
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let content_type = response
             .headers()
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_string())
             .unwrap_or_default();
+        let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         Answer {
+            headers,
             status,
             content_type,
             body: String::from_utf8(bytes.to_vec()).expect("UTF-8 body"),

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod accounts;
 mod browser;
 mod catalog_api;
 mod database;

@@ -1,0 +1,81 @@
+//! Accounts and sessions: sign-up, log-in and log-out with an email or a Vietnamese mobile number,
+//! argon2id passwords, sessions in Redis, CSRF tokens on every form, rate-limited log-ins.
+
+pub mod http;
+pub mod identity;
+pub mod session;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::Serialize;
+pub use session::Session;
+
+/// The signed-in person. As an extractor it refuses anonymous visitors (they are sent to log in),
+/// so a handler that takes one cannot forget the check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrentUser {
+    pub user_id: i64,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub role: String,
+    pub province_code: Option<i16>,
+}
+
+impl CurrentUser {
+    pub fn role_label(&self) -> &'static str {
+        match self.role.as_str() {
+            "producer" => "Thành viên chủ thể OCOP",
+            "province_staff" => "Cán bộ cấp tỉnh",
+            "national_staff" => "Cán bộ trung ương",
+            "admin" => "Quản trị viên",
+            _ => "Người mua",
+        }
+    }
+}
+
+pub async fn load_user(state: &AppState, user_id: i64) -> Result<Option<CurrentUser>, AppError> {
+    Ok(sqlx::query_as!(
+        CurrentUser,
+        "select user_id, display_name, email, phone, role, province_code from app_user where user_id = $1",
+        user_id
+    )
+    .fetch_optional(&state.pool)
+    .await?)
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let session = Session::from_request_parts(parts, state).await?;
+        match session.data.user_id {
+            Some(id) => load_user(state, id).await?.ok_or(AppError::LoginRequired),
+            None => Err(AppError::LoginRequired),
+        }
+    }
+}
+
+/// Where a request came from, for rate limits: the peer address, or the first X-Forwarded-For
+/// entry when the app is told it runs behind a proxy it trusts (TRUST_PROXY).
+pub fn client_ip(parts: &Parts, state: &AppState) -> String {
+    if state.config.trust_proxy {
+        if let Some(ip) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|ip| !ip.is_empty())
+        {
+            return ip.to_string();
+        }
+    }
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
