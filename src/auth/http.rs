@@ -117,7 +117,7 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    mut session: Session,
+    session: Session,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     if !session.csrf_ok(&form.csrf) {
@@ -194,14 +194,8 @@ async fn login(
     match (user_id, ok) {
         (Some(id), true) => {
             clear_rate_limit(&state, &account_key).await?;
-            session.data.user_id = Some(id);
-            session.rotate(&state).await?;
             tracing::info!(user.id = id, "logged in");
-            let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
-            response
-                .headers_mut()
-                .insert(header::SET_COOKIE, session.cookie(&state));
-            Ok(response)
+            sign_in(&state, session, id, &safe_next(form.next.as_deref())).await
         }
         _ => {
             page.message = Some("Email/số điện thoại hoặc mật khẩu không đúng.".into());
@@ -253,7 +247,7 @@ struct SignupForm {
 
 async fn signup(
     State(state): State<AppState>,
-    mut session: Session,
+    session: Session,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, AppError> {
     if !session.csrf_ok(&form.csrf) {
@@ -327,13 +321,24 @@ async fn signup(
         }
         Err(e) => return Err(e.into()),
     };
-    session.data.user_id = Some(user_id);
-    session.rotate(&state).await?;
     tracing::info!(user.id = user_id, "signed up");
-    let mut response = Redirect::to("/account").into_response();
+    sign_in(&state, session, user_id, "/account").await
+}
+
+/// Attaches the person to the session under a new id (a planted id is worth nothing) and sends
+/// them on with the new cookie.
+async fn sign_in(
+    state: &AppState,
+    mut session: Session,
+    user_id: i64,
+    to: &str,
+) -> Result<Response, AppError> {
+    session.data.user_id = Some(user_id);
+    session.rotate(state).await?;
+    let mut response = Redirect::to(to).into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session.cookie(&state));
+        .insert(header::SET_COOKIE, session.cookie(state));
     Ok(response)
 }
 
