@@ -1,21 +1,19 @@
 //! Embeds templates/ into the binary, so `ocop-market` runs from any folder (and in a slim image).
-use std::{env, fs, path::Path};
+use std::{fs, path::Path};
 
 fn main() {
-    println!("cargo:rerun-if-changed=templates");
     // sqlx::migrate! embeds migrations/ at compile time: an edited migration must rebuild
     println!("cargo:rerun-if-changed=migrations");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
     let mut entries = Vec::new();
-    collect(&root, &root, &mut entries);
+    collect(Path::new("templates"), &mut entries);
     entries.sort();
     let body: String = entries
         .iter()
         // resolved when the crate compiles, not here: checkouts sharing a target dir must each
         // embed their own templates
-        .map(|(name, _)| format!("    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/templates/{name}\"))),\n"))
+        .map(|name| format!("    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/templates/{name}\"))),\n"))
         .collect();
-    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("templates.rs");
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("templates.rs");
     fs::write(
         out,
         format!("pub static TEMPLATES: &[(&str, &str)] = &[\n{body}];\n"),
@@ -23,25 +21,27 @@ fn main() {
     .unwrap();
 }
 
-fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+/// Paths stay relative to the package: cargo then watches the checkout being built, even when
+/// several checkouts share one target directory.
+fn collect(dir: &Path, out: &mut Vec<String>) {
     // a directory's time changes when files are added to it: watch each one, not just the top
     println!("cargo:rerun-if-changed={}", dir.display());
     let Ok(read) = fs::read_dir(dir) else { return };
     for entry in read.flatten() {
         let path = entry.path();
-        println!("cargo:rerun-if-changed={}", path.display());
         if path.is_dir() {
-            collect(root, &path, out);
+            collect(&path, out);
         } else if path
             .extension()
             .is_some_and(|e| e == "html" || e == "svg" || e == "css")
         {
+            println!("cargo:rerun-if-changed={}", path.display());
             let name = path
-                .strip_prefix(root)
+                .strip_prefix("templates")
                 .unwrap()
                 .to_string_lossy()
                 .replace('\\', "/");
-            out.push((name, path.display().to_string()));
+            out.push(name);
         }
     }
 }

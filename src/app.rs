@@ -22,6 +22,7 @@ pub struct AppState {
     pub redis: ConnectionManager,
     pub catalog: Arc<Catalog>,
     pub search: Arc<crate::search::Search>,
+    pub mailer: crate::mail::Mailer,
     pub config: Arc<Config>,
 }
 
@@ -170,6 +171,7 @@ impl Application {
             redis,
             catalog,
             search,
+            mailer: crate::mail::Mailer::Folder(config.mail_dir.clone()),
             config: Arc::new(config),
         };
         Ok(Application { listener, state })

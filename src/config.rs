@@ -34,6 +34,9 @@ pub struct Config {
     /// Name of the products index in Meilisearch.
     #[arg(long, env = "MEILI_INDEX", default_value = "products")]
     pub meili_index: String,
+    /// Where outgoing mail is written (development; SMTP comes with production configuration).
+    #[arg(long, env = "MAIL_DIR", default_value = "target/mail")]
+    pub mail_dir: std::path::PathBuf,
     /// Behind a load balancer that sets X-Forwarded-For: rate limits count by that address.
     #[arg(long, env = "TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod import;
+pub mod mail;
 pub mod render;
 pub mod search;
 pub mod seed;

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/account", get(account))
+        .merge(super::reset::router())
 }
 
 /// Log-in attempts allowed per window, per address and per account.
@@ -29,7 +30,7 @@ const PER_ACCOUNT: u32 = 5;
 const WINDOW_SECS: u64 = 15 * 60;
 
 /// The requester's address, taken before the body is read.
-struct ClientIp(String);
+pub(crate) struct ClientIp(pub String);
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -42,7 +43,7 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 /// A page answer that also hands the browser its session cookie when the session is new.
-fn with_session(
+pub(crate) fn with_session(
     state: &AppState,
     session: &Session,
     status: StatusCode,
@@ -66,15 +67,15 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 #[derive(Serialize, Default)]
-struct FormPage {
-    csrf: String,
+pub(crate) struct FormPage {
+    pub csrf: String,
     /// what was typed, to show again (never the password)
-    values: BTreeMap<&'static str, String>,
+    pub values: BTreeMap<&'static str, String>,
     /// field → what is wrong with it
-    errors: BTreeMap<&'static str, String>,
+    pub errors: BTreeMap<&'static str, String>,
     /// a message about the whole form
-    message: Option<String>,
-    next: Option<String>,
+    pub message: Option<String>,
+    pub next: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -327,7 +328,7 @@ async fn signup(
 
 /// Attaches the person to the session under a new id (a planted id is worth nothing) and sends
 /// them on with the new cookie.
-async fn sign_in(
+pub(crate) async fn sign_in(
     state: &AppState,
     mut session: Session,
     user_id: i64,

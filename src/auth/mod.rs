@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod identity;
+pub mod reset;
 pub mod session;
 
 use crate::app::AppState;

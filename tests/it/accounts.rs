@@ -347,3 +347,147 @@ async fn log_ins_are_rate_limited_per_account_with_a_clear_wait() {
     );
     assert!(blocked.headers.get(header::RETRY_AFTER).is_some());
 }
+
+fn mails(app: &TestApp) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("ocop-mail-{}", app.db_name));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reset_link_is_mailed_works_once_and_the_old_password_stops_working() {
+    let app = TestApp::new().await;
+    let email = unique_email(&app);
+    let mut v = Visitor::new(&app);
+    let form = v.get("/signup").await;
+    v.post(
+        "/signup",
+        &[
+            ("csrf", &csrf(&form)),
+            ("display_name", "Lan"),
+            ("login", &email),
+            ("password", "mật khẩu cũ"),
+            ("password_confirm", "mật khẩu cũ"),
+        ],
+    )
+    .await;
+
+    let mut forgetful = Visitor::new(&app);
+    let form = forgetful.get("/password/forgot").await;
+    let sent = forgetful
+        .post(
+            "/password/forgot",
+            &[("csrf", &csrf(&form)), ("login", &email)],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK);
+    assert!(sent.body.contains("chúng tôi vừa gửi đường dẫn"));
+    let mail = mails(&app).pop().expect("a mail was written");
+    assert!(mail.starts_with(&format!("To: {email}")));
+    let link = mail
+        .split_whitespace()
+        .find(|w| w.starts_with("https://ocop.example.vn/password/reset?token="))
+        .expect("link in the mail");
+    let path = link.trim_start_matches("https://ocop.example.vn");
+
+    let page = forgetful.get(path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let token = path.rsplit('=').next().unwrap();
+    // a mistake keeps the link usable
+    let short = forgetful
+        .post(
+            "/password/reset",
+            &[
+                ("csrf", &csrf(&page)),
+                ("token", token),
+                ("password", "ngan"),
+                ("password_confirm", "ngan"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.body.contains("Mật khẩu cần ít nhất 8 ký tự."));
+    let done = forgetful
+        .post(
+            "/password/reset",
+            &[
+                ("csrf", &csrf(&page)),
+                ("token", token),
+                ("password", "mật khẩu mới"),
+                ("password_confirm", "mật khẩu mới"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(
+        forgetful
+            .get("/account")
+            .await
+            .body
+            .contains("Xin chào, Lan"),
+        "signed in after the reset"
+    );
+
+    // once only
+    let again = forgetful.get(path).await;
+    assert_eq!(again.status, StatusCode::GONE);
+    assert!(again.body.contains("đã hết hạn hoặc đã được dùng"));
+
+    let mut someone = Visitor::new(&app);
+    let form = someone.get("/login").await;
+    let old = someone
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf(&form)),
+                ("login", &email),
+                ("password", "mật khẩu cũ"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        old.status,
+        StatusCode::UNAUTHORIZED,
+        "the old password no longer works"
+    );
+    let new = someone
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf(&form)),
+                ("login", &email),
+                ("password", "mật khẩu mới"),
+            ],
+        )
+        .await;
+    assert_eq!(new.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn asking_for_a_reset_does_not_tell_who_has_an_account() {
+    let app = TestApp::new().await;
+    let mut v = Visitor::new(&app);
+    let form = v.get("/password/forgot").await;
+    let answer = v
+        .post(
+            "/password/forgot",
+            &[("csrf", &csrf(&form)), ("login", "khong-co-ai@example.vn")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.body.contains("Nếu có tài khoản với email này"));
+    assert!(
+        mails(&app).is_empty(),
+        "nothing is sent to an address without an account"
+    );
+    let forged = v
+        .get(&format!("/password/reset?token={}", "ab".repeat(32)))
+        .await;
+    assert_eq!(forged.status, StatusCode::GONE);
+}

@@ -188,6 +188,7 @@ impl TestApp {
             meili_index: format!("test_{db_name}"),
             // tests say who they are with X-Forwarded-For, so their rate limits do not mix
             trust_proxy: true,
+            mail_dir: std::env::temp_dir().join(format!("ocop-mail-{db_name}")),
             log_format: "text".into(),
         };
         let app = Application::build(config).await.expect("app builds");
