@@ -43,7 +43,7 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 /// A page answer that also hands the browser its session cookie when the session is new.
-pub(crate) fn with_session(
+fn with_session(
     state: &AppState,
     session: &Session,
     status: StatusCode,
@@ -78,6 +78,38 @@ pub(crate) struct FormPage {
     pub next: Option<String>,
 }
 
+impl FormPage {
+    /// An empty form for a session that already exists (a POST that passed its CSRF check).
+    pub(crate) fn for_session(session: &Session) -> FormPage {
+        FormPage {
+            csrf: session.data.csrf.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// An empty form to show, storing a new session first so its CSRF token is found on submit.
+    pub(crate) async fn shown(
+        state: &AppState,
+        session: &mut Session,
+    ) -> Result<FormPage, AppError> {
+        if session.is_new {
+            session.save(state).await?;
+        }
+        Ok(FormPage::for_session(session))
+    }
+
+    /// This form rendered with `template`, handing over the session cookie when it is new.
+    pub(crate) fn respond(
+        &self,
+        state: &AppState,
+        session: &Session,
+        status: StatusCode,
+        template: &str,
+    ) -> Response {
+        with_session(state, session, status, render_page(template, self))
+    }
+}
+
 #[derive(Deserialize)]
 struct NextParam {
     next: Option<String>,
@@ -88,20 +120,11 @@ async fn login_page(
     mut session: Session,
     Query(q): Query<NextParam>,
 ) -> Result<Response, AppError> {
-    if session.is_new {
-        session.save(&state).await?;
-    }
     let page = FormPage {
-        csrf: session.data.csrf.clone(),
         next: q.next,
-        ..Default::default()
+        ..FormPage::shown(&state, &mut session).await?
     };
-    Ok(with_session(
-        &state,
-        &session,
-        StatusCode::OK,
-        render_page("auth/login.html", &page),
-    ))
+    Ok(page.respond(&state, &session, StatusCode::OK, "auth/login.html"))
 }
 
 #[derive(Deserialize)]
@@ -125,20 +148,19 @@ async fn login(
         return Err(AppError::Forbidden);
     }
     let mut page = FormPage {
-        csrf: session.data.csrf.clone(),
         next: form.next.clone(),
-        ..Default::default()
+        ..FormPage::for_session(&session)
     };
     page.values.insert("login", form.login.trim().to_string());
     let login = match Login::parse(&form.login) {
         Ok(l) => l,
         Err(e) => {
             page.errors.insert("login", e.into());
-            return Ok(with_session(
+            return Ok(page.respond(
                 &state,
                 &session,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                render_page("auth/login.html", &page),
+                "auth/login.html",
             ));
         }
     };
@@ -200,11 +222,11 @@ async fn login(
         }
         _ => {
             page.message = Some("Email/số điện thoại hoặc mật khẩu không đúng.".into());
-            Ok(with_session(
+            Ok(page.respond(
                 &state,
                 &session,
                 StatusCode::UNAUTHORIZED,
-                render_page("auth/login.html", &page),
+                "auth/login.html",
             ))
         }
     }
@@ -217,19 +239,8 @@ async fn signup_page(
     State(state): State<AppState>,
     mut session: Session,
 ) -> Result<Response, AppError> {
-    if session.is_new {
-        session.save(&state).await?;
-    }
-    let page = FormPage {
-        csrf: session.data.csrf.clone(),
-        ..Default::default()
-    };
-    Ok(with_session(
-        &state,
-        &session,
-        StatusCode::OK,
-        render_page("auth/signup.html", &page),
-    ))
+    let page = FormPage::shown(&state, &mut session).await?;
+    Ok(page.respond(&state, &session, StatusCode::OK, "auth/signup.html"))
 }
 
 #[derive(Deserialize)]
@@ -254,10 +265,7 @@ async fn signup(
     if !session.csrf_ok(&form.csrf) {
         return Err(AppError::Forbidden);
     }
-    let mut page = FormPage {
-        csrf: session.data.csrf.clone(),
-        ..Default::default()
-    };
+    let mut page = FormPage::for_session(&session);
     page.values
         .insert("display_name", form.display_name.trim().to_string());
     page.values.insert("login", form.login.trim().to_string());
@@ -281,11 +289,11 @@ async fn signup(
         );
     }
     let Some(login) = login.filter(|_| page.errors.is_empty()) else {
-        return Ok(with_session(
+        return Ok(page.respond(
             &state,
             &session,
             StatusCode::UNPROCESSABLE_ENTITY,
-            render_page("auth/signup.html", &page),
+            "auth/signup.html",
         ));
     };
     let password = form.password.clone();
@@ -313,12 +321,7 @@ async fn signup(
                 "login",
                 "Đã có tài khoản với email hoặc số điện thoại này. Hãy đăng nhập.".into(),
             );
-            return Ok(with_session(
-                &state,
-                &session,
-                StatusCode::CONFLICT,
-                render_page("auth/signup.html", &page),
-            ));
+            return Ok(page.respond(&state, &session, StatusCode::CONFLICT, "auth/signup.html"));
         }
         Err(e) => return Err(e.into()),
     };

@@ -2,12 +2,11 @@
 //! uses it. The token lives in Redis with a time limit and is taken with GETDEL, so it works once
 //! even if two tabs submit at the same moment.
 
-use super::http::{ClientIp, FormPage, sign_in, with_session};
+use super::http::{ClientIp, FormPage, sign_in};
 use super::identity::{Login, check_password, hash_password};
-use super::session::{Session, random_token, rate_limit};
+use super::session::{Session, random_token, rate_limit, redis_down};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::render::render_page;
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
@@ -28,27 +27,12 @@ fn token_key(token: &str) -> String {
     format!("ocop:reset:{token}")
 }
 
-fn redis_down(e: redis::RedisError) -> AppError {
-    AppError::Unavailable(format!("redis: {e}"))
-}
-
 async fn forgot_page(
     State(state): State<AppState>,
     mut session: Session,
 ) -> Result<Response, AppError> {
-    if session.is_new {
-        session.save(&state).await?;
-    }
-    let page = FormPage {
-        csrf: session.data.csrf.clone(),
-        ..Default::default()
-    };
-    Ok(with_session(
-        &state,
-        &session,
-        StatusCode::OK,
-        render_page("auth/forgot.html", &page),
-    ))
+    let page = FormPage::shown(&state, &mut session).await?;
+    Ok(page.respond(&state, &session, StatusCode::OK, "auth/forgot.html"))
 }
 
 #[derive(Deserialize)]
@@ -71,20 +55,17 @@ async fn forgot(
     if !session.csrf_ok(&form.csrf) {
         return Err(AppError::Forbidden);
     }
-    let mut page = FormPage {
-        csrf: session.data.csrf.clone(),
-        ..Default::default()
-    };
+    let mut page = FormPage::for_session(&session);
     page.values.insert("login", form.login.trim().to_string());
     let login = match Login::parse(&form.login) {
         Ok(l) => l,
         Err(e) => {
             page.errors.insert("login", e.into());
-            return Ok(with_session(
+            return Ok(page.respond(
                 &state,
                 &session,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                render_page("auth/forgot.html", &page),
+                "auth/forgot.html",
             ));
         }
     };
@@ -97,11 +78,11 @@ async fn forgot(
                 "Bạn đã yêu cầu quá nhiều lần. Vui lòng thử lại sau {} phút.",
                 wait.div_ceil(60)
             ));
-            return Ok(with_session(
+            return Ok(page.respond(
                 &state,
                 &session,
                 StatusCode::TOO_MANY_REQUESTS,
-                render_page("auth/forgot.html", &page),
+                "auth/forgot.html",
             ));
         }
     }
@@ -135,12 +116,7 @@ async fn forgot(
     }
     page.message = Some(SENT.into());
     page.values.clear();
-    Ok(with_session(
-        &state,
-        &session,
-        StatusCode::OK,
-        render_page("auth/forgot.html", &page),
-    ))
+    Ok(page.respond(&state, &session, StatusCode::OK, "auth/forgot.html"))
 }
 
 #[derive(Deserialize)]
@@ -167,12 +143,7 @@ fn expired(state: &AppState, session: &Session) -> Response {
         csrf: session.data.csrf.clone(),
         ..Default::default()
     };
-    with_session(
-        state,
-        session,
-        StatusCode::GONE,
-        render_page("auth/forgot.html", &page),
-    )
+    page.respond(state, session, StatusCode::GONE, "auth/forgot.html")
 }
 
 async fn reset_page(
@@ -186,17 +157,9 @@ async fn reset_page(
     if link_user(&state, &q.token).await?.is_none() {
         return Ok(expired(&state, &session));
     }
-    let mut page = FormPage {
-        csrf: session.data.csrf.clone(),
-        ..Default::default()
-    };
+    let mut page = FormPage::for_session(&session);
     page.values.insert("token", q.token);
-    Ok(with_session(
-        &state,
-        &session,
-        StatusCode::OK,
-        render_page("auth/reset.html", &page),
-    ))
+    Ok(page.respond(&state, &session, StatusCode::OK, "auth/reset.html"))
 }
 
 #[derive(Deserialize)]
@@ -230,10 +193,7 @@ async fn reset(
         .as_deref()
         .or(user.phone.as_deref())
         .and_then(|l| Login::parse(l).ok());
-    let mut page = FormPage {
-        csrf: session.data.csrf.clone(),
-        ..Default::default()
-    };
+    let mut page = FormPage::for_session(&session);
     page.values.insert("token", form.token.clone());
     if let Err(e) = check_password(&form.password, login.as_ref()) {
         page.errors.insert("password", e.into());
@@ -245,11 +205,11 @@ async fn reset(
     }
     if !page.errors.is_empty() {
         // a mistake in the form does not use up the link
-        return Ok(with_session(
+        return Ok(page.respond(
             &state,
             &session,
             StatusCode::UNPROCESSABLE_ENTITY,
-            render_page("auth/reset.html", &page),
+            "auth/reset.html",
         ));
     }
     // taking the token is what makes it one-time: a second submission finds nothing

@@ -20,7 +20,7 @@ pub struct SessionData {
     pub csrf: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Session {
     pub id: String,
     pub data: SessionData,
@@ -39,7 +39,7 @@ fn key(id: &str) -> String {
     format!("ocop:session:{id}")
 }
 
-fn redis_down(e: redis::RedisError) -> AppError {
+pub(crate) fn redis_down(e: redis::RedisError) -> AppError {
     AppError::Unavailable(format!("redis: {e}"))
 }
 
