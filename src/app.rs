@@ -23,17 +23,31 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub search: Arc<crate::search::Search>,
     pub mailer: crate::mail::Mailer,
+    pub media: crate::media::MediaStore,
     pub config: Arc<Config>,
 }
 
 pub fn router(state: AppState) -> Router {
+    // uploaded pictures: random names, re-encoded by us, never changed once written
+    let media = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ))
+        .service(tower_http::services::ServeDir::new(
+            state.media.public_dir(),
+        ));
     Router::new()
+        .nest_service("/media", media)
         .merge(crate::catalog::http::router())
         .merge(crate::search::http::router())
         .merge(crate::auth::http::router())
+        .merge(crate::producer::http::router())
+        .merge(crate::staff::http::router())
         .merge(crate::health::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/search.js", get(search_script))
+        .route("/static/portal.js", get(portal_script))
         .fallback(not_found)
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -69,6 +83,17 @@ async fn search_script() -> Response {
         .into_response()
 }
 
+async fn portal_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../templates/static/portal.js"),
+    )
+        .into_response()
+}
+
 async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
         crate::error::ApiError(crate::error::AppError::NotFound).into_response()
@@ -90,6 +115,8 @@ pub enum StartError {
     },
     #[error("bad Meilisearch configuration: {0}")]
     Search(crate::search::SearchError),
+    #[error("bad mail configuration: {0}")]
+    Mail(String),
     #[error("cannot listen on {bind}: {source}")]
     Bind {
         bind: std::net::SocketAddr,
@@ -171,7 +198,8 @@ impl Application {
             redis,
             catalog,
             search,
-            mailer: crate::mail::Mailer::Folder(config.mail_dir.clone()),
+            mailer: crate::mail::Mailer::from_config(&config).map_err(StartError::Mail)?,
+            media: crate::media::MediaStore::new(config.media_dir.clone()),
             config: Arc::new(config),
         };
         Ok(Application { listener, state })

@@ -34,9 +34,24 @@ pub struct Config {
     /// Name of the products index in Meilisearch.
     #[arg(long, env = "MEILI_INDEX", default_value = "products")]
     pub meili_index: String,
-    /// Where outgoing mail is written (development; SMTP comes with production configuration).
+    /// Where outgoing mail is written when no SMTP server is configured (development).
     #[arg(long, env = "MAIL_DIR", default_value = "target/mail")]
     pub mail_dir: std::path::PathBuf,
+    /// SMTP server for outgoing mail, e.g. `smtps://user:pass@smtp.example.vn` or
+    /// `smtp://relay:25?tls=required`. Never logged.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of outgoing mail.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "Sàn OCOP <no-reply@ocop.local>"
+    )]
+    pub mail_from: String,
+    /// Uploaded product pictures (served under /media) and certificate scans (never served
+    /// directly). Several instances must share it (a network folder).
+    #[arg(long, env = "MEDIA_DIR", default_value = "target/media")]
+    pub media_dir: std::path::PathBuf,
     /// Behind a load balancer that sets X-Forwarded-For: rate limits count by that address.
     #[arg(long, env = "TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,

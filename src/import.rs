@@ -540,7 +540,7 @@ async fn write_row(pool: &PgPool, row: &Row, province_name: &str) -> Result<Outc
 }
 
 /// A slug nobody uses yet: the name's, then with the commune code, then numbered.
-async fn free_slug(
+pub(crate) async fn free_slug(
     tx: &mut sqlx::PgConnection,
     table: &str,
     name: &str,

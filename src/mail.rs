@@ -1,7 +1,9 @@
-//! Outgoing mail, through one interface. In development (and until SMTP is configured) messages
-//! are written to MAIL_DIR as .eml files and the first link is logged, so a person can click
-//! through a password reset with no mail server.
+//! Outgoing mail, through one interface: SMTP (lettre) when SMTP_URL is set; otherwise, in
+//! development, messages are written to MAIL_DIR as .eml files and the first link is logged, so a
+//! person can click through a password reset with no mail server.
 
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
@@ -15,11 +17,54 @@ pub struct Message {
 pub enum Mailer {
     /// writes each message to this folder
     Folder(PathBuf),
+    /// sends through an SMTP server (pooled connections, TLS as the URL says)
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
 }
 
 impl Mailer {
+    /// SMTP when `smtp_url` is given, the folder otherwise. A malformed URL or sender is an error
+    /// at start-up rather than a lost message later.
+    pub fn from_config(config: &crate::config::Config) -> Result<Mailer, String> {
+        match &config.smtp_url {
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| {
+                        format!("SMTP_URL {} is not usable: {e}", crate::config::redact(url))
+                    })?
+                    .build();
+                let from = config
+                    .mail_from
+                    .parse()
+                    .map_err(|e| format!("MAIL_FROM is not an address: {e}"))?;
+                Ok(Mailer::Smtp { transport, from })
+            }
+            None => Ok(Mailer::Folder(config.mail_dir.clone())),
+        }
+    }
+
     pub async fn send(&self, message: &Message) -> Result<(), String> {
         match self {
+            Mailer::Smtp { transport, from } => {
+                let to: Mailbox = message
+                    .to
+                    .parse()
+                    .map_err(|e| format!("not a mail address: {e}"))?;
+                let email = lettre::Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(&message.subject)
+                    .header(lettre::message::header::ContentType::TEXT_PLAIN)
+                    .body(message.body.clone())
+                    .map_err(|e| format!("building mail: {e}"))?;
+                transport
+                    .send(email)
+                    .await
+                    .map_err(|e| format!("SMTP: {e}"))?;
+                Ok(())
+            }
             Mailer::Folder(dir) => {
                 tokio::fs::create_dir_all(dir)
                     .await
@@ -46,6 +91,24 @@ impl Mailer {
                 tracing::info!(mail.file = %dir.join(&name).display(), mail.link = link.unwrap_or(""), "mail written to folder");
                 Ok(())
             }
+        }
+    }
+}
+
+impl Mailer {
+    /// Sends a notification; a mail that cannot go out is logged and never fails the action that
+    /// caused it.
+    pub async fn notify(&self, to: Option<&str>, subject: &str, body: String) {
+        let Some(to) = to.filter(|t| t.contains('@')) else {
+            return;
+        };
+        let message = Message {
+            to: to.to_string(),
+            subject: subject.to_string(),
+            body,
+        };
+        if let Err(e) = self.send(&message).await {
+            tracing::warn!(error = %e, subject, "notification mail not sent");
         }
     }
 }

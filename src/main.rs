@@ -30,6 +30,15 @@ enum Command {
     },
     /// Import a province's OCOP list from a .csv or .xlsx file.
     Import { file: PathBuf },
+    /// Create the first admin (or promote an existing account). The password comes from
+    /// ADMIN_PASSWORD or, when that is unset, from the first line of standard input.
+    CreateAdmin {
+        /// email or Vietnamese mobile number to sign in with
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value = "Quản trị viên")]
+        name: String,
+    },
     /// Rebuild the Meilisearch index from Postgres into a fresh index and swap it in (no downtime).
     Reindex,
 }
@@ -57,6 +66,16 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| format!("seeding failed: {e}"))?;
             eprintln!("{summary}");
+            let accounts = ocop_market::seed::demo_accounts(&pool)
+                .await
+                .map_err(|e| format!("demo accounts: {e}"))?;
+            eprintln!(
+                "Tài khoản dùng thử (mật khẩu {}):",
+                ocop_market::seed::DEMO_PASSWORD
+            );
+            for (name, login) in accounts {
+                eprintln!("  {name}: {login}");
+            }
             serve(config).await
         }
         Command::Seed { demo, scale } => {
@@ -95,6 +114,25 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 meili.index_name(),
                 started.elapsed().as_secs_f64()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateAdmin { login, name } => {
+            let password = match std::env::var("ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => Some(p),
+                _ => {
+                    eprint!("Password for {login} (leave empty to keep an existing one): ");
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| format!("reading the password: {e}"))?;
+                    let line = line.trim_end_matches(['\r', '\n']).to_string();
+                    (!line.is_empty()).then_some(line)
+                }
+            };
+            let pool = pool(&config).await?;
+            let outcome =
+                ocop_market::staff::create_admin(&pool, &login, &name, password.as_deref()).await?;
+            eprintln!("{outcome}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { file } => {

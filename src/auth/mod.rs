@@ -4,12 +4,14 @@
 pub mod http;
 pub mod identity;
 pub mod reset;
+pub mod roles;
 pub mod session;
 
 use crate::app::AppState;
 use crate::error::AppError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+pub use roles::{Admin, NationalStaff, ProducerMember, Staff};
 use serde::Serialize;
 pub use session::Session;
 

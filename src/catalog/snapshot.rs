@@ -469,7 +469,7 @@ async fn load_products(
                c.potential_five_star as "potential_five_star?", c.revoked_on, c.revoked_reason
         from product p
         left join lateral (
-            select * from certificate c where c.product_id = p.product_id
+            select * from certificate c where c.product_id = p.product_id and c.verification = 'verified'
             order by c.issued_on desc, c.certificate_id desc limit 1
         ) c on true
         where $1::bigint[] is null or p.product_id = any($1)

@@ -45,7 +45,7 @@ pub async fn load(
         join province pv on pv.province_code = pr.province_code
         left join lateral (
             select stars, status, expires_on from certificate
-            where certificate.product_id = p.product_id
+            where certificate.product_id = p.product_id and certificate.verification = 'verified'
             order by issued_on desc, certificate_id desc limit 1
         ) cert on true
         where $1::bigint[] is null or p.product_id = any($1)

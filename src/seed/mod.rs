@@ -451,3 +451,63 @@ async fn write(
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
+
+/// The password of every demo account (only the `demo` command creates them).
+pub const DEMO_PASSWORD: &str = "demo-ocop-2025";
+
+/// Accounts for trying every role in the demo: an admin, national staff, Quảng Ninh's staff and
+/// the owner of a Quảng Ninh producer. Idempotent; answers (role, login) to print.
+pub async fn demo_accounts(
+    pool: &PgPool,
+) -> Result<Vec<(&'static str, &'static str)>, sqlx::Error> {
+    const QUANG_NINH: i16 = 22;
+    let accounts: [(&str, &str, &str, Option<i16>); 4] = [
+        ("Quản trị viên", "admin@demo.ocop.vn", "admin", None),
+        (
+            "Cán bộ trung ương",
+            "trunguong@demo.ocop.vn",
+            "national_staff",
+            None,
+        ),
+        (
+            "Cán bộ tỉnh Quảng Ninh",
+            "quangninh@demo.ocop.vn",
+            "province_staff",
+            Some(QUANG_NINH),
+        ),
+        (
+            "Chủ cơ sở sản xuất",
+            "sanxuat@demo.ocop.vn",
+            "producer",
+            None,
+        ),
+    ];
+    let hash = crate::auth::identity::hash_password(DEMO_PASSWORD);
+    for (name, email, role, province) in accounts {
+        sqlx::query!(
+            "insert into app_user (email, display_name, password_hash, role, province_code)
+             values ($1, $2, $3, $4, $5) on conflict (email) do nothing",
+            email,
+            name,
+            hash,
+            role,
+            province
+        )
+        .execute(pool)
+        .await?;
+    }
+    sqlx::query!(
+        "insert into producer_member (producer_id, user_id, role)
+         select (select producer_id from producer where province_code = $1 and status = 'approved' order by producer_id limit 1),
+                user_id, 'owner'
+         from app_user where email = 'sanxuat@demo.ocop.vn'
+         on conflict do nothing",
+        QUANG_NINH
+    )
+    .execute(pool)
+    .await?;
+    Ok(accounts
+        .iter()
+        .map(|(name, email, _, _)| (*name, *email))
+        .collect())
+}

@@ -2,7 +2,7 @@
 //! communes are not reloaded for every test), and the real application serving it.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use ocop_market::app::{AppState, Application};
 use ocop_market::config::Config;
@@ -189,6 +189,9 @@ impl TestApp {
             // tests say who they are with X-Forwarded-For, so their rate limits do not mix
             trust_proxy: true,
             mail_dir: std::env::temp_dir().join(format!("ocop-mail-{db_name}")),
+            smtp_url: None,
+            mail_from: "Sàn OCOP <no-reply@ocop.local>".into(),
+            media_dir: std::env::temp_dir().join(format!("ocop-media-{db_name}")),
             log_format: "text".into(),
         };
         let app = Application::build(config).await.expect("app builds");
@@ -256,7 +259,8 @@ impl TestApp {
             headers,
             status,
             content_type,
-            body: String::from_utf8(bytes.to_vec()).expect("UTF-8 body"),
+            // pictures and scans are not text; pages are
+            body: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
 
@@ -506,4 +510,114 @@ pub async fn load_fixture(app: &TestApp) -> Fixture {
     }
     app.refresh().await;
     f
+}
+
+/// A browser: keeps the session cookie, comes from one address, posts forms.
+pub struct Visitor<'a> {
+    pub app: &'a TestApp,
+    pub cookie: Option<String>,
+    pub ip: String,
+}
+
+impl<'a> Visitor<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        let n: u32 = std::process::id()
+            ^ (std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos());
+        Visitor {
+            app,
+            cookie: None,
+            ip: format!("10.{}.{}.{}", n % 250, (n / 250) % 250, (n / 62_500) % 250),
+        }
+    }
+
+    pub fn remember(&mut self, answer: &Answer) {
+        if let Some(set) = answer
+            .headers
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+        {
+            let pair = set.split(';').next().unwrap().to_string();
+            self.cookie = if pair.ends_with('=') {
+                None
+            } else {
+                Some(pair)
+            };
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Answer {
+        let mut r = Request::get(uri).header("x-forwarded-for", &self.ip);
+        if let Some(c) = &self.cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        let answer = self.app.send(r.body(Body::empty()).unwrap()).await;
+        self.remember(&answer);
+        answer
+    }
+
+    pub async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> Answer {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut r = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", &self.ip);
+        if let Some(c) = &self.cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        let answer = self.app.send(r.body(Body::from(body)).unwrap()).await;
+        self.remember(&answer);
+        answer
+    }
+
+    /// A multipart form as a browser sends it: text fields, then files (field, file name, bytes).
+    pub async fn post_multipart(
+        &mut self,
+        uri: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> Answer {
+        let boundary = "----ocoptestboundary7MA4YWxkTrZu0gW";
+        let mut body: Vec<u8> = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                    .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut r = Request::post(uri)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header("x-forwarded-for", &self.ip);
+        if let Some(c) = &self.cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        let answer = self.app.send(r.body(Body::from(body)).unwrap()).await;
+        self.remember(&answer);
+        answer
+    }
+}
+
+/// The CSRF token in a page's form.
+pub fn csrf(page: &Answer) -> String {
+    let at = page
+        .body
+        .find("name=\"csrf\" value=\"")
+        .unwrap_or_else(|| panic!("no csrf field: {}", page.body))
+        + 19;
+    page.body[at..at + 64].to_string()
 }

@@ -8,6 +8,7 @@ mod catalog_api;
 mod database;
 mod import;
 mod pages;
+mod portal;
 mod search;
 mod search_index;
 mod seed;

@@ -1,0 +1,119 @@
+//! The audit log. Row triggers write it (migrations/0007_portal.sql) from what the transaction
+//! declares with `begin`: who acts, as what action, and why. A change made through `begin` and
+//! its audit entry commit or roll back together, and no handler can change a row unlogged.
+
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+
+/// A transaction whose changes are logged as `action` by `actor`, with an optional reason.
+pub async fn begin<'a>(
+    pool: &'a PgPool,
+    actor: i64,
+    action: &str,
+    reason: Option<&str>,
+) -> Result<Transaction<'a, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        r#"select set_config('ocop.actor_id', $1, true) as "a!", set_config('ocop.action', $2, true) as "b!",
+                set_config('ocop.reason', $3, true) as "c!""#,
+        actor.to_string(),
+        action,
+        reason.unwrap_or("")
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(tx)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Entry {
+    pub audit_id: i64,
+    pub at: OffsetDateTime,
+    pub actor_name: String,
+    pub actor_role: String,
+    pub action: String,
+    pub reason: Option<String>,
+    pub entity: String,
+    pub entity_id: i64,
+    pub operation: String,
+    pub province_name: Option<String>,
+    /// only the fields that changed: (field, before, after)
+    pub changes: Vec<(String, String, String)>,
+}
+
+/// The newest entries older than `before` (all when None), newest first.
+pub async fn recent(
+    pool: &PgPool,
+    province: Option<i16>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Entry>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"
+        select a.audit_id, a.at, a.actor_name, a.actor_role, a.action, a.reason, a.entity, a.entity_id,
+               a.operation, pv.name as "province_name?", a.before::text as before_json, a.after::text as after_json
+        from audit_log a left join province pv using (province_code)
+        where ($1::smallint is null or a.province_code = $1)
+          and ($2::bigint is null or a.audit_id < $2)
+        order by a.audit_id desc
+        limit $3
+        "#,
+        province,
+        before,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Entry {
+            changes: changes(r.before_json.as_deref(), r.after_json.as_deref()),
+            audit_id: r.audit_id,
+            at: r.at,
+            actor_name: r.actor_name,
+            actor_role: r.actor_role,
+            action: r.action,
+            reason: r.reason,
+            entity: r.entity,
+            entity_id: r.entity_id,
+            operation: r.operation,
+            province_name: r.province_name,
+        })
+        .collect())
+}
+
+/// The fields whose values differ between two row images.
+pub fn changes(before: Option<&str>, after: Option<&str>) -> Vec<(String, String, String)> {
+    let parse = |s: Option<&str>| -> serde_json::Map<String, serde_json::Value> {
+        s.and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default()
+    };
+    let (before, after) = (parse(before), parse(after));
+    let show = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(|k| (k.clone(), show(before.get(k)), show(after.get(k))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_changed_fields_are_shown() {
+        let c = super::changes(
+            Some(r#"{"stock": 5, "name": "Mật ong", "hidden": false}"#),
+            Some(r#"{"stock": 12, "name": "Mật ong", "hidden": false}"#),
+        );
+        assert_eq!(c, vec![("stock".into(), "5".into(), "12".into())]);
+        let created = super::changes(None, Some(r#"{"name": "Trà"}"#));
+        assert_eq!(created, vec![("name".into(), "".into(), "Trà".into())]);
+    }
+}
