@@ -60,5 +60,5 @@ serve() { # extra environment for the server, e.g. MEILI_URL=...
   server=$!
   for _ in $(seq 1 100); do curl -sf "http://$BIND/readyz" >/dev/null && break; sleep 0.1; done
 }
-stop() { kill "${server:-}" 2>/dev/null; wait "${server:-}" 2>/dev/null || true; }
+stop() { kill "${server:-}" 2>/dev/null || true; wait "${server:-}" 2>/dev/null || true; }
 trap stop EXIT

@@ -24,6 +24,8 @@ pub struct AppState {
     pub search: Arc<crate::search::Search>,
     pub mailer: crate::mail::Mailer,
     pub media: crate::media::MediaStore,
+    /// signs cart cookies; the same on every instance
+    pub cookie_key: Arc<Vec<u8>>,
     pub config: Arc<Config>,
 }
 
@@ -44,10 +46,14 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::http::router())
         .merge(crate::producer::http::router())
         .merge(crate::staff::http::router())
+        .merge(crate::cart::http::router())
+        .merge(crate::checkout::http::router())
+        .merge(crate::orders::http::router())
         .merge(crate::health::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/search.js", get(search_script))
         .route("/static/portal.js", get(portal_script))
+        .route("/static/cart.js", get(cart_script))
         .fallback(not_found)
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -90,6 +96,17 @@ async fn portal_script() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../templates/static/portal.js"),
+    )
+        .into_response()
+}
+
+async fn cart_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../templates/static/cart.js"),
     )
         .into_response()
 }
@@ -167,7 +184,13 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
         let pool = crate::db::connect(&config.database_url, config.db_max_connections).await?;
         crate::db::migrate(&pool).await?;
-        let redis = connect_redis(&config.redis_url).await?;
+        let mut redis = connect_redis(&config.redis_url).await?;
+        let cookie_key = crate::cart::cookie_key(&mut redis, config.secret_key.as_deref())
+            .await
+            .map_err(|source| StartError::Redis {
+                url: crate::config::redact(&config.redis_url),
+                source,
+            })?;
         let catalog = Catalog::load(pool.clone())
             .await
             .map_err(StartError::Catalog)?;
@@ -200,6 +223,7 @@ impl Application {
             search,
             mailer: crate::mail::Mailer::from_config(&config).map_err(StartError::Mail)?,
             media: crate::media::MediaStore::new(config.media_dir.clone()),
+            cookie_key: Arc::new(cookie_key),
             config: Arc::new(config),
         };
         Ok(Application { listener, state })
@@ -218,6 +242,10 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let follower = tokio::spawn(self.state.catalog.clone().follow_changes());
+        let expiry = tokio::spawn(crate::orders::expire_forever(
+            self.state.pool.clone(),
+            Duration::from_secs(30),
+        ));
         let pool = self.state.pool.clone();
         let outbox = match self.state.search.meili().cloned() {
             Some(meili) => tokio::spawn(async move {
@@ -241,6 +269,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         follower.abort();
+        expiry.abort();
         outbox.abort();
         result
     }

@@ -52,6 +52,22 @@ pub struct Config {
     /// directly). Several instances must share it (a network folder).
     #[arg(long, env = "MEDIA_DIR", default_value = "target/media")]
     pub media_dir: std::path::PathBuf,
+    /// Signs cart cookies (32+ characters). Unset: a random key kept in Redis, shared by all
+    /// instances. Never logged.
+    #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Shipping fee when the producer and the buyer are in the same province, VND.
+    #[arg(long, env = "SHIPPING_SAME_PROVINCE_VND", default_value_t = 20_000)]
+    pub shipping_same_province_vnd: i64,
+    /// Shipping fee between provinces, VND.
+    #[arg(long, env = "SHIPPING_OTHER_PROVINCE_VND", default_value_t = 35_000)]
+    pub shipping_other_province_vnd: i64,
+    /// A producer's part of an order ships free from this many VND (0: never free).
+    #[arg(long, env = "SHIPPING_FREE_FROM_VND", default_value_t = 500_000)]
+    pub shipping_free_from_vnd: i64,
+    /// Minutes an order waiting for an online payment keeps its stock.
+    #[arg(long, env = "ORDER_PAYMENT_MINUTES", default_value_t = 30)]
+    pub order_payment_minutes: i64,
     /// Behind a load balancer that sets X-Forwarded-For: rate limits count by that address.
     #[arg(long, env = "TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,

@@ -21,6 +21,9 @@ pub enum AppError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("dịch vụ tạm thời không khả dụng")]
     Unavailable(String),
+    /// Redis, as the cart store, cannot be reached
+    #[error("giỏ hàng tạm thời không khả dụng")]
+    CartUnavailable(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("{0}")]
@@ -42,7 +45,9 @@ impl AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::LoginRequired => StatusCode::UNAUTHORIZED,
             AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::CartUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -55,6 +60,7 @@ impl AppError {
             AppError::LoginRequired => "login_required",
             AppError::TooManyAttempts { .. } => "too_many_attempts",
             AppError::Unavailable(_) => "unavailable",
+            AppError::CartUnavailable(_) => "cart_unavailable",
             AppError::Database(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -74,6 +80,9 @@ impl AppError {
             AppError::Unavailable(_) => {
                 "Dịch vụ tạm thời không khả dụng, vui lòng thử lại sau ít phút.".into()
             }
+            AppError::CartUnavailable(_) => {
+                "Giỏ hàng tạm thời không khả dụng. Bạn vẫn có thể xem sản phẩm; vui lòng thử lại sau ít phút. Chưa có đơn hàng nào được tạo.".into()
+            }
             AppError::Database(_) | AppError::Internal(_) => {
                 "Đã có lỗi xảy ra phía máy chủ. Vui lòng thử lại sau.".into()
             }
@@ -85,6 +94,7 @@ impl AppError {
             AppError::Database(e) => tracing::error!(error = %e, "database error"),
             AppError::Internal(e) => tracing::error!(error = %e, "internal error"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "dependency unavailable"),
+            AppError::CartUnavailable(e) => tracing::warn!(error = %e, "cart store unavailable"),
             _ => {}
         }
     }

@@ -148,3 +148,43 @@ pub fn field_map(fields: &HashMap<String, String>) -> std::collections::BTreeMap
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
+
+/// Whether a POST comes from our own pages. Forms on pages cached for everyone (add to cart)
+/// cannot carry a per-session token, so they are protected the way OWASP recommends without
+/// one: the browser's Origin (or Sec-Fetch-Site) must name this site, on top of SameSite=Lax
+/// cookies, which cross-site POSTs do not carry.
+pub fn same_origin(parts: &axum::http::request::Parts) -> bool {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        if !matches!(site, "same-origin" | "none") {
+            return false;
+        }
+    }
+    match (header("origin"), header("host")) {
+        (Some("null"), _) => false,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+/// A urlencoded form posted from one of our own pages (see `same_origin`).
+pub struct SameSiteForm<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SameSiteForm<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let (parts, body) = req.into_parts();
+        if !same_origin(&parts) {
+            return Err(AppError::Forbidden);
+        }
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|_| AppError::bad("bad_form", "Biểu mẫu không đọc được."))?;
+        serde_urlencoded::from_bytes(&bytes)
+            .map(SameSiteForm)
+            .map_err(|_| AppError::bad("bad_form", "Biểu mẫu có giá trị không hợp lệ."))
+    }
+}

@@ -3,7 +3,9 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -13,6 +15,7 @@ pub mod health;
 pub mod import;
 pub mod mail;
 pub mod media;
+pub mod orders;
 pub mod producer;
 pub mod render;
 pub mod search;

@@ -33,6 +33,7 @@ pub fn build() -> tera::Result<Tera> {
     tera.register_filter("vnd", vnd_filter);
     tera.register_filter("date_vn", date_vn_filter);
     tera.register_filter("thousands", thousands_filter);
+    tera.register_filter("time_vn", time_vn_filter);
     Ok(tera)
 }
 
@@ -214,9 +215,39 @@ fn date_vn_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Val
     }
 }
 
+/// "14:05 24/11/2026", in Vietnam time.
+pub fn format_vn_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(crate::domain::VN_OFFSET);
+    format!(
+        "{:02}:{:02} {:02}/{:02}/{}",
+        t.hour(),
+        t.minute(),
+        t.day(),
+        t.month() as u8,
+        t.year()
+    )
+}
+
+/// A timestamp as serde writes it, shown in Vietnam time.
+fn time_vn_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let t: time::OffsetDateTime = serde_json::from_value(value.clone())
+        .map_err(|e| tera::Error::msg(format!("time_vn expects a timestamp: {e}")))?;
+    Ok(Value::String(format_vn_time(t)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_show_in_vietnam_time() {
+        let t = time::macros::datetime!(2026-11-24 20:30 UTC);
+        let serialized = serde_json::to_value(t).unwrap();
+        assert_eq!(
+            time_vn_filter(&serialized, &HashMap::new()).unwrap(),
+            Value::String("03:30 25/11/2026".into())
+        );
+    }
 
     #[test]
     fn a_cached_answer_is_reused_only_while_fresh_enough() {

@@ -142,6 +142,7 @@ async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     session: Session,
+    anon: crate::cart::AnonymousCart,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     if !session.csrf_ok(&form.csrf) {
@@ -218,7 +219,7 @@ async fn login(
         (Some(id), true) => {
             clear_rate_limit(&state, &account_key).await?;
             tracing::info!(user.id = id, "logged in");
-            sign_in(&state, session, id, &safe_next(form.next.as_deref())).await
+            sign_in(&state, session, anon, id, &safe_next(form.next.as_deref())).await
         }
         _ => {
             page.message = Some("Email/số điện thoại hoặc mật khẩu không đúng.".into());
@@ -260,6 +261,7 @@ struct SignupForm {
 async fn signup(
     State(state): State<AppState>,
     session: Session,
+    anon: crate::cart::AnonymousCart,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, AppError> {
     if !session.csrf_ok(&form.csrf) {
@@ -326,7 +328,7 @@ async fn signup(
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user.id = user_id, "signed up");
-    sign_in(&state, session, user_id, "/account").await
+    sign_in(&state, session, anon, user_id, "/account").await
 }
 
 /// Attaches the person to the session under a new id (a planted id is worth nothing) and sends
@@ -334,6 +336,7 @@ async fn signup(
 pub(crate) async fn sign_in(
     state: &AppState,
     mut session: Session,
+    anon: crate::cart::AnonymousCart,
     user_id: i64,
     to: &str,
 ) -> Result<Response, AppError> {
@@ -343,6 +346,24 @@ pub(crate) async fn sign_in(
     response
         .headers_mut()
         .insert(header::SET_COOKIE, session.cookie(state));
+    // what was put in the cart before logging in joins the account's cart
+    if let Some(id) = anon.0 {
+        crate::cart::merge_into_account(state, &id, user_id).await?;
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, crate::cart::expired_cookie());
+    }
+    let account_cart = crate::cart::Cart {
+        id: format!("u:{user_id}"),
+        user_id: Some(user_id),
+        new_cookie: None,
+    };
+    if let Ok(lines) = account_cart.lines(state).await {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            crate::cart::count_cookie(crate::cart::Cart::count(&lines)),
+        );
+    }
     Ok(response)
 }
 
@@ -365,6 +386,10 @@ async fn logout(
     response
         .headers_mut()
         .insert(header::SET_COOKIE, Session::expired_cookie());
+    // the account's cart stays with the account; this browser starts an empty one
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, crate::cart::count_cookie(0));
     Ok(response)
 }
 

@@ -177,6 +177,7 @@ struct ResetForm {
 async fn reset(
     State(state): State<AppState>,
     session: Session,
+    anon: crate::cart::AnonymousCart,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, AppError> {
     if !session.csrf_ok(&form.csrf) {
@@ -233,5 +234,5 @@ async fn reset(
     .execute(&state.pool)
     .await?;
     tracing::info!(user.id = user_id, "password reset");
-    sign_in(&state, session, user_id, "/account").await
+    sign_in(&state, session, anon, user_id, "/account").await
 }

@@ -18,6 +18,9 @@ const TTL_SECS: u64 = 30 * 24 * 3600;
 pub struct SessionData {
     pub user_id: Option<i64>,
     pub csrf: String,
+    /// codes of orders this visitor placed or looked up with their phone number
+    #[serde(default)]
+    pub orders: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +78,20 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
+impl SessionData {
+    /// Lets this visitor open an order again (they placed it, or proved the phone number); keeps
+    /// the 20 most recent. Answers whether anything changed.
+    pub fn remember_order(&mut self, code: &str) -> bool {
+        if self.orders.iter().any(|c| c == code) {
+            return false;
+        }
+        self.orders.push(code.to_string());
+        let excess = self.orders.len().saturating_sub(20);
+        self.orders.drain(..excess);
+        true
+    }
+}
+
 impl Session {
     fn fresh() -> Session {
         Session {
@@ -82,6 +99,7 @@ impl Session {
             data: SessionData {
                 user_id: None,
                 csrf: random_token(),
+                orders: vec![],
             },
             is_new: true,
         }

@@ -164,20 +164,23 @@ pub struct Snapshot {
     pub admin: Arc<Admin>,
     pub products: HashMap<i64, Arc<Product>>,
     pub producers: HashMap<i64, Arc<Producer>>,
-    product_slugs: HashMap<String, i64>,
-    producer_slugs: HashMap<String, i64>,
+    // The indexes are shared between snapshots that differ only in what they do not index (a
+    // stock count that stays above zero, a name, a story): such a change costs a map update,
+    // not a rebuild, which matters when every checkout changes stock.
+    product_slugs: Arc<HashMap<String, i64>>,
+    producer_slugs: Arc<HashMap<String, i64>>,
     /// listable rows, newest first
-    pub rows: Vec<Row>,
+    pub rows: Arc<Vec<Row>>,
     /// row positions in the other sort orders
-    pub by_price_asc: Vec<u32>,
-    pub by_stars: Vec<u32>,
+    pub by_price_asc: Arc<Vec<u32>>,
+    pub by_stars: Arc<Vec<u32>>,
     /// row positions per province, newest first
-    pub by_province: HashMap<i16, Vec<u32>>,
-    pub producer_products: HashMap<i64, Vec<i64>>,
+    pub by_province: Arc<HashMap<i16, Vec<u32>>>,
+    pub producer_products: Arc<HashMap<i64, Vec<i64>>>,
     /// approved producers with listed products, by name (suggestions walk this)
-    pub producers_by_name: Vec<i64>,
+    pub producers_by_name: Arc<Vec<i64>>,
     /// product id → position in `rows`
-    pub row_of: HashMap<i64, u32>,
+    pub row_of: Arc<HashMap<i64, u32>>,
     /// the Vietnamese day the listable set was computed for
     pub day: Date,
     /// counts per filter, computed on first use: the snapshot never changes, so neither do they
@@ -248,23 +251,80 @@ impl Snapshot {
         by_name.sort_by(|a, b| a.folded_name.cmp(&b.folded_name).then(a.id.cmp(&b.id)));
         let producers_by_name = by_name.into_iter().map(|p| p.id).collect();
         Snapshot {
-            product_slugs: products.values().map(|p| (p.slug.clone(), p.id)).collect(),
-            producer_slugs: producers.values().map(|p| (p.slug.clone(), p.id)).collect(),
+            product_slugs: Arc::new(products.values().map(|p| (p.slug.clone(), p.id)).collect()),
+            producer_slugs: Arc::new(producers.values().map(|p| (p.slug.clone(), p.id)).collect()),
             admin,
             products,
             producers,
-            rows,
-            by_price_asc,
-            by_stars,
-            by_province,
-            producer_products,
-            row_of,
-            producers_by_name,
+            rows: Arc::new(rows),
+            by_price_asc: Arc::new(by_price_asc),
+            by_stars: Arc::new(by_stars),
+            by_province: Arc::new(by_province),
+            producer_products: Arc::new(producer_products),
+            row_of: Arc::new(row_of),
+            producers_by_name: Arc::new(producers_by_name),
             day,
             memo: Mutex::new(HashMap::new()),
             pages: Default::default(),
             search_memo: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// This snapshot with `changed` products swapped in, sharing every index, when none of the
+    /// changes touches what the indexes hold (listability, slug, price, stock above zero or not,
+    /// stars, expiry, sector, order); `None` when a full rebuild is needed.
+    fn with_unindexed_changes(
+        &self,
+        changed: &HashMap<i64, Arc<Product>>,
+        day: Date,
+    ) -> Option<Snapshot> {
+        if day != self.day {
+            return None;
+        }
+        for (id, new) in changed {
+            let old = self.products.get(id)?;
+            let producer = self.producers.get(&new.producer_id);
+            let same = old.slug == new.slug
+                && old.producer_id == new.producer_id
+                && old.hidden == new.hidden
+                && old.price_vnd == new.price_vnd
+                && (old.stock > 0) == (new.stock > 0)
+                && old.sector == new.sector
+                && old.created_at == new.created_at
+                && is_listable(old, producer, day) == is_listable(new, producer, day)
+                && match (&old.certificate, &new.certificate) {
+                    (Some(a), Some(b)) => {
+                        a.stars == b.stars
+                            && a.expires_on == b.expires_on
+                            && a.revoked.is_none() == b.revoked.is_none()
+                    }
+                    (None, None) => true,
+                    _ => false,
+                };
+            if !same {
+                return None;
+            }
+        }
+        let mut products = self.products.clone();
+        products.extend(changed.iter().map(|(id, p)| (*id, p.clone())));
+        Some(Snapshot {
+            admin: self.admin.clone(),
+            products,
+            producers: self.producers.clone(),
+            product_slugs: self.product_slugs.clone(),
+            producer_slugs: self.producer_slugs.clone(),
+            rows: self.rows.clone(),
+            by_price_asc: self.by_price_asc.clone(),
+            by_stars: self.by_stars.clone(),
+            by_province: self.by_province.clone(),
+            producer_products: self.producer_products.clone(),
+            producers_by_name: self.producers_by_name.clone(),
+            row_of: self.row_of.clone(),
+            day,
+            memo: Mutex::new(HashMap::new()),
+            pages: Default::default(),
+            search_memo: Mutex::new(HashMap::new()),
+        })
     }
 
     /// A product a shopper may open: visible and from an approved producer, certified now or once.
@@ -327,6 +387,9 @@ pub fn is_listable(p: &Product, producer: Option<&Arc<Producer>>, day: Date) -> 
 pub struct Catalog {
     pool: PgPool,
     current: RwLock<Arc<Snapshot>>,
+    /// one refresh at a time: each reads Postgres after the previous one finished, so a slower,
+    /// older refresh never overwrites a newer one
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl Catalog {
@@ -338,6 +401,7 @@ impl Catalog {
         Ok(Arc::new(Catalog {
             pool,
             current: RwLock::new(Arc::new(snapshot)),
+            refreshing: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -347,6 +411,7 @@ impl Catalog {
 
     /// Reloads everything: at start-up, after a lost notification connection, at midnight.
     pub async fn refresh_all(&self) -> Result<(), sqlx::Error> {
+        let _one_at_a_time = self.refreshing.lock().await;
         let products = load_products(&self.pool, None).await?;
         let producers = load_producers(&self.pool, None).await?;
         let admin = self.snapshot().admin.clone();
@@ -361,6 +426,7 @@ impl Catalog {
         product_ids: &HashSet<i64>,
         producer_ids: &HashSet<i64>,
     ) -> Result<(), sqlx::Error> {
+        let _one_at_a_time = self.refreshing.lock().await;
         let mut product_ids: Vec<i64> = product_ids.iter().copied().collect();
         let producer_ids: Vec<i64> = producer_ids.iter().copied().collect();
         if !producer_ids.is_empty() {
@@ -373,8 +439,15 @@ impl Catalog {
             product_ids.extend(more);
         }
         let fresh_products = load_products(&self.pool, Some(&product_ids)).await?;
-        let fresh_producers = load_producers(&self.pool, Some(&producer_ids)).await?;
         let old = self.snapshot();
+        let today = crate::domain::vn_today();
+        if producer_ids.is_empty() && fresh_products.len() == product_ids.len() {
+            if let Some(next) = old.with_unindexed_changes(&fresh_products, today) {
+                *self.current.write().expect("catalog lock") = Arc::new(next);
+                return Ok(());
+            }
+        }
+        let fresh_producers = load_producers(&self.pool, Some(&producer_ids)).await?;
         let mut products = old.products.clone();
         for id in &product_ids {
             products.remove(id);

@@ -83,7 +83,7 @@ pub fn card(s: &Snapshot, p: &Product, producer: &Producer) -> ProductCard {
         slug: p.slug.clone(),
         name: p.name.clone(),
         url: format!("/products/{}", p.slug),
-        image: p.images.first().cloned(),
+        image: p.images.first().map(|u| crate::media::thumbnail_url(u)),
         price_vnd: p.price_vnd,
         unit: p.unit.clone(),
         weight_grams: p.weight_grams,

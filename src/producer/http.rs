@@ -206,10 +206,35 @@ async fn home(
             listed,
         });
     }
+    // sales of the last 30 days: what was ordered and not cancelled; sold once paid or delivered
+    let sales = sqlx::query!(
+        r#"select count(*) filter (where status not in ('cancelled', 'pending_payment')) as "orders!",
+                  coalesce(sum(goods_total) filter (where status in ('paid', 'confirmed', 'shipped', 'delivered')), 0)::bigint as "sold!",
+                  count(*) filter (where status in ('placed', 'paid')) as "to_confirm!",
+                  count(*) filter (where status = 'confirmed') as "to_ship!"
+           from shop_order where producer_id = $1 and created_at > now() - interval '30 days'"#,
+        member.producer_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let top: Vec<Value> = sqlx::query!(
+        r#"select l.name, sum(l.quantity)::bigint as "quantity!", sum(l.line_total)::bigint as "value!"
+           from order_line l join shop_order o using (order_id)
+           where o.producer_id = $1 and o.created_at > now() - interval '30 days'
+             and o.status not in ('cancelled', 'pending_payment', 'refunded')
+           group by l.name order by 3 desc limit 5"#,
+        member.producer_id
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|t| json!({ "name": t.name, "quantity": t.quantity, "value": t.value }))
+    .collect();
     let ctx = page(
         &session,
         json!({
             "member": member,
+            "sales": { "orders": sales.orders, "sold": sales.sold, "to_confirm": sales.to_confirm, "to_ship": sales.to_ship, "top": top },
             "notice": notice_text(n.ok.as_deref()),
             "products": lines,
             "summary": { "products": lines_len(&lines), "listed": listed_count, "units": units, "stock_value": value, "low": low },

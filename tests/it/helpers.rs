@@ -142,6 +142,11 @@ impl TestApp {
         Self::build(true, Backend::Postgres).await
     }
 
+    /// A served app that reaches Redis at `url` (a proxy a test can cut).
+    pub async fn with_redis(url: String) -> TestApp {
+        Self::build_with(true, Backend::Postgres, Some(url)).await
+    }
+
     /// A served app searching with `backend` (Meilisearch needs MEILI_URL; each app gets its
     /// own index, named after its database, dropped with it).
     pub async fn with_backend(backend: Backend) -> TestApp {
@@ -155,6 +160,10 @@ impl TestApp {
     }
 
     async fn build(serve: bool, backend: Backend) -> TestApp {
+        Self::build_with(serve, backend, None).await
+    }
+
+    async fn build_with(serve: bool, backend: Backend, redis: Option<String>) -> TestApp {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let template = template();
         let db_name = format!(
@@ -174,7 +183,7 @@ impl TestApp {
         admin.close().await.ok();
         let config = Config {
             database_url: format!("{}/{db_name}", base_url()),
-            redis_url: redis_url(),
+            redis_url: redis.unwrap_or_else(redis_url),
             bind: "127.0.0.1:0".parse().unwrap(),
             public_url: Some("https://ocop.example.vn".into()),
             db_max_connections: 5,
@@ -190,6 +199,11 @@ impl TestApp {
             trust_proxy: true,
             mail_dir: std::env::temp_dir().join(format!("ocop-mail-{db_name}")),
             smtp_url: None,
+            secret_key: None,
+            shipping_same_province_vnd: 20_000,
+            shipping_other_province_vnd: 35_000,
+            shipping_free_from_vnd: 500_000,
+            order_payment_minutes: 30,
             mail_from: "Sàn OCOP <no-reply@ocop.local>".into(),
             media_dir: std::env::temp_dir().join(format!("ocop-media-{db_name}")),
             log_format: "text".into(),
@@ -533,19 +547,35 @@ impl<'a> Visitor<'a> {
         }
     }
 
+    /// Keeps every cookie the site sets, as a browser's jar would; an empty value forgets one.
     pub fn remember(&mut self, answer: &Answer) {
-        if let Some(set) = answer
+        let mut jar: Vec<(String, String)> = self
+            .cookie
+            .as_deref()
+            .unwrap_or("")
+            .split("; ")
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for set in answer
             .headers
-            .get(header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
         {
-            let pair = set.split(';').next().unwrap().to_string();
-            self.cookie = if pair.ends_with('=') {
-                None
-            } else {
-                Some(pair)
-            };
+            if let Some((name, value)) = set.split(';').next().and_then(|p| p.split_once('=')) {
+                jar.retain(|(k, _)| k != name);
+                if !value.is_empty() {
+                    jar.push((name.to_string(), value.to_string()));
+                }
+            }
         }
+        self.cookie = (!jar.is_empty()).then(|| {
+            jar.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
     }
 
     pub async fn get(&mut self, uri: &str) -> Answer {

@@ -7,6 +7,7 @@ mod browser;
 mod catalog_api;
 mod database;
 mod import;
+mod orders;
 mod pages;
 mod portal;
 mod search;

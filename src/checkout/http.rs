@@ -1,0 +1,338 @@
+//! `/checkout`: the address, the payment method, the totals, and placing the order.
+
+use super::{
+    Delivery, Errors, PaymentMethod, PlaceError, SeenLine, ShippingRule, place_order, price_cart,
+};
+use crate::app::AppState;
+use crate::auth::{Session, load_user};
+use crate::cart::Cart;
+use crate::error::AppError;
+use crate::forms::CheckedForm;
+use crate::render::render_page;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashSet};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/checkout", get(checkout_page).post(place))
+}
+
+/// The lines as shown, "id:qty:price" joined by commas: what the shopper agreed to.
+fn seen_field(cart: &super::PricedCart) -> String {
+    cart.groups
+        .iter()
+        .flat_map(|g| g.lines.iter())
+        .filter(|l| l.problem.is_none())
+        .map(|l| format!("{}:{}:{}", l.product_id, l.quantity, l.price))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn parse_seen(s: &str) -> Option<Vec<SeenLine>> {
+    let mut out = vec![];
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        let mut it = part.split(':');
+        let line = SeenLine {
+            product_id: it.next()?.parse().ok()?,
+            quantity: it
+                .next()?
+                .parse()
+                .ok()
+                .filter(|q| (1..=crate::cart::MAX_LINE).contains(q))?,
+            price: it.next()?.parse().ok().filter(|p| *p > 0)?,
+        };
+        if it.next().is_some()
+            || out
+                .iter()
+                .any(|l: &SeenLine| l.product_id == line.product_id)
+        {
+            return None;
+        }
+        out.push(line);
+    }
+    (out.len() <= 100).then_some(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_checkout(
+    state: &AppState,
+    session: &Session,
+    cart: &Cart,
+    values: &BTreeMap<String, String>,
+    errors: &Errors,
+    problems: &[String],
+    token: &str,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let lines = cart.lines(state).await?;
+    let snapshot = state.catalog.snapshot();
+    let to = values
+        .get("province")
+        .and_then(|p| p.parse::<i16>().ok())
+        .filter(|p| snapshot.admin.province(*p).is_some());
+    let priced = price_cart(
+        &snapshot,
+        &lines,
+        to,
+        ShippingRule::from_config(&state.config),
+    );
+    if priced.count == 0 && problems.is_empty() {
+        return Ok(Redirect::to("/cart").into_response());
+    }
+    let provinces: Vec<Value> = snapshot
+        .admin
+        .provinces
+        .iter()
+        .map(|p| json!({ "code": p.code.to_string(), "name": p.name }))
+        .collect();
+    let communes: Vec<Value> = to
+        .and_then(|c| snapshot.admin.province(c))
+        .map(|p| {
+            p.communes
+                .iter()
+                .filter_map(|c| snapshot.admin.commune(*c))
+                .map(|c| json!({ "code": c.code.to_string(), "name": c.name }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let addresses: Vec<Value> = match cart.user_id {
+        Some(uid) => sqlx::query!(
+            "select buyer_name, phone, province_code, commune_code, street from saved_address
+             where user_id = $1 order by created_at desc limit 5",
+            uid
+        )
+        .fetch_all(&state.pool)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let place = snapshot.admin.commune(a.commune_code).map(|c| c.name.clone()).unwrap_or_default();
+            let province = snapshot.admin.province(a.province_code).map(|p| p.name.clone()).unwrap_or_default();
+            json!({ "buyer_name": a.buyer_name, "phone": a.phone, "province": a.province_code.to_string(),
+                    "commune": a.commune_code.to_string(), "street": a.street, "label": format!("{}, {}, {}, {}", a.buyer_name, a.street, place, province) })
+        })
+        .collect(),
+        None => vec![],
+    };
+    let methods: Vec<Value> = PaymentMethod::ALL
+        .iter()
+        .map(|m| json!({ "key": m.key(), "label": m.label(), "available": m.available() }))
+        .collect();
+    let page = json!({
+        "csrf": session.data.csrf,
+        "token": token,
+        "cart": priced,
+        "seen": seen_field(&priced),
+        "values": values,
+        "errors": errors,
+        "problems": problems,
+        "provinces": provinces,
+        "communes": communes,
+        "addresses": addresses,
+        "methods": methods,
+        "destination_known": to.is_some(),
+    });
+    let mut response = (status, render_page("checkout/checkout.html", &page)).into_response();
+    if session.is_new {
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, session.cookie(state));
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, "no-store".parse().expect("valid"));
+    Ok(response)
+}
+
+// the cart is read first: without Redis the shopper is told the cart is unavailable
+async fn checkout_page(
+    State(state): State<AppState>,
+    cart: Cart,
+    mut session: Session,
+) -> Result<Response, AppError> {
+    if session.is_new {
+        session
+            .save(&state)
+            .await
+            .map_err(crate::cart::as_cart_error)?;
+    }
+    let mut values = BTreeMap::new();
+    values.insert("payment_method".to_string(), "cod".to_string());
+    if let Some(uid) = cart.user_id {
+        if let Some(user) = load_user(&state, uid).await? {
+            values.insert("buyer_name".into(), user.display_name);
+            if let Some(p) = user.phone {
+                values.insert("phone".into(), p);
+            }
+            if let Some(e) = user.email {
+                values.insert("email".into(), e);
+            }
+        }
+    }
+    // a fresh idempotency key for this checkout: submitting it again finds the same order
+    let token = crate::auth::session::random_token();
+    render_checkout(
+        &state,
+        &session,
+        &cart,
+        &values,
+        &Errors::new(),
+        &[],
+        &token,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn place(
+    State(state): State<AppState>,
+    cart: Cart,
+    CheckedForm { form, mut session }: CheckedForm<BTreeMap<String, String>>,
+) -> Result<Response, AppError> {
+    let token = form.get("token").cloned().unwrap_or_default();
+    if !(32..=128).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::bad(
+            "bad_token",
+            "Phiên đặt hàng không hợp lệ. Vui lòng tải lại trang thanh toán.",
+        ));
+    }
+    let values: BTreeMap<String, String> = form.into_iter().filter(|(k, _)| k != "csrf").collect();
+    if values.get("step").map(String::as_str) == Some("province") {
+        return render_checkout(
+            &state,
+            &session,
+            &cart,
+            &values,
+            &Errors::new(),
+            &[],
+            &token,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let admin = state.catalog.snapshot().admin.clone();
+    let delivery = match Delivery::parse(&values, &admin) {
+        Ok(d) => d,
+        Err(errors) => {
+            return render_checkout(
+                &state,
+                &session,
+                &cart,
+                &values,
+                &errors,
+                &[],
+                &token,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let seen =
+        parse_seen(values.get("seen").map(String::as_str).unwrap_or("")).ok_or_else(|| {
+            AppError::bad(
+                "bad_cart",
+                "Giỏ hàng gửi lên không hợp lệ. Vui lòng tải lại trang thanh toán.",
+            )
+        })?;
+    let rule = ShippingRule::from_config(&state.config);
+    match place_order(
+        &state.pool,
+        rule,
+        state.config.order_payment_minutes,
+        &token,
+        cart.user_id,
+        &delivery,
+        &seen,
+    )
+    .await
+    {
+        Ok(placed) => {
+            // the cart is emptied only now that the order is committed
+            cart.remove(&state, &placed.ordered_products).await.ok();
+            if session.data.remember_order(&placed.code) {
+                session.save(&state).await?;
+            }
+            if !placed.replayed {
+                if let Some(uid) = cart.user_id {
+                    sqlx::query!(
+                        "insert into saved_address (user_id, buyer_name, phone, province_code, commune_code, street)
+                         values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
+                        uid,
+                        delivery.buyer_name,
+                        delivery.phone,
+                        delivery.province_code,
+                        delivery.commune_code,
+                        delivery.street
+                    )
+                    .execute(&state.pool)
+                    .await?;
+                }
+                crate::orders::http::notify_placed(&state, placed.order_group_id).await;
+            }
+            let mut response =
+                Redirect::to(&format!("/orders/{}?placed=1", placed.code)).into_response();
+            let count = Cart::count(&cart.lines(&state).await.unwrap_or_default());
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, crate::cart::count_cookie(count));
+            Ok(response)
+        }
+        Err(PlaceError::Changed(problems)) => {
+            // show the cart as it is now: refresh those products and keep quantities within stock
+            let ids: HashSet<i64> = seen.iter().map(|l| l.product_id).collect();
+            state.catalog.refresh(&ids, &HashSet::new()).await.ok();
+            let snapshot = state.catalog.snapshot();
+            for line in &seen {
+                if let Some(p) = snapshot.products.get(&line.product_id) {
+                    let stock = p.stock.max(0) as u32;
+                    if stock > 0 && stock < line.quantity {
+                        cart.set(&state, line.product_id, stock).await?;
+                    }
+                }
+            }
+            // a new key: what is placed next is a different order
+            let token = crate::auth::session::random_token();
+            session.is_new = false;
+            render_checkout(
+                &state,
+                &session,
+                &cart,
+                &values,
+                &Errors::new(),
+                &problems,
+                &token,
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(PlaceError::Empty) => Ok(Redirect::to("/cart").into_response()),
+        Err(PlaceError::Database(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_seen_lines_are_read_strictly() {
+        let lines = super::parse_seen("12:2:50000,7:1:120000").unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            (lines[0].product_id, lines[0].quantity, lines[0].price),
+            (12, 2, 50_000)
+        );
+        for bad in [
+            "12:0:5",
+            "12:2",
+            "12:2:-5",
+            "12:2:5:9",
+            "x:1:1",
+            "12:1:5,12:1:5",
+            "12:51:5",
+        ] {
+            assert!(super::parse_seen(bad).is_none(), "{bad}");
+        }
+    }
+}

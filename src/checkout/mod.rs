@@ -1,0 +1,596 @@
+//! From cart to order. The cart is priced from the in-memory catalog for display; placing the
+//! order re-checks everything inside one Postgres transaction that locks the products, so a price
+//! that moved, stock that ran out or a certificate that lapsed stops the order with an explanation,
+//! and stock can never go below zero however many buyers race for the last unit.
+
+pub mod http;
+
+use crate::catalog::snapshot::Snapshot;
+use crate::domain::vn_today;
+use serde::Serialize;
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+
+/// Flat shipping fees per producer, free above a threshold.
+#[derive(Debug, Clone, Copy)]
+pub struct ShippingRule {
+    pub same_province: i64,
+    pub other_province: i64,
+    pub free_from: i64,
+}
+
+impl ShippingRule {
+    pub fn from_config(c: &crate::config::Config) -> ShippingRule {
+        ShippingRule {
+            same_province: c.shipping_same_province_vnd.max(0),
+            other_province: c.shipping_other_province_vnd.max(0),
+            free_from: c.shipping_free_from_vnd.max(0),
+        }
+    }
+
+    /// The fee for one producer's part; `to` unknown means the other-province fee (an upper bound).
+    pub fn fee(&self, from: i16, to: Option<i16>, subtotal: i64, ships_goods: bool) -> i64 {
+        if !ships_goods || (self.free_from > 0 && subtotal >= self.free_from) {
+            0
+        } else if to == Some(from) {
+            self.same_province
+        } else {
+            self.other_province
+        }
+    }
+}
+
+/// How a shopper pays. Cash on delivery works now; the online methods arrive with the payments
+/// work and slot in here (their orders wait for payment, and expire without one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Cod,
+    Vietqr,
+    Vnpay,
+    Momo,
+    Card,
+}
+
+impl PaymentMethod {
+    pub const ALL: [PaymentMethod; 5] =
+        [Self::Vietqr, Self::Vnpay, Self::Momo, Self::Card, Self::Cod];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Cod => "cod",
+            Self::Vietqr => "vietqr",
+            Self::Vnpay => "vnpay",
+            Self::Momo => "momo",
+            Self::Card => "card",
+        }
+    }
+    pub fn from_key(k: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.key() == k)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Cod => "Thanh toán khi nhận hàng (tiền mặt)",
+            Self::Vietqr => "Chuyển khoản ngân hàng qua mã VietQR",
+            Self::Vnpay => "VNPAY",
+            Self::Momo => "Ví MoMo",
+            Self::Card => "Thẻ quốc tế (Visa, Mastercard)",
+        }
+    }
+    /// Whether shoppers can choose it today.
+    pub fn available(self) -> bool {
+        self == Self::Cod
+    }
+    pub fn online(self) -> bool {
+        self != Self::Cod
+    }
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct CartLine {
+    pub product_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub image: Option<String>,
+    pub unit: String,
+    pub price: i64,
+    pub quantity: u32,
+    pub line_total: i64,
+    /// the most that may be ordered now
+    pub max: u32,
+    /// why this line cannot be ordered as it is
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct CartGroup {
+    pub producer_id: i64,
+    pub producer_name: String,
+    pub producer_slug: String,
+    pub province_name: String,
+    pub lines: Vec<CartLine>,
+    pub subtotal: i64,
+    pub shipping_fee: i64,
+}
+
+#[derive(Debug, Serialize, Clone, Default)]
+pub struct PricedCart {
+    pub groups: Vec<CartGroup>,
+    pub count: u32,
+    pub goods_total: i64,
+    pub shipping_total: i64,
+    pub grand_total: i64,
+    pub has_problems: bool,
+    /// lines whose product no longer exists at all
+    pub gone: Vec<i64>,
+}
+
+/// Prices a cart from the catalog snapshot, flagging what cannot be ordered.
+pub fn price_cart(
+    s: &Snapshot,
+    lines: &[(i64, u32)],
+    to: Option<i16>,
+    rule: ShippingRule,
+) -> PricedCart {
+    let mut groups: BTreeMap<(String, i64), CartGroup> = BTreeMap::new();
+    let mut cart = PricedCart::default();
+    for &(id, qty) in lines {
+        let Some(p) = s.products.get(&id) else {
+            cart.gone.push(id);
+            continue;
+        };
+        let Some(producer) = s.producers.get(&p.producer_id) else {
+            cart.gone.push(id);
+            continue;
+        };
+        let listed = s.row_of.contains_key(&id);
+        let stock = p.stock.max(0) as u32;
+        let problem = if !listed {
+            Some(
+                "Sản phẩm này hiện không được bán (đã ẩn hoặc chứng nhận OCOP hết hiệu lực)."
+                    .to_string(),
+            )
+        } else if stock == 0 {
+            Some("Sản phẩm đã hết hàng.".to_string())
+        } else if qty > stock {
+            Some(format!("Chỉ còn {stock} {}.", p.unit))
+        } else {
+            None
+        };
+        cart.has_problems |= problem.is_some();
+        let group = groups
+            .entry((producer.name.clone(), producer.id))
+            .or_insert_with(|| CartGroup {
+                producer_id: producer.id,
+                producer_name: producer.name.clone(),
+                producer_slug: producer.slug.clone(),
+                province_name: s
+                    .admin
+                    .province(producer.province_code)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                lines: vec![],
+                subtotal: 0,
+                shipping_fee: 0,
+            });
+        let line_total = p.price_vnd * qty as i64;
+        if problem.is_none() {
+            group.subtotal += line_total;
+        }
+        cart.count += qty;
+        group.lines.push(CartLine {
+            product_id: id,
+            slug: p.slug.clone(),
+            name: p.name.clone(),
+            image: p.images.first().map(|u| crate::media::thumbnail_url(u)),
+            unit: p.unit.clone(),
+            price: p.price_vnd,
+            quantity: qty,
+            line_total,
+            max: stock.min(crate::cart::MAX_LINE),
+            problem,
+        });
+    }
+    for group in groups.into_values() {
+        let mut group = group;
+        let producer = &s.producers[&group.producer_id];
+        let ships = group
+            .lines
+            .iter()
+            .filter(|l| l.problem.is_none())
+            .any(|l| s.products[&l.product_id].sector.ships_goods());
+        group.shipping_fee = if group.subtotal > 0 {
+            rule.fee(producer.province_code, to, group.subtotal, ships)
+        } else {
+            0
+        };
+        cart.goods_total += group.subtotal;
+        cart.shipping_total += group.shipping_fee;
+        cart.groups.push(group);
+    }
+    cart.grand_total = cart.goods_total + cart.shipping_total;
+    cart
+}
+
+/// Who receives the order and how they pay: parsed and checked at the edge.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub buyer_name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub province_code: i16,
+    pub commune_code: i32,
+    pub street: String,
+    pub note: String,
+    pub method: PaymentMethod,
+}
+
+pub type Errors = BTreeMap<&'static str, String>;
+
+impl Delivery {
+    pub fn parse(
+        f: &BTreeMap<String, String>,
+        admin: &crate::catalog::snapshot::Admin,
+    ) -> Result<Delivery, Errors> {
+        let get = |k: &str| f.get(k).map(|s| s.trim()).unwrap_or("");
+        let mut e = Errors::new();
+        let buyer_name = get("buyer_name").to_string();
+        if !(2..=120).contains(&buyer_name.chars().count()) {
+            e.insert("buyer_name", "Vui lòng nhập họ tên người nhận.".into());
+        }
+        let phone = crate::auth::identity::parse_phone(get("phone")).unwrap_or_else(|m| {
+            e.insert("phone", m.into());
+            String::new()
+        });
+        let email = match get("email") {
+            "" => None,
+            s => match crate::auth::identity::Login::parse(s) {
+                Ok(crate::auth::identity::Login::Email(m)) => Some(m),
+                _ => {
+                    e.insert(
+                        "email",
+                        "Email không hợp lệ (để trống nếu không có).".into(),
+                    );
+                    None
+                }
+            },
+        };
+        let province = get("province")
+            .parse::<i16>()
+            .ok()
+            .filter(|p| admin.province(*p).is_some());
+        if province.is_none() {
+            e.insert(
+                "province",
+                "Vui lòng chọn tỉnh, thành phố nhận hàng.".into(),
+            );
+        }
+        let commune = get("commune")
+            .parse::<i32>()
+            .ok()
+            .and_then(|c| admin.commune(c))
+            .filter(|c| Some(c.province_code) == province);
+        if province.is_some() && commune.is_none() {
+            e.insert(
+                "commune",
+                "Vui lòng chọn xã, phường thuộc tỉnh đã chọn.".into(),
+            );
+        }
+        let street = get("street").to_string();
+        if !(3..=300).contains(&street.chars().count()) {
+            e.insert(
+                "street",
+                "Vui lòng nhập số nhà, tên đường hoặc thôn, xóm.".into(),
+            );
+        }
+        let note = get("note").to_string();
+        if note.chars().count() > 1000 {
+            e.insert("note", "Ghi chú dài quá 1.000 ký tự.".into());
+        }
+        let method = PaymentMethod::from_key(get("payment_method")).filter(|m| m.available());
+        if method.is_none() {
+            e.insert("payment_method", "Vui lòng chọn cách thanh toán.".into());
+        }
+        if !e.is_empty() {
+            return Err(e);
+        }
+        Ok(Delivery {
+            buyer_name,
+            phone,
+            email,
+            province_code: province.expect("checked"),
+            commune_code: commune.expect("checked").code,
+            street,
+            note,
+            method: method.expect("checked"),
+        })
+    }
+}
+
+/// One line as the shopper saw it when they pressed "Đặt hàng".
+#[derive(Debug, Clone, Copy)]
+pub struct SeenLine {
+    pub product_id: i64,
+    pub quantity: u32,
+    pub price: i64,
+}
+
+#[derive(Debug)]
+pub struct Placed {
+    pub code: String,
+    pub order_group_id: i64,
+    /// the same checkout had already placed this order (a retry or a double click)
+    pub replayed: bool,
+    pub ordered_products: Vec<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error("giỏ hàng trống")]
+    Empty,
+    /// what changed since the shopper looked, one sentence per product
+    #[error("giỏ hàng đã thay đổi")]
+    Changed(Vec<String>),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn order_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    let tail: String = bytes
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect();
+    format!("OCOP{tail}")
+}
+
+/// Places an order group: one transaction that re-checks every line against Postgres (not the
+/// in-memory catalog), takes the stock, and writes the group, one order per producer, the lines
+/// and the first timeline entry. The checkout token makes it idempotent.
+pub async fn place_order(
+    pool: &PgPool,
+    rule: ShippingRule,
+    pay_minutes: i64,
+    token: &str,
+    user_id: Option<i64>,
+    delivery: &Delivery,
+    seen: &[SeenLine],
+) -> Result<Placed, PlaceError> {
+    if seen.is_empty() {
+        return Err(PlaceError::Empty);
+    }
+    let mut tx = pool.begin().await?;
+    // the same token, submitted twice at once, is served one at a time
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtextextended($1, 7))",
+        token
+    )
+    .execute(&mut *tx)
+    .await?;
+    if let Some(existing) = sqlx::query!(
+        "select order_group_id, code from order_group where checkout_token = $1",
+        token
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    {
+        return Ok(Placed {
+            code: existing.code,
+            order_group_id: existing.order_group_id,
+            replayed: true,
+            ordered_products: seen.iter().map(|l| l.product_id).collect(),
+        });
+    }
+    let ids: Vec<i64> = seen.iter().map(|l| l.product_id).collect();
+    let today = vn_today();
+    // locked in id order, so two checkouts sharing products never wait on each other in a cycle
+    let rows = sqlx::query!(
+        r#"
+        select p.product_id, p.name, p.unit, p.price_vnd, p.stock, p.sector, p.producer_id, pr.province_code,
+               (not p.hidden and pr.status = 'approved' and c.status = 'active' and c.expires_on > $2) as "listed!"
+        from product p
+        join producer pr using (producer_id)
+        left join lateral (
+            select status, expires_on from certificate c
+            where c.product_id = p.product_id and c.verification = 'verified'
+            order by c.issued_on desc, c.certificate_id desc limit 1
+        ) c on true
+        where p.product_id = any($1)
+        order by p.product_id
+        for update of p
+        "#,
+        &ids,
+        today
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut problems = vec![];
+    for line in seen {
+        match rows.iter().find(|r| r.product_id == line.product_id) {
+            None => problems.push("Một sản phẩm trong giỏ không còn tồn tại.".to_string()),
+            Some(r) if !r.listed => problems.push(format!(
+                "\"{}\" hiện không được bán nữa (đã ẩn hoặc chứng nhận OCOP hết hiệu lực).",
+                r.name
+            )),
+            Some(r) if r.price_vnd != line.price => problems.push(format!(
+                "Giá của \"{}\" vừa thay đổi từ {} thành {}.",
+                r.name,
+                crate::domain::Vnd::format(line.price),
+                crate::domain::Vnd::format(r.price_vnd)
+            )),
+            Some(r) if r.stock <= 0 => problems.push(format!("\"{}\" vừa hết hàng.", r.name)),
+            Some(r) if (r.stock as u32) < line.quantity => {
+                problems.push(format!("\"{}\" chỉ còn {} {}.", r.name, r.stock, r.unit))
+            }
+            Some(_) => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(PlaceError::Changed(problems));
+    }
+    // the rows are locked, and the condition keeps stock at zero or above whatever else happens
+    let quantities: Vec<i32> = seen.iter().map(|l| l.quantity as i32).collect();
+    let taken = sqlx::query!(
+        "update product p set stock = p.stock - v.q
+         from unnest($1::bigint[], $2::int[]) as v(id, q)
+         where p.product_id = v.id and p.stock >= v.q",
+        &ids,
+        &quantities
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if taken != seen.len() as u64 {
+        return Err(PlaceError::Changed(vec![
+            "Một sản phẩm vừa hết hàng.".into(),
+        ]));
+    }
+    // one order per producer
+    let mut by_producer: BTreeMap<i64, (i16, Vec<(&SeenLine, &str, &str, &str)>)> = BTreeMap::new();
+    for line in seen {
+        let r = rows
+            .iter()
+            .find(|r| r.product_id == line.product_id)
+            .expect("checked");
+        by_producer
+            .entry(r.producer_id)
+            .or_insert((r.province_code, vec![]))
+            .1
+            .push((line, r.name.as_str(), r.unit.as_str(), r.sector.as_str()));
+    }
+    let mut parts = vec![];
+    for (producer, (province, lines)) in &by_producer {
+        let subtotal: i64 = lines
+            .iter()
+            .map(|(l, ..)| l.price * l.quantity as i64)
+            .sum();
+        let ships = lines.iter().any(|(.., sector)| {
+            crate::domain::Sector::from_key(sector).is_none_or(|s| s.ships_goods())
+        });
+        let fee = rule.fee(*province, Some(delivery.province_code), subtotal, ships);
+        parts.push((*producer, subtotal, fee, lines));
+    }
+    let goods: i64 = parts.iter().map(|p| p.1).sum();
+    let shipping: i64 = parts.iter().map(|p| p.2).sum();
+    let pay_before = delivery
+        .method
+        .online()
+        .then(|| time::OffsetDateTime::now_utc() + time::Duration::minutes(pay_minutes));
+    let mut group = None;
+    for _ in 0..5 {
+        group = sqlx::query!(
+            r#"insert into order_group (code, checkout_token, user_id, buyer_name, phone, email, province_code,
+                   commune_code, street, note, payment_method, goods_total, shipping_total, grand_total, pay_before)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+               on conflict (code) do nothing
+               returning order_group_id, code"#,
+            order_code(),
+            token,
+            user_id,
+            delivery.buyer_name,
+            delivery.phone,
+            delivery.email,
+            delivery.province_code,
+            delivery.commune_code,
+            delivery.street,
+            delivery.note,
+            delivery.method.key(),
+            goods,
+            shipping,
+            goods + shipping,
+            pay_before
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if group.is_some() {
+            break;
+        }
+    }
+    let group = group.ok_or_else(|| sqlx::Error::Protocol("no free order code".into()))?;
+    let status = if delivery.method.online() {
+        "pending_payment"
+    } else {
+        "placed"
+    };
+    for (producer, subtotal, fee, lines) in parts {
+        let order_id = sqlx::query_scalar!(
+            "insert into shop_order (order_group_id, producer_id, status, goods_total, shipping_fee)
+             values ($1, $2, $3, $4, $5) returning order_id",
+            group.order_group_id,
+            producer,
+            status,
+            subtotal,
+            fee
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        for (line, name, unit, _) in lines {
+            sqlx::query!(
+                "insert into order_line (order_id, product_id, name, unit, unit_price, quantity, line_total)
+                 values ($1, $2, $3, $4, $5, $6, $7)",
+                order_id,
+                line.product_id,
+                *name,
+                *unit,
+                line.price,
+                line.quantity as i32,
+                line.price * line.quantity as i64
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query!(
+            "insert into order_event (order_id, to_status, actor) values ($1, $2, 'shopper')",
+            order_id,
+            status
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Placed {
+        code: group.code,
+        order_group_id: group.order_group_id,
+        replayed: false,
+        ordered_products: ids,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipping_is_flat_per_producer_and_free_above_the_threshold() {
+        let rule = ShippingRule {
+            same_province: 20_000,
+            other_province: 35_000,
+            free_from: 500_000,
+        };
+        assert_eq!(rule.fee(22, Some(22), 100_000, true), 20_000);
+        assert_eq!(rule.fee(22, Some(1), 100_000, true), 35_000);
+        assert_eq!(rule.fee(22, None, 100_000, true), 35_000);
+        assert_eq!(rule.fee(22, Some(1), 500_000, true), 0);
+        assert_eq!(
+            rule.fee(22, Some(1), 100_000, false),
+            0,
+            "a tour ships nothing"
+        );
+    }
+
+    #[test]
+    fn order_codes_fit_a_bank_transfer_memo() {
+        for _ in 0..100 {
+            let c = order_code();
+            assert_eq!(c.len(), 12);
+            assert!(
+                c.starts_with("OCOP")
+                    && c[4..]
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            );
+        }
+    }
+}

@@ -1,0 +1,604 @@
+//! Order pages: the shopper's (by code with the phone number, or in their account) and the
+//! producer's queue in the portal (`/producer/orders`), where each producer sees only its own
+//! part of an order group.
+
+use super::{Actor, Details, Status, TransitionError, transition};
+use crate::app::AppState;
+use crate::auth::{CurrentUser, ProducerMember, Session};
+use crate::error::AppError;
+use crate::forms::{CheckedForm, Id};
+use crate::render::render_page;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders/lookup", get(lookup_page).post(lookup))
+        .route("/orders/{code}", get(order_page))
+        .route("/orders/{code}/cancel", post(shopper_cancel))
+        .route("/account/orders", get(my_orders))
+        .route("/producer/orders", get(producer_orders))
+        .route("/producer/orders/{id}", get(producer_order))
+        .route("/producer/orders/{id}/action", post(producer_action))
+}
+
+impl From<TransitionError> for AppError {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::NotFound => AppError::NotFound,
+            TransitionError::Database(e) => AppError::Database(e),
+            other => AppError::bad(
+                "invalid_transition",
+                format!("{other} Chưa có gì thay đổi."),
+            ),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Line {
+    name: String,
+    unit: String,
+    unit_price: i64,
+    quantity: i32,
+    line_total: i64,
+    product_id: i64,
+}
+
+#[derive(Serialize)]
+struct Event {
+    at: OffsetDateTime,
+    label: &'static str,
+    actor: String,
+    note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct OrderView {
+    order_id: i64,
+    producer_name: String,
+    status: String,
+    status_label: &'static str,
+    goods_total: i64,
+    shipping_fee: i64,
+    carrier: Option<String>,
+    tracking_number: Option<String>,
+    cancel_reason: Option<String>,
+    lines: Vec<Line>,
+    events: Vec<Event>,
+    shopper_can_cancel: bool,
+}
+
+async fn order_views(
+    state: &AppState,
+    group_id: i64,
+    producer: Option<i64>,
+) -> Result<Vec<OrderView>, AppError> {
+    let orders = sqlx::query!(
+        r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, o.carrier, o.tracking_number, o.cancel_reason,
+                  pr.name as producer_name
+           from shop_order o join producer pr using (producer_id)
+           where o.order_group_id = $1 and ($2::bigint is null or o.producer_id = $2)
+           order by pr.name, o.order_id"#,
+        group_id,
+        producer
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let ids: Vec<i64> = orders.iter().map(|o| o.order_id).collect();
+    let lines = sqlx::query!(
+        "select order_id, product_id, name, unit, unit_price, quantity, line_total from order_line
+         where order_id = any($1) order by name",
+        &ids
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let events = sqlx::query!(
+        "select order_id, at, to_status, actor, note from order_event where order_id = any($1) order by order_event_id",
+        &ids
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(orders
+        .into_iter()
+        .map(|o| {
+            let status = Status::from_key(&o.status).unwrap_or(Status::Cancelled);
+            OrderView {
+                order_id: o.order_id,
+                producer_name: o.producer_name,
+                status_label: status.label(),
+                shopper_can_cancel: status.allows(Status::Cancelled, Actor::Shopper),
+                status: o.status,
+                goods_total: o.goods_total,
+                shipping_fee: o.shipping_fee,
+                carrier: o.carrier,
+                tracking_number: o.tracking_number,
+                cancel_reason: o.cancel_reason,
+                lines: lines
+                    .iter()
+                    .filter(|l| l.order_id == o.order_id)
+                    .map(|l| Line {
+                        name: l.name.clone(),
+                        unit: l.unit.clone(),
+                        unit_price: l.unit_price,
+                        quantity: l.quantity,
+                        line_total: l.line_total,
+                        product_id: l.product_id,
+                    })
+                    .collect(),
+                events: events
+                    .iter()
+                    .filter(|e| e.order_id == o.order_id)
+                    .map(|e| Event {
+                        at: e.at,
+                        label: Status::from_key(&e.to_status)
+                            .map(Status::label)
+                            .unwrap_or(""),
+                        actor: match e.actor.as_str() {
+                            "shopper" => "Người mua",
+                            "producer" => "Nhà sản xuất",
+                            "expiry" => "Hệ thống (quá hạn thanh toán)",
+                            "payment" => "Cổng thanh toán",
+                            _ => "Cán bộ",
+                        }
+                        .to_string(),
+                        note: e.note.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+struct Group {
+    id: i64,
+    code: String,
+    user_id: Option<i64>,
+    phone: String,
+    page: Value,
+}
+
+async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppError> {
+    let Some(g) = sqlx::query!(
+        r#"select g.order_group_id, g.code, g.user_id, g.buyer_name, g.phone, g.street, g.note, g.payment_method,
+                  g.goods_total, g.shipping_total, g.grand_total, g.pay_before, g.created_at,
+                  c.name as commune_name, pv.name as province_name
+           from order_group g join commune c on c.commune_code = g.commune_code
+           join province pv on pv.province_code = g.province_code
+           where g.code = $1"#,
+        code
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let orders = order_views(state, g.order_group_id, None).await?;
+    let method = crate::checkout::PaymentMethod::from_key(&g.payment_method);
+    let payment = match (method, orders.iter().all(|o| o.status == "pending_payment")) {
+        (Some(crate::checkout::PaymentMethod::Cod), _) => {
+            "Thanh toán bằng tiền mặt khi nhận hàng".to_string()
+        }
+        (_, true) => match g.pay_before {
+            Some(t) => format!("Chờ thanh toán, trước {}", crate::render::format_vn_time(t)),
+            None => "Chờ thanh toán".to_string(),
+        },
+        _ if orders.iter().all(|o| o.status == "cancelled") => "Đơn đã huỷ".to_string(),
+        _ => "Đã thanh toán".to_string(),
+    };
+    let page = json!({
+        "code": g.code, "buyer_name": g.buyer_name, "phone": g.phone,
+        "address": format!("{}, {}, {}", g.street, g.commune_name, g.province_name), "note": g.note,
+        "method": method.map(|m| m.label()), "payment": payment,
+        "goods_total": g.goods_total, "shipping_total": g.shipping_total, "grand_total": g.grand_total,
+        "created_at": g.created_at, "orders": orders,
+    });
+    Ok(Some(Group {
+        id: g.order_group_id,
+        code: g.code,
+        user_id: g.user_id,
+        phone: g.phone,
+        page,
+    }))
+}
+
+/// Whether this visitor may see the order group: they placed it or looked it up in this session,
+/// or it belongs to their account.
+fn may_see(session: &Session, group: &Group) -> bool {
+    session.data.orders.iter().any(|c| c == &group.code)
+        || (group.user_id.is_some() && session.data.user_id == group.user_id)
+}
+
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    placed: Option<String>,
+    status: Option<String>,
+}
+
+async fn order_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(code): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let group = load_group(&state, &code).await?.ok_or(AppError::NotFound)?;
+    if !may_see(&session, &group) {
+        return Ok(Redirect::to("/orders/lookup").into_response());
+    }
+    let mut page = group.page;
+    page["csrf"] = json!(session.data.csrf);
+    page["placed"] = json!(q.placed.is_some());
+    Ok(render_page("orders/order.html", &page))
+}
+
+async fn lookup_page(
+    State(state): State<AppState>,
+    mut session: Session,
+) -> Result<Response, AppError> {
+    if session.is_new {
+        session.save(&state).await?;
+    }
+    let mut response = render_page(
+        "orders/lookup.html",
+        &json!({ "csrf": session.data.csrf, "values": {}, "errors": {} }),
+    );
+    if session.is_new {
+        response
+            .headers_mut()
+            .insert(axum::http::header::SET_COOKIE, session.cookie(&state));
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct LookupForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    phone: String,
+}
+
+async fn lookup(
+    State(state): State<AppState>,
+    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    CheckedForm { form, mut session }: CheckedForm<LookupForm>,
+) -> Result<Response, AppError> {
+    if let Some(wait) =
+        crate::auth::session::rate_limit(&state, &format!("lookup:ip:{ip}"), 30, 15 * 60).await?
+    {
+        return Err(AppError::TooManyAttempts {
+            retry_after_secs: wait,
+        });
+    }
+    let code = form.code.trim().to_uppercase().replace(' ', "");
+    let phone = crate::auth::identity::parse_phone(&form.phone).unwrap_or_default();
+    let group = load_group(&state, &code)
+        .await?
+        .filter(|g| !phone.is_empty() && g.phone == phone);
+    let Some(group) = group else {
+        let page = json!({
+            "csrf": session.data.csrf, "values": { "code": form.code, "phone": form.phone },
+            "errors": { "code": "Không tìm thấy đơn hàng với mã và số điện thoại này. Mã đơn có dạng OCOP và 8 ký tự, ví dụ OCOPAB12CD34." },
+        });
+        return Ok((
+            StatusCode::NOT_FOUND,
+            render_page("orders/lookup.html", &page),
+        )
+            .into_response());
+    };
+    if session.data.remember_order(&group.code) {
+        session.save(&state).await?;
+    }
+    Ok(Redirect::to(&format!("/orders/{}", group.code)).into_response())
+}
+
+#[derive(Deserialize)]
+struct CancelForm {
+    order_id: i64,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn shopper_cancel(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    CheckedForm { form, session }: CheckedForm<CancelForm>,
+) -> Result<Response, AppError> {
+    let group = load_group(&state, &code).await?.ok_or(AppError::NotFound)?;
+    if !may_see(&session, &group) {
+        return Err(AppError::NotFound);
+    }
+    let belongs = sqlx::query_scalar!(
+        "select exists(select 1 from shop_order where order_id = $1 and order_group_id = $2) as \"e!\"",
+        form.order_id,
+        group.id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if !belongs {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = state.pool.begin().await?;
+    let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
+    transition(
+        &mut tx,
+        form.order_id,
+        Status::Cancelled,
+        Actor::Shopper,
+        &Details {
+            reason,
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    refresh_products_of(&state, form.order_id).await;
+    notify_change(&state, form.order_id, Status::Cancelled).await;
+    Ok(Redirect::to(&format!("/orders/{code}")).into_response())
+}
+
+async fn my_orders(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    let groups: Vec<Value> = sqlx::query!(
+        r#"select g.code, g.created_at, g.grand_total,
+                  (select string_agg(distinct o.status, ',') from shop_order o where o.order_group_id = g.order_group_id) as statuses
+           from order_group g where g.user_id = $1 order by g.created_at desc limit 100"#,
+        user.user_id
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|g| {
+        let labels: Vec<&str> = g
+            .statuses
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(Status::from_key)
+            .map(Status::label)
+            .collect();
+        json!({ "code": g.code, "created_at": g.created_at, "grand_total": g.grand_total, "status": labels.join(" · ") })
+    })
+    .collect();
+    Ok(render_page(
+        "orders/mine.html",
+        &json!({ "groups": groups, "user": user }),
+    ))
+}
+
+// ---------- the producer's queue ----------
+
+async fn producer_orders(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    session: Session,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let status = q.status.as_deref().and_then(Status::from_key);
+    let orders: Vec<Value> = sqlx::query!(
+        r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, o.created_at, g.code, g.buyer_name,
+                  pv.name as province_name,
+                  (select count(*) from order_line l where l.order_id = o.order_id) as "lines!"
+           from shop_order o join order_group g using (order_group_id)
+           join province pv on pv.province_code = g.province_code
+           where o.producer_id = $1 and ($2::text is null or o.status = $2)
+           order by o.created_at desc limit 200"#,
+        member.producer_id,
+        status.map(Status::key)
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|o| {
+        json!({ "order_id": o.order_id, "code": o.code, "buyer_name": o.buyer_name, "province": o.province_name,
+                "status_label": Status::from_key(&o.status).map(Status::label), "status": o.status,
+                "goods_total": o.goods_total, "shipping_fee": o.shipping_fee, "created_at": o.created_at, "lines": o.lines })
+    })
+    .collect();
+    let filters: Vec<Value> = Status::ALL
+        .iter()
+        .map(|s| json!({ "key": s.key(), "label": s.label(), "current": Some(*s) == status }))
+        .collect();
+    Ok(render_page(
+        "producer/orders.html",
+        &json!({ "member": member, "orders": orders, "filters": filters, "csrf": session.data.csrf, "any": status.is_none() }),
+    ))
+}
+
+async fn producer_order(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    session: Session,
+    Id(id): Id,
+) -> Result<Response, AppError> {
+    let o = sqlx::query!(
+        r#"select o.order_group_id, g.code, g.buyer_name, g.phone, g.street, g.note, g.payment_method, g.created_at,
+                  c.name as commune_name, pv.name as province_name
+           from shop_order o join order_group g using (order_group_id)
+           join commune c on c.commune_code = g.commune_code join province pv on pv.province_code = g.province_code
+           where o.order_id = $1 and o.producer_id = $2"#,
+        id,
+        member.producer_id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    // only this producer's part of the group
+    let order = order_views(&state, o.order_group_id, Some(member.producer_id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)?;
+    let status = Status::from_key(&order.status).unwrap_or(Status::Cancelled);
+    let page = json!({
+        "member": member, "csrf": session.data.csrf, "order": order, "code": o.code,
+        "buyer_name": o.buyer_name, "phone": o.phone, "note": o.note, "created_at": o.created_at,
+        "address": format!("{}, {}, {}", o.street, o.commune_name, o.province_name),
+        "method": crate::checkout::PaymentMethod::from_key(&o.payment_method).map(|m| m.label()),
+        "can_confirm": status.allows(Status::Confirmed, Actor::Producer),
+        "can_ship": status.allows(Status::Shipped, Actor::Producer),
+        "can_deliver": status.allows(Status::Delivered, Actor::Producer),
+        "can_cancel": status.allows(Status::Cancelled, Actor::Producer),
+    });
+    Ok(render_page("producer/order.html", &page))
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    action: String,
+    carrier: Option<String>,
+    tracking_number: Option<String>,
+    reason: Option<String>,
+}
+
+async fn producer_action(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    Id(id): Id,
+    CheckedForm { form, .. }: CheckedForm<ActionForm>,
+) -> Result<Response, AppError> {
+    let to = match form.action.as_str() {
+        "confirm" => Status::Confirmed,
+        "ship" => Status::Shipped,
+        "deliver" => Status::Delivered,
+        "cancel" => Status::Cancelled,
+        _ => return Err(AppError::bad("bad_action", "Thao tác không hợp lệ.")),
+    };
+    let mine = sqlx::query_scalar!(
+        "select exists(select 1 from shop_order where order_id = $1 and producer_id = $2) as \"e!\"",
+        id,
+        member.producer_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if !mine {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = state.pool.begin().await?;
+    let details = Details {
+        reason: form.reason,
+        carrier: form.carrier,
+        tracking_number: form.tracking_number,
+    };
+    transition(&mut tx, id, to, Actor::Producer, &details).await?;
+    tx.commit().await?;
+    if to == Status::Cancelled {
+        refresh_products_of(&state, id).await;
+    }
+    notify_change(&state, id, to).await;
+    Ok(Redirect::to(&format!("/producer/orders/{id}")).into_response())
+}
+
+/// This instance shows returned stock at once; the others follow the change notification.
+async fn refresh_products_of(state: &AppState, order_id: i64) {
+    if let Ok(ids) = sqlx::query_scalar!(
+        "select product_id from order_line where order_id = $1",
+        order_id
+    )
+    .fetch_all(&state.pool)
+    .await
+    {
+        let ids = ids.into_iter().collect();
+        state.catalog.refresh(&ids, &Default::default()).await.ok();
+    }
+}
+
+// ---------- messages ----------
+
+/// The shopper's address (given at checkout, or their account's) and the producer owner's.
+async fn addresses(
+    state: &AppState,
+    order_id: i64,
+) -> Option<(Option<String>, Option<String>, String, String)> {
+    sqlx::query!(
+        r#"select coalesce(g.email, u.email) as shopper_email, g.code, pr.name,
+                  (select u2.email from producer_member m join app_user u2 using (user_id)
+                    where m.producer_id = o.producer_id and m.role = 'owner') as owner_email
+           from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
+           left join app_user u on u.user_id = g.user_id
+           where o.order_id = $1"#,
+        order_id
+    )
+    .fetch_optional(&state.pool)
+    .await
+    .ok()
+    .flatten()
+    .map(|r| (r.shopper_email, r.owner_email, r.code, r.name))
+}
+
+/// Tells the shopper and the producer that an order moved.
+pub async fn notify_change(state: &AppState, order_id: i64, to: Status) {
+    let Some((shopper, owner, code, producer)) = addresses(state, order_id).await else {
+        return;
+    };
+    let link = format!("{}/orders/{code}", state.config.public_url());
+    state
+        .mailer
+        .notify(
+            shopper.as_deref(),
+            &format!("Đơn hàng {code}: {}", to.label()),
+            format!(
+                "Phần đơn hàng {code} của {producer} đã chuyển sang: {}.\n\nXem đơn hàng: {link}\n",
+                to.label()
+            ),
+        )
+        .await;
+    state
+        .mailer
+        .notify(
+            owner.as_deref(),
+            &format!("Đơn hàng {code}: {}", to.label()),
+            format!(
+                "Đơn hàng {code} đã chuyển sang: {}.\n\n{}/producer/orders/{order_id}\n",
+                to.label(),
+                state.config.public_url()
+            ),
+        )
+        .await;
+}
+
+/// Tells the shopper their order was placed, and each producer that an order arrived.
+pub async fn notify_placed(state: &AppState, group_id: i64) {
+    let Ok(orders) = sqlx::query_scalar!(
+        "select order_id from shop_order where order_group_id = $1",
+        group_id
+    )
+    .fetch_all(&state.pool)
+    .await
+    else {
+        return;
+    };
+    let mut shopper_told = false;
+    for order_id in orders {
+        let Some((shopper, owner, code, _)) = addresses(state, order_id).await else {
+            continue;
+        };
+        if !shopper_told {
+            state
+                .mailer
+                .notify(
+                    shopper.as_deref(),
+                    &format!("Đã nhận đơn hàng {code}"),
+                    format!("Cảm ơn bạn đã đặt hàng trên Sàn OCOP. Mã đơn hàng: {code}.\n\nXem đơn hàng: {}/orders/{code}\n", state.config.public_url()),
+                )
+                .await;
+            shopper_told = true;
+        }
+        state
+            .mailer
+            .notify(
+                owner.as_deref(),
+                &format!("Đơn hàng mới {code}"),
+                format!(
+                    "Gian hàng của bạn có đơn hàng mới {code}.\n\n{}/producer/orders/{order_id}\n",
+                    state.config.public_url()
+                ),
+            )
+            .await;
+    }
+}

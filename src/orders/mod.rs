@@ -1,0 +1,300 @@
+//! Orders after checkout: one state machine for every producer order, the timeline, stock
+//! returned on cancellation, and the job that cancels orders whose online payment never came.
+
+pub mod http;
+
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, Transaction};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    PendingPayment,
+    Placed,
+    Paid,
+    Confirmed,
+    Shipped,
+    Delivered,
+    Cancelled,
+    Refunded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Shopper,
+    Producer,
+    Expiry,
+    Payment,
+    Staff,
+}
+
+impl Actor {
+    pub fn key(self) -> &'static str {
+        match self {
+            Actor::Shopper => "shopper",
+            Actor::Producer => "producer",
+            Actor::Expiry => "expiry",
+            Actor::Payment => "payment",
+            Actor::Staff => "staff",
+        }
+    }
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::PendingPayment,
+        Status::Placed,
+        Status::Paid,
+        Status::Confirmed,
+        Status::Shipped,
+        Status::Delivered,
+        Status::Cancelled,
+        Status::Refunded,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Status::PendingPayment => "pending_payment",
+            Status::Placed => "placed",
+            Status::Paid => "paid",
+            Status::Confirmed => "confirmed",
+            Status::Shipped => "shipped",
+            Status::Delivered => "delivered",
+            Status::Cancelled => "cancelled",
+            Status::Refunded => "refunded",
+        }
+    }
+
+    pub fn from_key(k: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.key() == k)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::PendingPayment => "Chờ thanh toán",
+            Status::Placed => "Chờ xác nhận (thanh toán khi nhận hàng)",
+            Status::Paid => "Đã thanh toán, chờ xác nhận",
+            Status::Confirmed => "Đã xác nhận, đang chuẩn bị hàng",
+            Status::Shipped => "Đang giao",
+            Status::Delivered => "Đã giao",
+            Status::Cancelled => "Đã huỷ",
+            Status::Refunded => "Đã hoàn tiền",
+        }
+    }
+
+    /// Whether `actor` may move an order from `self` to `to`. Everything else is refused.
+    pub fn allows(self, to: Status, actor: Actor) -> bool {
+        use Actor as A;
+        use Status as S;
+        matches!(
+            (self, to, actor),
+            (S::PendingPayment, S::Paid, A::Payment | A::Staff)
+                | (
+                    S::PendingPayment,
+                    S::Cancelled,
+                    A::Shopper | A::Expiry | A::Staff
+                )
+                | (S::Placed | S::Paid, S::Confirmed, A::Producer)
+                | (
+                    S::Placed | S::Paid | S::Confirmed,
+                    S::Cancelled,
+                    A::Shopper | A::Producer | A::Staff
+                )
+                | (S::Confirmed, S::Shipped, A::Producer)
+                | (S::Shipped, S::Delivered, A::Producer)
+                | (S::Cancelled | S::Delivered, S::Refunded, A::Staff)
+        )
+    }
+
+    /// Stock goes back when an order that held it ends unsold.
+    fn returns_stock(self, to: Status) -> bool {
+        to == Status::Cancelled && self != Status::Cancelled
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("không tìm thấy đơn hàng")]
+    NotFound,
+    #[error("Không thể chuyển đơn hàng từ \"{}\" sang \"{}\".", .from.label(), .to.label())]
+    Refused { from: Status, to: Status },
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What a transition carries besides the new state.
+#[derive(Debug, Default, Clone)]
+pub struct Details {
+    pub reason: Option<String>,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+/// Moves one producer order to `to` inside `tx`, if the state machine allows it: locks the order,
+/// checks, updates, returns stock on cancellation, and writes the timeline entry.
+pub async fn transition(
+    tx: &mut Transaction<'_, Postgres>,
+    order_id: i64,
+    to: Status,
+    actor: Actor,
+    details: &Details,
+) -> Result<Status, TransitionError> {
+    let current = sqlx::query_scalar!(
+        "select status from shop_order where order_id = $1 for update",
+        order_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(TransitionError::NotFound)?;
+    let from = Status::from_key(&current).ok_or(TransitionError::NotFound)?;
+    if !from.allows(to, actor) {
+        return Err(TransitionError::Refused { from, to });
+    }
+    if to == Status::Cancelled
+        && actor == Actor::Producer
+        && details.reason.as_deref().is_none_or(|r| r.trim().len() < 3)
+    {
+        return Err(TransitionError::Invalid(
+            "Vui lòng ghi lý do huỷ đơn để người mua biết.",
+        ));
+    }
+    if to == Status::Shipped
+        && (details
+            .carrier
+            .as_deref()
+            .is_none_or(|c| c.trim().is_empty())
+            || details
+                .tracking_number
+                .as_deref()
+                .is_none_or(|t| t.trim().len() < 4))
+    {
+        return Err(TransitionError::Invalid(
+            "Vui lòng nhập đơn vị vận chuyển và mã vận đơn.",
+        ));
+    }
+    sqlx::query!(
+        "update shop_order set status = $2,
+             carrier = coalesce($3, carrier), tracking_number = coalesce($4, tracking_number),
+             cancel_reason = case when $2 = 'cancelled' then $5 else cancel_reason end,
+             cancelled_by = case when $2 = 'cancelled' then $6 else cancelled_by end
+         where order_id = $1",
+        order_id,
+        to.key(),
+        details.carrier.as_deref().map(str::trim),
+        details.tracking_number.as_deref().map(str::trim),
+        details.reason.as_deref().map(str::trim),
+        actor.key()
+    )
+    .execute(&mut **tx)
+    .await?;
+    if from.returns_stock(to) {
+        sqlx::query!(
+            "update product p set stock = p.stock + l.quantity from order_line l
+             where l.order_id = $1 and p.product_id = l.product_id",
+            order_id
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    let note = match to {
+        Status::Shipped => Some(format!(
+            "{} · mã vận đơn {}",
+            details.carrier.as_deref().unwrap_or("").trim(),
+            details.tracking_number.as_deref().unwrap_or("").trim()
+        )),
+        _ => details.reason.clone(),
+    };
+    sqlx::query!(
+        "insert into order_event (order_id, from_status, to_status, actor, note) values ($1, $2, $3, $4, $5)",
+        order_id,
+        from.key(),
+        to.key(),
+        actor.key(),
+        note
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(from)
+}
+
+/// Cancels orders whose online payment did not arrive in time, returning their stock. Safe with
+/// any number of instances running it: each order is claimed with SKIP LOCKED and moved only from
+/// pending_payment, so it is expired once.
+pub async fn expire_once(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let due = sqlx::query_scalar!(
+        "select o.order_id from shop_order o join order_group g using (order_group_id)
+         where o.status = 'pending_payment' and g.pay_before < now()
+         order by o.order_id limit 500
+         for update of o skip locked"
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let details = Details {
+        reason: Some("Quá thời hạn thanh toán; hàng đã được trả lại kho.".into()),
+        ..Default::default()
+    };
+    let mut expired = vec![];
+    for id in due {
+        match transition(&mut tx, id, Status::Cancelled, Actor::Expiry, &details).await {
+            Ok(_) => expired.push(id),
+            Err(TransitionError::Database(e)) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    tx.commit().await?;
+    Ok(expired)
+}
+
+/// Runs `expire_once` every `every` until the process stops.
+pub async fn expire_forever(pool: PgPool, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match expire_once(&pool).await {
+            Ok(ids) if !ids.is_empty() => {
+                tracing::info!(count = ids.len(), "unpaid orders expired, stock returned")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "order expiry failed; retrying"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Actor as A, Status as S};
+
+    #[test]
+    fn only_the_documented_moves_are_allowed() {
+        assert!(S::Placed.allows(S::Confirmed, A::Producer));
+        assert!(
+            !S::Placed.allows(S::Confirmed, A::Shopper),
+            "a shopper does not confirm"
+        );
+        assert!(
+            !S::PendingPayment.allows(S::Confirmed, A::Producer),
+            "not before payment"
+        );
+        assert!(S::Confirmed.allows(S::Shipped, A::Producer));
+        assert!(
+            !S::Shipped.allows(S::Cancelled, A::Shopper),
+            "not once shipped"
+        );
+        assert!(
+            !S::Delivered.allows(S::Shipped, A::Producer),
+            "no going back"
+        );
+        assert!(S::PendingPayment.allows(S::Cancelled, A::Expiry));
+        assert!(
+            !S::Paid.allows(S::Cancelled, A::Expiry),
+            "a paid order never expires"
+        );
+        assert!(
+            !S::Cancelled.allows(S::Cancelled, A::Expiry),
+            "expired once"
+        );
+    }
+}
