@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/staff/certificates/{id}/reject", post(reject_certificate))
         .route("/staff/certificates/{id}/revoke", post(revoke_certificate))
         .route("/staff/certificates/{id}/scan", get(scan))
+        .route("/staff/orders", get(orders))
+        .route("/staff/orders/{id}/refund", post(refund))
         .route("/staff/audit", get(audit))
         .route("/staff/users", get(users_page).post(appoint))
 }
@@ -47,6 +49,7 @@ fn notice_text(key: Option<&str>) -> Option<&'static str> {
         "cert_rejected" => "Đã từ chối giấy chứng nhận và gửi lý do cho chủ thể.",
         "revoked" => "Đã thu hồi chứng nhận: sản phẩm đã rời khỏi sàn và kết quả tìm kiếm.",
         "appointed" => "Đã cập nhật vai trò.",
+        "refunded" => "Đã ghi nhận hoàn tiền.",
         _ => return None,
     })
 }
@@ -455,6 +458,91 @@ async fn scan(
     .flatten()
     .ok_or(AppError::NotFound)?;
     scan_response(&state, &file).await
+}
+
+async fn orders(
+    State(state): State<AppState>,
+    staff: Staff,
+    session: Session,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let status = q
+        .status
+        .as_deref()
+        .and_then(crate::orders::Status::from_key);
+    let rows: Vec<Value> = sqlx::query!(
+        r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, o.created_at, o.cancel_reason,
+                  g.code, g.payment_method, pr.name as producer_name, pv.name as province_name
+           from shop_order o join order_group g using (order_group_id)
+           join producer pr using (producer_id) join province pv on pv.province_code = pr.province_code
+           where ($1::smallint is null or pr.province_code = $1) and ($2::text is null or o.status = $2)
+           order by o.created_at desc limit 200"#,
+        staff.province,
+        status.map(crate::orders::Status::key)
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|o| {
+        let st = crate::orders::Status::from_key(&o.status);
+        json!({
+            "order_id": o.order_id, "code": o.code, "producer": o.producer_name, "province": o.province_name,
+            "status_label": st.map(|s| s.label()), "total": o.goods_total + o.shipping_fee, "created_at": o.created_at,
+            "cancel_reason": o.cancel_reason,
+            "method": crate::checkout::PaymentMethod::from_key(&o.payment_method).map(|m| m.label()),
+            "can_refund": st.is_some_and(|s| s.allows(crate::orders::Status::Refunded, crate::orders::Actor::Staff)),
+        })
+    })
+    .collect();
+    let filters: Vec<Value> = crate::orders::Status::ALL
+        .iter()
+        .map(|s| json!({ "key": s.key(), "label": s.label(), "current": Some(*s) == status }))
+        .collect();
+    let mut ctx = page(
+        &session,
+        &staff,
+        json!({ "orders": rows, "filters": filters, "any": status.is_none(), "notice": notice_text(q.ok.as_deref()) }),
+    );
+    ctx["scope_name"] = json!(province_name(&state, staff.province));
+    Ok(show(StatusCode::OK, "staff/orders.html", &ctx))
+}
+
+/// Records that money went back to the shopper outside the system (a returned delivery, a
+/// cancelled order that had been paid).
+async fn refund(
+    State(state): State<AppState>,
+    staff: Staff,
+    Id(id): Id,
+    CheckedForm { form, .. }: CheckedForm<ReasonForm>,
+) -> Result<Response, AppError> {
+    let why = reason(&form)?;
+    let in_scope = sqlx::query_scalar!(
+        r#"select exists(select 1 from shop_order o join producer pr using (producer_id)
+            where o.order_id = $1 and ($2::smallint is null or pr.province_code = $2)) as "e!""#,
+        id,
+        staff.province
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if !in_scope {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = state.pool.begin().await?;
+    let details = crate::orders::Details {
+        reason: Some(format!("{why} (ghi nhận bởi {})", staff.user.display_name)),
+        ..Default::default()
+    };
+    crate::orders::transition(
+        &mut tx,
+        id,
+        crate::orders::Status::Refunded,
+        crate::orders::Actor::Staff,
+        &details,
+    )
+    .await?;
+    tx.commit().await?;
+    crate::orders::http::notify_change(&state, id, crate::orders::Status::Refunded).await;
+    Ok(Redirect::to("/staff/orders?ok=refunded").into_response())
 }
 
 async fn audit(

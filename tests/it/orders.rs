@@ -735,6 +735,82 @@ async fn producers_move_their_orders_and_only_theirs() {
     assert_eq!(timeline, 4, "placed, confirmed, shipped, delivered");
     let summary = hanoi.get("/producer").await;
     assert!(
+        summary.body.contains("45.000 ₫</dd>"),
+        "the delivered order counts as sold: {}",
+        summary.body
+    );
+    // a returned delivery: Hà Nội's staff record the refund; Quảng Ninh's cannot see the order
+    let staff = |tag: &'static str, province: i16| {
+        let app = &app;
+        async move {
+            let email = format!("{tag}-{}@example.vn", app.db_name);
+            sqlx::query("insert into app_user (email, display_name, password_hash, role, province_code) values ($1, $2, $3, 'province_staff', $4)")
+                .bind(&email)
+                .bind(tag)
+                .bind(ocop_market::auth::identity::hash_password("mật khẩu dài"))
+                .bind(province)
+                .execute(&app.pool)
+                .await
+                .unwrap();
+            let mut v = Visitor::new(app);
+            let form = v.get("/login").await;
+            v.post(
+                "/login",
+                &[
+                    ("csrf", &csrf(&form)),
+                    ("login", &email),
+                    ("password", "mật khẩu dài"),
+                ],
+            )
+            .await;
+            v
+        }
+    };
+    let mut qn_staff = staff("qn-staff", 22).await;
+    let page = qn_staff.get("/staff/orders").await;
+    assert!(
+        !page
+            .body
+            .contains(&format!("/staff/orders/{hanoi_order}/refund"))
+    );
+    let refused = qn_staff
+        .post(
+            &format!("/staff/orders/{hanoi_order}/refund"),
+            &[("csrf", &csrf(&page)), ("reason", "Khách trả hàng")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    let mut hn_staff = staff("hn-staff", 1).await;
+    let page = hn_staff.get("/staff/orders").await;
+    assert!(
+        page.body
+            .contains(&format!("/staff/orders/{hanoi_order}/refund")),
+        "{}",
+        page.body
+    );
+    let refunded = hn_staff
+        .post(
+            &format!("/staff/orders/{hanoi_order}/refund"),
+            &[
+                ("csrf", &csrf(&page)),
+                ("reason", "Khách trả hàng, đã chuyển khoản lại"),
+            ],
+        )
+        .await;
+    assert_eq!(refunded.status, StatusCode::SEE_OTHER, "{}", refunded.body);
+    let status: String = sqlx::query_scalar("select status from shop_order where order_id = $1")
+        .bind(hanoi_order)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "refunded");
+    let hanoi_refunded = hanoi.get("/producer").await;
+    assert!(
+        !hanoi_refunded.body.contains("45.000 ₫</dd>"),
+        "a refunded order no longer counts as sold"
+    );
+    let summary = hanoi.get("/producer").await;
+    assert!(
         summary.body.contains("45.000"),
         "the delivered order counts as sold: {}",
         summary.body
