@@ -26,6 +26,8 @@ pub struct AppState {
     pub media: crate::media::MediaStore,
     /// signs cart cookies; the same on every instance
     pub cookie_key: Arc<Vec<u8>>,
+    /// payment providers' accounts and secrets (never logged)
+    pub payments: Arc<crate::payments::Providers>,
     pub config: Arc<Config>,
 }
 
@@ -49,11 +51,14 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::cart::http::router())
         .merge(crate::checkout::http::router())
         .merge(crate::orders::http::router())
+        .merge(crate::payments::http::router())
+        .merge(crate::payments::sandbox::router())
         .merge(crate::health::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/search.js", get(search_script))
         .route("/static/portal.js", get(portal_script))
         .route("/static/cart.js", get(cart_script))
+        .route("/static/pay.js", get(pay_script))
         .fallback(not_found)
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -107,6 +112,17 @@ async fn cart_script() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../templates/static/cart.js"),
+    )
+        .into_response()
+}
+
+async fn pay_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../templates/static/pay.js"),
     )
         .into_response()
 }
@@ -224,6 +240,7 @@ impl Application {
             mailer: crate::mail::Mailer::from_config(&config).map_err(StartError::Mail)?,
             media: crate::media::MediaStore::new(config.media_dir.clone()),
             cookie_key: Arc::new(cookie_key),
+            payments: Arc::new(crate::payments::Providers::from_config(&config)),
             config: Arc::new(config),
         };
         Ok(Application { listener, state })

@@ -68,6 +68,48 @@ pub struct Config {
     /// Minutes an order waiting for an online payment keeps its stock.
     #[arg(long, env = "ORDER_PAYMENT_MINUTES", default_value_t = 30)]
     pub order_payment_minutes: i64,
+    /// Local simulated payment pages for every provider, signing callbacks with the test
+    /// secrets below: the whole payment journey works offline. On for the demo.
+    #[arg(long, env = "PAYMENT_SANDBOX", default_value_t = false)]
+    pub payment_sandbox: bool,
+    /// The account that receives VietQR bank transfers: bank BIN (6 digits), number, holder.
+    #[arg(long, env = "VIETQR_BANK_BIN")]
+    pub vietqr_bank_bin: Option<String>,
+    #[arg(long, env = "VIETQR_ACCOUNT_NO")]
+    pub vietqr_account_no: Option<String>,
+    #[arg(long, env = "VIETQR_ACCOUNT_NAME")]
+    pub vietqr_account_name: Option<String>,
+    /// SePay webhook authentication: `Authorization: Apikey …` and/or HMAC-SHA256 secret.
+    #[arg(long, env = "SEPAY_API_KEY", hide_env_values = true)]
+    pub sepay_api_key: Option<String>,
+    #[arg(long, env = "SEPAY_WEBHOOK_SECRET", hide_env_values = true)]
+    pub sepay_webhook_secret: Option<String>,
+    /// Casso webhook v2 checksum key.
+    #[arg(long, env = "CASSO_CHECKSUM_KEY", hide_env_values = true)]
+    pub casso_checksum_key: Option<String>,
+    /// VNPAY merchant terminal code, hash secret and payment URL.
+    #[arg(long, env = "VNPAY_TMN_CODE")]
+    pub vnpay_tmn_code: Option<String>,
+    #[arg(long, env = "VNPAY_HASH_SECRET", hide_env_values = true)]
+    pub vnpay_hash_secret: Option<String>,
+    #[arg(long, env = "VNPAY_URL")]
+    pub vnpay_url: Option<String>,
+    /// MoMo partner code, access key, secret key and API endpoint.
+    #[arg(long, env = "MOMO_PARTNER_CODE")]
+    pub momo_partner_code: Option<String>,
+    #[arg(long, env = "MOMO_ACCESS_KEY", hide_env_values = true)]
+    pub momo_access_key: Option<String>,
+    #[arg(long, env = "MOMO_SECRET_KEY", hide_env_values = true)]
+    pub momo_secret_key: Option<String>,
+    #[arg(long, env = "MOMO_ENDPOINT")]
+    pub momo_endpoint: Option<String>,
+    /// Stripe secret key, webhook signing secret and API base URL.
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+    pub stripe_webhook_secret: Option<String>,
+    #[arg(long, env = "STRIPE_API_URL")]
+    pub stripe_api_url: Option<String>,
     /// Behind a load balancer that sets X-Forwarded-For: rate limits count by that address.
     #[arg(long, env = "TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,

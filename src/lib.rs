@@ -16,6 +16,7 @@ pub mod import;
 pub mod mail;
 pub mod media;
 pub mod orders;
+pub mod payments;
 pub mod producer;
 pub mod render;
 pub mod search;

@@ -61,6 +61,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Demo => {
+            // the demo pays offline: simulated provider pages that sign real callbacks
+            let mut config = config;
+            config.payment_sandbox = true;
             let pool = pool(&config).await?;
             let summary = ocop_market::seed::demo(&pool)
                 .await

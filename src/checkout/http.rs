@@ -119,7 +119,7 @@ async fn render_checkout(
     };
     let methods: Vec<Value> = PaymentMethod::ALL
         .iter()
-        .map(|m| json!({ "key": m.key(), "label": m.label(), "available": m.available() }))
+        .map(|m| json!({ "key": m.key(), "label": m.label(), "available": state.payments.enabled().contains(m) }))
         .collect();
     let page = json!({
         "csrf": session.data.csrf,
@@ -214,7 +214,7 @@ async fn place(
         .await;
     }
     let admin = state.catalog.snapshot().admin.clone();
-    let delivery = match Delivery::parse(&values, &admin) {
+    let delivery = match Delivery::parse(&values, &admin, &state.payments.enabled()) {
         Ok(d) => d,
         Err(errors) => {
             return render_checkout(
@@ -269,6 +269,11 @@ async fn place(
                     )
                     .execute(&state.pool)
                     .await?;
+                }
+                if delivery.method == crate::checkout::PaymentMethod::Vietqr {
+                    // the transfer's memo is the order code: the attempt is ready before it arrives
+                    crate::payments::start_attempt(&state.pool, &placed.code, delivery.method)
+                        .await?;
                 }
                 crate::orders::http::notify_placed(&state, placed.order_group_id).await;
             }

@@ -40,8 +40,8 @@ impl ShippingRule {
     }
 }
 
-/// How a shopper pays. Cash on delivery works now; the online methods arrive with the payments
-/// work and slot in here (their orders wait for payment, and expire without one).
+/// How a shopper pays. The online methods are offered when configured (or in sandbox mode); their
+/// orders wait for payment and expire without one. Cash is paid when the order is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
@@ -76,10 +76,6 @@ impl PaymentMethod {
             Self::Momo => "Ví MoMo",
             Self::Card => "Thẻ quốc tế (Visa, Mastercard)",
         }
-    }
-    /// Whether shoppers can choose it today.
-    pub fn available(self) -> bool {
-        self == Self::Cod
     }
     pub fn online(self) -> bool {
         self != Self::Cod
@@ -231,6 +227,7 @@ impl Delivery {
     pub fn parse(
         f: &BTreeMap<String, String>,
         admin: &crate::catalog::snapshot::Admin,
+        enabled: &[PaymentMethod],
     ) -> Result<Delivery, Errors> {
         let get = |k: &str| f.get(k).map(|s| s.trim()).unwrap_or("");
         let mut e = Errors::new();
@@ -287,7 +284,7 @@ impl Delivery {
         if note.chars().count() > 1000 {
             e.insert("note", "Ghi chú dài quá 1.000 ký tự.".into());
         }
-        let method = PaymentMethod::from_key(get("payment_method")).filter(|m| m.available());
+        let method = PaymentMethod::from_key(get("payment_method")).filter(|m| enabled.contains(m));
         if method.is_none() {
             e.insert("payment_method", "Vui lòng chọn cách thanh toán.".into());
         }

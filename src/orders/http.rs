@@ -192,7 +192,9 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
         _ if orders.iter().all(|o| o.status == "cancelled") => "Đơn đã huỷ".to_string(),
         _ => "Đã thanh toán".to_string(),
     };
+    let waiting = !orders.is_empty() && orders.iter().all(|o| o.status == "pending_payment");
     let page = json!({
+        "waiting": waiting, "method_key": g.payment_method,
         "code": g.code, "buyer_name": g.buyer_name, "phone": g.phone,
         "address": format!("{}, {}, {}", g.street, g.commune_name, g.province_name), "note": g.note,
         "method": method.map(|m| m.label()), "payment": payment,
@@ -234,7 +236,54 @@ async fn order_page(
     let mut page = group.page;
     page["csrf"] = json!(session.data.csrf);
     page["placed"] = json!(q.placed.is_some());
+    if page["waiting"] == true {
+        page["pay"] = payment_panel(
+            &state,
+            &group.code,
+            page["grand_total"].as_i64().unwrap_or(0),
+            page["method_key"].as_str().unwrap_or(""),
+        )?;
+    }
     Ok(render_page("orders/order.html", &page))
+}
+
+/// What a shopper needs to pay an order that waits for it: the VietQR with the account, amount
+/// and memo in words for people who type, and the other online methods.
+fn payment_panel(
+    state: &AppState,
+    code: &str,
+    amount: i64,
+    method: &str,
+) -> Result<Value, AppError> {
+    let p = &state.payments;
+    let qr = match &p.bank {
+        Some(bank) if method == "vietqr" => {
+            let payload =
+                crate::payments::sign::vietqr_payload(&bank.bin, &bank.number, amount, code);
+            let svg =
+                qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M)
+                    .map_err(|e| AppError::Internal(format!("qr: {e}")))?
+                    .render::<qrcode::render::svg::Color>()
+                    .min_dimensions(240, 240)
+                    .quiet_zone(true)
+                    .build();
+            Some(json!({ "svg": svg, "payload": payload, "bank": bank }))
+        }
+        _ => None,
+    };
+    let others: Vec<Value> = p
+        .enabled()
+        .into_iter()
+        .filter(|m| m.online() && m.key() != method)
+        .chain(
+            crate::checkout::PaymentMethod::from_key(method)
+                .filter(|m| m.online() && *m != crate::checkout::PaymentMethod::Vietqr),
+        )
+        .map(|m| json!({ "key": m.key(), "label": m.label() }))
+        .collect();
+    Ok(
+        json!({ "qr": qr, "methods": others, "sandbox": p.sandbox, "amount": amount, "method": method }),
+    )
 }
 
 async fn lookup_page(

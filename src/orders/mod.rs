@@ -189,6 +189,10 @@ pub async fn transition(
     )
     .execute(&mut **tx)
     .await?;
+    if to == Status::Delivered {
+        // cash on delivery is paid now
+        crate::payments::record_cash(tx, order_id).await?;
+    }
     if from.returns_stock(to) {
         sqlx::query!(
             "update product p set stock = p.stock + l.quantity from order_line l

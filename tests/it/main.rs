@@ -9,6 +9,7 @@ mod database;
 mod import;
 mod orders;
 mod pages;
+mod payments;
 mod portal;
 mod search;
 mod search_index;

@@ -250,13 +250,18 @@ async fn an_unpaid_order_expires_once_and_returns_its_stock_once() {
     assert_eq!(events, 1);
 }
 
-async fn add(v: &mut Visitor<'_>, slug: &str, qty: u32) -> Answer {
+pub async fn add(v: &mut Visitor<'_>, slug: &str, qty: u32) -> Answer {
     v.post("/cart/add", &[("slug", slug), ("qty", &qty.to_string())])
         .await
 }
 
 /// Posts the checkout form as the page shows it, with an address in Hà Nội.
 async fn checkout(v: &mut Visitor<'_>, page: &Answer) -> Answer {
+    checkout_with(v, page, "cod").await
+}
+
+/// The same, paying with `method`.
+pub async fn checkout_with(v: &mut Visitor<'_>, page: &Answer, method: &str) -> Answer {
     let hidden = |name: &str| {
         let at = page
             .body
@@ -288,7 +293,7 @@ async fn checkout(v: &mut Visitor<'_>, page: &Answer) -> Answer {
             ("province", "1"),
             ("commune", &commune.to_string()),
             ("street", "5 Lý Thái Tổ"),
-            ("payment_method", "cod"),
+            ("payment_method", method),
         ],
     )
     .await

@@ -1,0 +1,751 @@
+//! Payments. Every provider's callback goes the same way: the raw request is committed to
+//! `payment_event` before anything else, its signature is checked with the provider's own
+//! algorithm, its transaction id is claimed once, and one state machine decides: pay the order
+//! group, record a failed attempt, or send the event to the staff review queue (amount too low
+//! or too high, unknown code, already paid, cancelled or expired order, wrong account).
+
+pub mod http;
+pub mod sandbox;
+pub mod sign;
+pub mod verify;
+
+use crate::checkout::PaymentMethod;
+use crate::orders::{Actor, Details, Status, transition};
+use serde::Serialize;
+use sqlx::PgPool;
+
+/// Secrets and accounts of every provider, from the environment. In sandbox mode, what is not
+/// configured gets a published test value, so the simulated pages can sign their callbacks.
+#[derive(Clone)]
+pub struct Providers {
+    pub sandbox: bool,
+    pub bank: Option<BankAccount>,
+    pub sepay_api_key: Option<String>,
+    pub sepay_secret: Option<String>,
+    pub casso_key: Option<String>,
+    pub vnpay: Option<Vnpay>,
+    pub momo: Option<Momo>,
+    pub stripe: Option<Stripe>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BankAccount {
+    pub bin: String,
+    pub number: String,
+    pub name: String,
+}
+
+#[derive(Clone)]
+pub struct Vnpay {
+    pub tmn_code: String,
+    pub secret: String,
+    pub url: String,
+}
+
+#[derive(Clone)]
+pub struct Momo {
+    pub partner_code: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub endpoint: String,
+}
+
+#[derive(Clone)]
+pub struct Stripe {
+    pub secret_key: String,
+    pub webhook_secret: String,
+    pub api_url: String,
+}
+
+// Test values the sandbox signs with (the payments.md test keys where there are some).
+pub const SANDBOX_SEPAY_SECRET: &str = "sandbox-sepay-secret";
+pub const SANDBOX_SEPAY_API_KEY: &str = "sandbox-sepay-api-key";
+pub const SANDBOX_CASSO_KEY: &str =
+    "mgExMrjj4i7a1p8Cs6LmFbpCd8lbw4sSX4LZXPag7TKazeIogtR90tvWYTkwQbvs";
+pub const SANDBOX_VNPAY_SECRET: &str = "TESTSECRET0123456789ABCDEFGHIJKL";
+pub const SANDBOX_MOMO_SECRET: &str = "SECRETKEYTEST";
+pub const SANDBOX_STRIPE_WEBHOOK_SECRET: &str = "whsec_test_secret";
+
+impl Providers {
+    pub fn from_config(c: &crate::config::Config) -> Providers {
+        let public = c.public_url();
+        // server-to-server calls to the sandbox stay on this instance
+        let local = format!("http://{}", c.bind);
+        let sandbox = c.payment_sandbox;
+        let or_test = |v: &Option<String>, test: &str| {
+            v.clone().or_else(|| sandbox.then(|| test.to_string()))
+        };
+        let bank = match (&c.vietqr_bank_bin, &c.vietqr_account_no) {
+            (Some(bin), Some(number)) => Some(BankAccount {
+                bin: bin.clone(),
+                number: number.clone(),
+                name: c.vietqr_account_name.clone().unwrap_or_default(),
+            }),
+            _ if sandbox => Some(BankAccount {
+                bin: "970436".into(),
+                number: "1017595600".into(),
+                name: "SAN OCOP THU NGHIEM".into(),
+            }),
+            _ => None,
+        };
+        let vnpay = match (
+            or_test(&c.vnpay_tmn_code, "OCOPTEST"),
+            or_test(&c.vnpay_hash_secret, SANDBOX_VNPAY_SECRET),
+        ) {
+            (Some(tmn_code), Some(secret)) => Some(Vnpay {
+                tmn_code,
+                secret,
+                url: c.vnpay_url.clone().unwrap_or_else(|| {
+                    if sandbox {
+                        format!("{public}/sandbox/vnpay")
+                    } else {
+                        "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html".into()
+                    }
+                }),
+            }),
+            _ => None,
+        };
+        let momo = match (
+            or_test(&c.momo_partner_code, "MOMOTEST"),
+            or_test(&c.momo_access_key, "ACCESSKEYTEST"),
+            or_test(&c.momo_secret_key, SANDBOX_MOMO_SECRET),
+        ) {
+            (Some(partner_code), Some(access_key), Some(secret_key)) => Some(Momo {
+                partner_code,
+                access_key,
+                secret_key,
+                endpoint: c.momo_endpoint.clone().unwrap_or_else(|| {
+                    if sandbox {
+                        format!("{local}/sandbox/momo")
+                    } else {
+                        "https://test-payment.momo.vn".into()
+                    }
+                }),
+            }),
+            _ => None,
+        };
+        let stripe = match (
+            or_test(&c.stripe_secret_key, "sk_test_sandbox"),
+            or_test(&c.stripe_webhook_secret, SANDBOX_STRIPE_WEBHOOK_SECRET),
+        ) {
+            (Some(secret_key), Some(webhook_secret)) => Some(Stripe {
+                secret_key,
+                webhook_secret,
+                // the client appends "v1/…" to this, so it ends with a slash
+                api_url: format!(
+                    "{}/",
+                    c.stripe_api_url
+                        .clone()
+                        .unwrap_or_else(|| if sandbox {
+                            format!("{local}/sandbox/stripe")
+                        } else {
+                            "https://api.stripe.com".into()
+                        })
+                        .trim_end_matches('/')
+                ),
+            }),
+            _ => None,
+        };
+        Providers {
+            sandbox,
+            bank,
+            sepay_api_key: or_test(&c.sepay_api_key, SANDBOX_SEPAY_API_KEY),
+            sepay_secret: or_test(&c.sepay_webhook_secret, SANDBOX_SEPAY_SECRET),
+            casso_key: or_test(&c.casso_checksum_key, SANDBOX_CASSO_KEY),
+            vnpay,
+            momo,
+            stripe,
+        }
+    }
+
+    /// Every provider with the sandbox's test secrets (for the fuzz targets and tests).
+    pub fn sandbox_defaults() -> Providers {
+        Providers {
+            sandbox: true,
+            bank: Some(BankAccount {
+                bin: "970436".into(),
+                number: "1017595600".into(),
+                name: "SAN OCOP THU NGHIEM".into(),
+            }),
+            sepay_api_key: Some(SANDBOX_SEPAY_API_KEY.into()),
+            sepay_secret: Some(SANDBOX_SEPAY_SECRET.into()),
+            casso_key: Some(SANDBOX_CASSO_KEY.into()),
+            vnpay: Some(Vnpay {
+                tmn_code: "OCOPTEST".into(),
+                secret: SANDBOX_VNPAY_SECRET.into(),
+                url: "http://127.0.0.1/sandbox/vnpay".into(),
+            }),
+            momo: Some(Momo {
+                partner_code: "MOMOTEST".into(),
+                access_key: "ACCESSKEYTEST".into(),
+                secret_key: SANDBOX_MOMO_SECRET.into(),
+                endpoint: "http://127.0.0.1/sandbox/momo".into(),
+            }),
+            stripe: Some(Stripe {
+                secret_key: "sk_test_sandbox".into(),
+                webhook_secret: SANDBOX_STRIPE_WEBHOOK_SECRET.into(),
+                api_url: "http://127.0.0.1/sandbox/stripe/".into(),
+            }),
+        }
+    }
+
+    /// The methods a shopper can choose: cash always, the others when configured.
+    pub fn enabled(&self) -> Vec<PaymentMethod> {
+        let mut m = vec![];
+        if self.bank.is_some() {
+            m.push(PaymentMethod::Vietqr);
+        }
+        if self.vnpay.is_some() {
+            m.push(PaymentMethod::Vnpay);
+        }
+        if self.momo.is_some() {
+            m.push(PaymentMethod::Momo);
+        }
+        if self.stripe.is_some() {
+            m.push(PaymentMethod::Card);
+        }
+        m.push(PaymentMethod::Cod);
+        m
+    }
+}
+
+/// Commits the raw callback before anything is decided about it.
+pub async fn record_event(
+    pool: &PgPool,
+    provider: &str,
+    headers: &axum::http::HeaderMap,
+    body: &str,
+) -> Result<i64, sqlx::Error> {
+    // signature headers are evidence; credentials (API keys) are not kept
+    let headers: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .filter(|(k, _)| {
+            *k != axum::http::header::AUTHORIZATION && *k != axum::http::header::COOKIE
+        })
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                serde_json::Value::String(v.to_str().unwrap_or("").to_string()),
+            )
+        })
+        .collect();
+    sqlx::query_scalar!(
+        "insert into payment_event (provider, headers, body) values ($1, $2::text::jsonb, $3) returning payment_event_id",
+        provider,
+        serde_json::Value::Object(headers).to_string(),
+        body
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Marks an event as failing verification; nothing else changes.
+pub async fn reject_event(pool: &PgPool, event_id: i64, why: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update payment_event set verified = false, verification_error = $2, outcome = 'rejected' where payment_event_id = $1",
+        event_id,
+        why
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// What a verified callback says.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub provider: &'static str,
+    pub tx_id: String,
+    pub target: Target,
+    pub amount: i64,
+    pub success: bool,
+    /// the receiving account, for bank transfers
+    pub account: Option<String>,
+    /// the provider's id for the attempt, kept on the payment
+    pub provider_ref: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// the reference we gave the provider for one attempt
+    Attempt(String),
+    /// a bank transfer's free text, which should hold the order code
+    Memo(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    Applied,
+    Duplicate,
+    FailedPayment,
+    Review(&'static str),
+    /// e.g. an outgoing transfer
+    Ignored(&'static str),
+}
+
+impl Outcome {
+    fn key(&self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::FailedPayment => "failed_payment",
+            Outcome::Review(_) => "review",
+            Outcome::Ignored(_) => "ignored",
+        }
+    }
+}
+
+pub fn review_label(reason: &str) -> &'static str {
+    match reason {
+        "amount_too_low" => "Số tiền nhận được thấp hơn giá trị đơn",
+        "amount_too_high" => "Số tiền nhận được cao hơn giá trị đơn",
+        "unknown_code" => "Không tìm thấy mã đơn hàng trong nội dung",
+        "several_codes" => "Nội dung có nhiều mã đơn hàng",
+        "already_paid" => "Đơn đã được thanh toán trước đó",
+        "order_cancelled" => "Đơn đã huỷ hoặc quá hạn thanh toán",
+        "wrong_account" => "Tiền vào tài khoản khác tài khoản nhận của sàn",
+        "unknown_attempt" => "Không tìm thấy lần thanh toán",
+        _ => "Cần xem xét",
+    }
+}
+
+/// Order codes (`OCOP` + 8 letters or digits) in a transfer's text, however the bank cased it.
+pub fn codes_in(memo: &str) -> Vec<String> {
+    let upper = memo.to_uppercase();
+    let bytes = upper.as_bytes();
+    let mut found: Vec<String> = vec![];
+    let mut i = 0;
+    while let Some(at) = upper[i..].find("OCOP") {
+        let start = i + at;
+        let end = start + 12;
+        let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+        if end <= bytes.len()
+            && before_ok
+            && bytes[start + 4..end]
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric())
+            && (end == bytes.len() || !bytes[end].is_ascii_alphanumeric())
+        {
+            let code = upper[start..end].to_string();
+            if !found.contains(&code) {
+                found.push(code);
+            }
+        }
+        i = start + 4;
+    }
+    found
+}
+
+/// The payment attempt a new online attempt gets: its reference is the order code for a bank
+/// transfer, the code and a counter for a gateway (each attempt a fresh reference, as VNPAY
+/// and MoMo require).
+pub async fn start_attempt(
+    pool: &PgPool,
+    code: &str,
+    method: PaymentMethod,
+) -> Result<Option<(i64, String, i64)>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some(g) = sqlx::query!(
+        r#"select g.order_group_id, g.grand_total,
+                  (select bool_and(o.status = 'pending_payment') from shop_order o
+                    where o.order_group_id = g.order_group_id) as "payable!"
+           from order_group g where g.code = $1 for update"#,
+        code
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    if !g.payable {
+        return Ok(None);
+    }
+    let attempts: i64 = sqlx::query_scalar!(
+        "select count(*) as \"n!\" from payment where order_group_id = $1",
+        g.order_group_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let reference = if method == PaymentMethod::Vietqr {
+        code.to_string()
+    } else {
+        format!("{code}{:02}", attempts + 1)
+    };
+    let id = sqlx::query_scalar!(
+        "insert into payment (order_group_id, method, amount, reference) values ($1, $2, $3, $4)
+         on conflict (reference) do update set updated_at = now() returning payment_id",
+        g.order_group_id,
+        method.key(),
+        g.grand_total,
+        reference
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some((id, reference, g.grand_total)))
+}
+
+/// Acts on a verified notification: exactly once per provider transaction, in one transaction
+/// that also records the outcome on the event.
+pub async fn apply(
+    pool: &PgPool,
+    bank: Option<&BankAccount>,
+    event_id: i64,
+    n: &Notification,
+) -> Result<(Outcome, Option<i64>), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "update payment_event set verified = true, provider_tx_id = $2, amount = $3 where payment_event_id = $1",
+        event_id,
+        n.tx_id,
+        n.amount
+    )
+    .execute(&mut *tx)
+    .await?;
+    let claimed = sqlx::query_scalar!(
+        "insert into payment_tx_claim (provider, provider_tx_id, payment_event_id) values ($1, $2, $3)
+         on conflict do nothing returning payment_event_id",
+        n.provider,
+        n.tx_id,
+        event_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (outcome, group, payment) = if claimed.is_none() {
+        (Outcome::Duplicate, None, None)
+    } else {
+        decide(&mut tx, bank, n).await?
+    };
+    let review = match &outcome {
+        Outcome::Review(r) | Outcome::Ignored(r) => Some(*r),
+        _ => None,
+    };
+    sqlx::query!(
+        "update payment_event set outcome = $2, review_reason = $3, order_group_id = $4, payment_id = $5 where payment_event_id = $1",
+        event_id,
+        outcome.key(),
+        review,
+        group,
+        payment
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((outcome, group))
+}
+
+async fn decide(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    bank: Option<&BankAccount>,
+    n: &Notification,
+) -> Result<(Outcome, Option<i64>, Option<i64>), sqlx::Error> {
+    // which order group, and which attempt
+    let (group, payment) = match &n.target {
+        Target::Attempt(reference) => match sqlx::query!(
+            "select payment_id, order_group_id from payment where reference = $1",
+            reference
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        {
+            Some(p) => (p.order_group_id, Some(p.payment_id)),
+            None => return Ok((Outcome::Review("unknown_attempt"), None, None)),
+        },
+        Target::Memo(memo) => {
+            let codes = codes_in(memo);
+            if codes.len() > 1 {
+                return Ok((Outcome::Review("several_codes"), None, None));
+            }
+            let Some(code) = codes.first() else {
+                return Ok((Outcome::Review("unknown_code"), None, None));
+            };
+            let Some(group) = sqlx::query_scalar!(
+                "select order_group_id from order_group where code = $1",
+                code
+            )
+            .fetch_optional(&mut **tx)
+            .await?
+            else {
+                return Ok((Outcome::Review("unknown_code"), None, None));
+            };
+            let payment =
+                sqlx::query_scalar!("select payment_id from payment where reference = $1", code)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            (group, payment)
+        }
+    };
+    if let (Some(bank), Some(account)) = (bank, &n.account) {
+        if account.trim() != bank.number {
+            return Ok((Outcome::Review("wrong_account"), Some(group), payment));
+        }
+    }
+    let orders = sqlx::query!(
+        "select order_id, status from shop_order where order_group_id = $1 order by order_id for update",
+        group
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let total: i64 = sqlx::query_scalar!(
+        "select grand_total from order_group where order_group_id = $1",
+        group
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if !n.success {
+        if let Some(p) = payment {
+            sqlx::query!(
+                "update payment set status = 'failed' where payment_id = $1 and status = 'pending'",
+                p
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
+        return Ok((Outcome::FailedPayment, Some(group), payment));
+    }
+    if orders.iter().all(|o| o.status == "cancelled") {
+        return Ok((Outcome::Review("order_cancelled"), Some(group), payment));
+    }
+    if !orders.iter().all(|o| o.status == "pending_payment") {
+        return Ok((Outcome::Review("already_paid"), Some(group), payment));
+    }
+    if n.amount < total {
+        return Ok((Outcome::Review("amount_too_low"), Some(group), payment));
+    }
+    if n.amount > total {
+        return Ok((Outcome::Review("amount_too_high"), Some(group), payment));
+    }
+    let payment = mark_paid(
+        tx,
+        group,
+        payment,
+        n.provider,
+        n.amount,
+        n.provider_ref.as_deref().or(Some(&n.tx_id)),
+    )
+    .await?;
+    for o in orders {
+        transition(
+            tx,
+            o.order_id,
+            Status::Paid,
+            Actor::Payment,
+            &Details::default(),
+        )
+        .await
+        .map_err(|e| match e {
+            crate::orders::TransitionError::Database(e) => e,
+            other => sqlx::Error::Protocol(other.to_string()),
+        })?;
+    }
+    Ok((Outcome::Applied, Some(group), Some(payment)))
+}
+
+/// Records the money as received on the attempt (creating one for a bank transfer that came
+/// without an attempt of its own).
+async fn mark_paid(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    group: i64,
+    payment: Option<i64>,
+    provider: &str,
+    amount: i64,
+    provider_ref: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    if let Some(p) = payment {
+        sqlx::query!(
+            "update payment set status = 'paid', paid_at = now(), provider_ref = coalesce($2, provider_ref), amount = $3 where payment_id = $1",
+            p,
+            provider_ref,
+            amount
+        )
+        .execute(&mut **tx)
+        .await?;
+        return Ok(p);
+    }
+    let method = match provider {
+        "vnpay" => "vnpay",
+        "momo" => "momo",
+        "stripe" => "card",
+        _ => "vietqr",
+    };
+    let code: String = sqlx::query_scalar!(
+        "select code from order_group where order_group_id = $1",
+        group
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let n: i64 = sqlx::query_scalar!(
+        "select count(*) as \"n!\" from payment where order_group_id = $1",
+        group
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query_scalar!(
+        "insert into payment (order_group_id, method, amount, reference, provider_ref, status, paid_at)
+         values ($1, $2, $3, $4, $5, 'paid', now()) returning payment_id",
+        group,
+        method,
+        amount,
+        format!("{code}R{:02}", n + 1),
+        provider_ref
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Cash on delivery: the producer's part is paid when it is delivered.
+pub async fn record_cash(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    order_id: i64,
+) -> Result<(), sqlx::Error> {
+    let o = sqlx::query!(
+        "select o.order_group_id, o.goods_total + o.shipping_fee as \"amount!\", g.code, g.payment_method
+         from shop_order o join order_group g using (order_group_id) where o.order_id = $1",
+        order_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if o.payment_method != "cod" {
+        return Ok(());
+    }
+    sqlx::query!(
+        "insert into payment (order_group_id, method, amount, reference, status, paid_at)
+         values ($1, 'cod', $2, $3, 'paid', now()) on conflict (reference) do nothing",
+        o.order_group_id,
+        o.amount,
+        format!("{}C{order_id}", o.code)
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Staff settle a reviewed event: apply it to its order (taking the stock again if the order
+/// had expired), or note that the money went back, or dismiss it.
+pub async fn resolve(
+    pool: &PgPool,
+    event_id: i64,
+    staff_id: i64,
+    resolution: &str,
+    note: &str,
+) -> Result<Result<(), &'static str>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some(ev) = sqlx::query!(
+        "select provider, order_group_id, payment_id, amount, provider_tx_id from payment_event
+         where payment_event_id = $1 and outcome = 'review' and resolved_at is null for update",
+        event_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(Err("Khoản này đã được xử lý hoặc không cần xem xét."));
+    };
+    if resolution == "applied" {
+        let Some(group) = ev.order_group_id else {
+            return Ok(Err(
+                "Không biết khoản tiền này thuộc đơn hàng nào; hãy hoàn tiền hoặc bỏ qua.",
+            ));
+        };
+        let orders = sqlx::query!(
+            "select order_id, status, cancelled_by from shop_order where order_group_id = $1 order by order_id for update",
+            group
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if orders.iter().any(|o| {
+            !(o.status == "pending_payment"
+                || (o.status == "cancelled" && o.cancelled_by.as_deref() == Some("expiry")))
+        }) {
+            return Ok(Err(
+                "Đơn hàng đã được thanh toán hoặc đã bị huỷ bởi người mua/nhà sản xuất; hãy hoàn tiền.",
+            ));
+        }
+        for o in orders.iter().filter(|o| o.status == "cancelled") {
+            // the expired order gets its stock back, if there is still some
+            let lines = sqlx::query!(
+                "select product_id, quantity from order_line where order_id = $1",
+                o.order_id
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            for l in lines {
+                let taken = sqlx::query!(
+                    "update product set stock = stock - $2 where product_id = $1 and stock >= $2",
+                    l.product_id,
+                    l.quantity
+                )
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if taken == 0 {
+                    return Ok(Err(
+                        "Không còn đủ hàng để khôi phục đơn đã quá hạn; hãy hoàn tiền cho người mua.",
+                    ));
+                }
+            }
+            sqlx::query!(
+                "update shop_order set status = 'pending_payment', cancelled_by = null, cancel_reason = null where order_id = $1",
+                o.order_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let payment = mark_paid(
+            &mut tx,
+            group,
+            ev.payment_id,
+            &ev.provider,
+            ev.amount.unwrap_or(0).max(1),
+            ev.provider_tx_id.as_deref(),
+        )
+        .await?;
+        let details = Details {
+            reason: Some(format!("Cán bộ xác nhận khoản thanh toán: {note}")),
+            ..Default::default()
+        };
+        for o in &orders {
+            transition(&mut tx, o.order_id, Status::Paid, Actor::Staff, &details)
+                .await
+                .map_err(|e| match e {
+                    crate::orders::TransitionError::Database(e) => e,
+                    other => sqlx::Error::Protocol(other.to_string()),
+                })?;
+        }
+        sqlx::query!(
+            "update payment_event set payment_id = $2 where payment_event_id = $1",
+            event_id,
+            payment
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query!(
+        "update payment_event set resolved_at = now(), resolved_by = $2, resolution = $3, resolution_note = $4 where payment_event_id = $1",
+        event_id,
+        staff_id,
+        resolution,
+        note
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn order_codes_are_found_however_the_bank_wrote_them() {
+        assert_eq!(
+            super::codes_in("CK thanh toan ocopab12cd34 cam on"),
+            vec!["OCOPAB12CD34"]
+        );
+        assert_eq!(
+            super::codes_in("MBVCB.123.OCOPAB12CD34.CT tu 0123"),
+            vec!["OCOPAB12CD34"]
+        );
+        assert!(super::codes_in("OCOPAB12CD345 too long").is_empty());
+        assert!(super::codes_in("no code here").is_empty());
+        assert_eq!(super::codes_in("OCOPAB12CD34 OCOPZZ99YY88").len(), 2);
+    }
+}

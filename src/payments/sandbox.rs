@@ -1,0 +1,473 @@
+//! Sandbox mode (`PAYMENT_SANDBOX=1`, on for the demo): a simulated page for each provider with
+//! "Pay", "Cancel" and "Pay the wrong amount", which sends the app the callback that provider
+//! would send, signed with the provider's real algorithm and the configured test secret. The
+//! callbacks go through exactly the handlers the real providers reach. Off, these routes are 404.
+
+use super::http::{casso, momo_ipn, sepay, stripe_webhook, vnpay_ipn};
+use super::sign;
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::render::render_page;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Form, Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sandbox/bank/{code}", get(bank_page).post(bank_pay))
+        .route("/sandbox/vnpay", get(vnpay_page).post(vnpay_pay))
+        .route("/sandbox/momo/v2/gateway/api/create", post(momo_create))
+        .route("/sandbox/momo/pay", get(momo_page).post(momo_pay))
+        .route("/sandbox/stripe/v1/checkout/sessions", post(stripe_create))
+        .route("/sandbox/stripe/pay", get(stripe_page).post(stripe_pay))
+}
+
+fn on(state: &AppState) -> Result<(), AppError> {
+    if state.payments.sandbox {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn page(
+    title: &str,
+    provider: &str,
+    amount: i64,
+    action: &str,
+    fields: BTreeMap<String, String>,
+    note: &str,
+) -> Response {
+    render_page(
+        "payments/sandbox.html",
+        &json!({ "title": title, "provider": provider, "amount": amount, "action": action, "fields": fields, "note": note }),
+    )
+}
+
+/// Which button: the amount the simulated provider reports.
+fn reported(choice: &str, amount: i64) -> (bool, i64) {
+    match choice {
+        "pay" => (true, amount),
+        "wrong" => (true, (amount - 10_000).max(1)),
+        _ => (false, amount),
+    }
+}
+
+// ---------- a bank transfer, reported by SePay or Casso ----------
+
+async fn bank_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let amount = sqlx::query_scalar!("select grand_total from order_group where code = $1", code)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let fields = [("code".to_string(), code.clone())].into();
+    Ok(page(
+        "Ngân hàng (giả lập): chuyển khoản",
+        "bank",
+        amount,
+        &format!("/sandbox/bank/{code}"),
+        fields,
+        &format!(
+            "Nội dung chuyển khoản: {code}. Giao dịch được báo về sàn qua webhook SePay hoặc Casso, ký bằng thuật toán thật của nhà cung cấp."
+        ),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default)]
+    choice: String,
+    #[serde(default)]
+    via: String,
+    #[serde(flatten)]
+    rest: BTreeMap<String, String>,
+}
+
+async fn bank_pay(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Form(c): Form<Choice>,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let amount = sqlx::query_scalar!("select grand_total from order_group where code = $1", code)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if c.choice == "cancel" {
+        return Ok(Redirect::to(&format!("/orders/{code}")).into_response());
+    }
+    let (_, amount) = reported(&c.choice, amount);
+    let account = state
+        .payments
+        .bank
+        .as_ref()
+        .map(|b| b.number.clone())
+        .unwrap_or_default();
+    let mut id_bytes = [0u8; 4];
+    getrandom::fill(&mut id_bytes).expect("randomness");
+    let tx = (u32::from_be_bytes(id_bytes) % 90_000_000 + 10_000_000) as i64;
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    let answer = if c.via == "casso" {
+        let body = json!({ "error": 0, "data": {
+            "id": tx, "reference": format!("FT{tx}"), "description": format!("{code} chuyen tien mua hang"), "amount": amount,
+            "runningBalance": 25_000_000, "transactionDateTime": "2026-11-24 10:00:00", "accountNumber": account,
+            "bankName": "Vietcombank", "bankAbbreviation": "VCB", "virtualAccountNumber": "", "virtualAccountName": "",
+            "counterAccountName": "NGUYEN VAN A", "counterAccountNumber": "0123456789", "counterAccountBankId": "970415",
+            "counterAccountBankName": "VietinBank" } });
+        let t = (now() * 1000).to_string();
+        let key = state.payments.casso_key.clone().unwrap_or_default();
+        let signature = format!("t={t},v1={}", sign::casso_signature(&key, &t, &body));
+        headers.insert(
+            "x-casso-signature",
+            HeaderValue::from_str(&signature).expect("ascii"),
+        );
+        casso(&state, &headers, body.to_string().as_bytes()).await
+    } else {
+        let body = json!({
+            "id": tx, "gateway": "Vietcombank", "transactionDate": "2026-11-24 10:00:00", "accountNumber": account,
+            "subAccount": null, "code": null, "content": format!("{code} chuyen tien mua hang"), "transferType": "in",
+            "transferAmount": amount, "accumulated": 25_000_000, "referenceCode": format!("FT{tx}"),
+            "description": format!("BankAPINotify {code}") })
+        .to_string();
+        let t = now().to_string();
+        let secret = state.payments.sepay_secret.clone().unwrap_or_default();
+        headers.insert(
+            "x-sepay-timestamp",
+            HeaderValue::from_str(&t).expect("digits"),
+        );
+        headers.insert(
+            "x-sepay-signature",
+            HeaderValue::from_str(&sign::sepay_signature(&secret, &t, body.as_bytes()))
+                .expect("ascii"),
+        );
+        sepay(&state, &headers, body.as_bytes()).await
+    };
+    if !answer.status().is_success() {
+        return Err(AppError::Internal(format!(
+            "sandbox bank callback refused: {}",
+            answer.status()
+        )));
+    }
+    Ok(Redirect::to(&format!("/orders/{code}")).into_response())
+}
+
+// ---------- VNPAY ----------
+
+async fn vnpay_page(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let params: BTreeMap<String, String> =
+        form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let cfg = state.payments.vnpay.as_ref().ok_or(AppError::NotFound)?;
+    // what VNPAY checks first: the merchant's signature
+    if !params
+        .get("vnp_SecureHash")
+        .is_some_and(|h| sign::same_hex(h, &sign::vnpay_sign(&params, &cfg.secret)))
+    {
+        return Err(AppError::bad(
+            "vnpay_signature",
+            "VNPAY (giả lập): chữ ký yêu cầu không hợp lệ.",
+        ));
+    }
+    let amount = params
+        .get("vnp_Amount")
+        .and_then(|a| a.parse::<i64>().ok())
+        .unwrap_or(0)
+        / 100;
+    Ok(page(
+        "VNPAY (giả lập)",
+        "vnpay",
+        amount,
+        "/sandbox/vnpay",
+        params,
+        "Cổng VNPAY giả lập: kết quả được gửi về sàn qua IPN, ký HMAC-SHA512 như VNPAY.",
+    ))
+}
+
+async fn vnpay_pay(
+    State(state): State<AppState>,
+    Form(c): Form<Choice>,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let cfg = state.payments.vnpay.clone().ok_or(AppError::NotFound)?;
+    let get = |k: &str| c.rest.get(k).cloned().unwrap_or_default();
+    let amount = get("vnp_Amount").parse::<i64>().unwrap_or(0) / 100;
+    let (paid, amount) = reported(&c.choice, amount);
+    let now = time::OffsetDateTime::now_utc().to_offset(crate::domain::VN_OFFSET);
+    let fmt = time::macros::format_description!("[year][month][day][hour][minute][second]");
+    let mut tx = [0u8; 4];
+    getrandom::fill(&mut tx).expect("randomness");
+    let mut back: BTreeMap<String, String> = [
+        ("vnp_Amount", (amount * 100).to_string()),
+        ("vnp_BankCode", "NCB".into()),
+        ("vnp_BankTranNo", format!("VNP{}", u32::from_be_bytes(tx))),
+        ("vnp_CardType", "ATM".into()),
+        ("vnp_OrderInfo", get("vnp_OrderInfo")),
+        ("vnp_PayDate", now.format(fmt).expect("formats")),
+        ("vnp_ResponseCode", if paid { "00" } else { "24" }.into()),
+        ("vnp_TmnCode", cfg.tmn_code.clone()),
+        (
+            "vnp_TransactionNo",
+            (u32::from_be_bytes(tx) % 90_000_000 + 10_000_000).to_string(),
+        ),
+        (
+            "vnp_TransactionStatus",
+            if paid { "00" } else { "02" }.into(),
+        ),
+        ("vnp_TxnRef", get("vnp_TxnRef")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let hash = sign::vnpay_sign(&back, &cfg.secret);
+    back.insert("vnp_SecureHash".into(), hash.clone());
+    let query = format!("{}&vnp_SecureHash={hash}", sign::vnpay_hash_data(&back));
+    // server to server first (the IPN is the source of truth), then the shopper's browser
+    let answer = vnpay_ipn(&state, &HeaderMap::new(), &query).await;
+    if !answer.status().is_success() {
+        return Err(AppError::Internal("sandbox VNPAY IPN refused".into()));
+    }
+    Ok(Redirect::to(&format!("{}?{query}", get("vnp_ReturnUrl"))).into_response())
+}
+
+// ---------- MoMo ----------
+
+async fn momo_create(State(state): State<AppState>, body: Bytes) -> Result<Response, AppError> {
+    on(&state)?;
+    let cfg = state.payments.momo.clone().ok_or(AppError::NotFound)?;
+    let req: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| AppError::bad("bad_json", "bad json"))?;
+    let s = |k: &str| req[k].as_str().unwrap_or("").to_string();
+    let amount = req["amount"].as_i64().unwrap_or(0);
+    let fields = sign::MomoCreate {
+        access_key: &cfg.access_key,
+        amount,
+        extra_data: &s("extraData"),
+        ipn_url: &s("ipnUrl"),
+        order_id: &s("orderId"),
+        order_info: &s("orderInfo"),
+        partner_code: &s("partnerCode"),
+        redirect_url: &s("redirectUrl"),
+        request_id: &s("requestId"),
+        request_type: &s("requestType"),
+    };
+    let expected = sign::hmac_sha256_hex(
+        cfg.secret_key.as_bytes(),
+        sign::momo_create_raw(&fields).as_bytes(),
+    );
+    if !sign::same_hex(&s("signature"), &expected) {
+        // MoMo's answer to a bad signature
+        return Ok(axum::Json(
+            json!({ "resultCode": 13, "message": "Merchant authentication failed" }),
+        )
+        .into_response());
+    }
+    let pay_url = format!(
+        "{}/sandbox/momo/pay?{}",
+        state.config.public_url(),
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("orderId", &s("orderId"))
+            .append_pair("requestId", &s("requestId"))
+            .append_pair("amount", &amount.to_string())
+            .append_pair("orderInfo", &s("orderInfo"))
+            .append_pair("redirectUrl", &s("redirectUrl"))
+            .finish()
+    );
+    Ok(axum::Json(json!({
+        "partnerCode": s("partnerCode"), "orderId": s("orderId"), "requestId": s("requestId"), "amount": amount,
+        "responseTime": now() * 1000, "message": "Thành công.", "resultCode": 0, "payUrl": pay_url,
+    }))
+    .into_response())
+}
+
+async fn momo_page(
+    State(state): State<AppState>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let amount = q.get("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
+    Ok(page(
+        "Ví MoMo (giả lập)",
+        "momo",
+        amount,
+        "/sandbox/momo/pay",
+        q,
+        "Ví MoMo giả lập: kết quả được gửi về sàn qua IPN, ký HMAC-SHA256 như MoMo.",
+    ))
+}
+
+async fn momo_pay(
+    State(state): State<AppState>,
+    Form(c): Form<Choice>,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let cfg = state.payments.momo.clone().ok_or(AppError::NotFound)?;
+    let get = |k: &str| c.rest.get(k).cloned().unwrap_or_default();
+    let (paid, amount) = reported(&c.choice, get("amount").parse().unwrap_or(0));
+    let mut tx = [0u8; 4];
+    getrandom::fill(&mut tx).expect("randomness");
+    let mut result = sign::MomoResult {
+        partner_code: cfg.partner_code.clone(),
+        order_id: get("orderId"),
+        request_id: get("requestId"),
+        amount,
+        order_info: get("orderInfo"),
+        order_type: "momo_wallet".into(),
+        trans_id: u32::from_be_bytes(tx) as i64 + 4_000_000_000,
+        result_code: if paid { 0 } else { 1006 },
+        message: if paid {
+            "Successful."
+        } else {
+            "Transaction denied by user."
+        }
+        .into(),
+        pay_type: "qr".into(),
+        response_time: now() * 1000,
+        extra_data: String::new(),
+        signature: String::new(),
+    };
+    result.signature = sign::hmac_sha256_hex(
+        cfg.secret_key.as_bytes(),
+        sign::momo_result_raw(&cfg.access_key, &result).as_bytes(),
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    let answer = momo_ipn(
+        &state,
+        &headers,
+        serde_json::to_string(&result)
+            .expect("serialises")
+            .as_bytes(),
+    )
+    .await;
+    if answer.status() != StatusCode::NO_CONTENT {
+        return Err(AppError::Internal("sandbox MoMo IPN refused".into()));
+    }
+    Ok(Redirect::to(&format!(
+        "{}?orderId={}&resultCode={}",
+        get("redirectUrl"),
+        result.order_id,
+        result.result_code
+    ))
+    .into_response())
+}
+
+// ---------- Stripe ----------
+
+/// Stands in for `POST /v1/checkout/sessions` (the async-stripe client is pointed here).
+async fn stripe_create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let cfg = state.payments.stripe.clone().ok_or(AppError::NotFound)?;
+    let authorised = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a == format!("Bearer {}", cfg.secret_key));
+    if !authorised {
+        return Ok((StatusCode::UNAUTHORIZED, axum::Json(json!({ "error": { "type": "invalid_request_error", "message": "Invalid API Key provided" } }))).into_response());
+    }
+    let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let reference = form.get("client_reference_id").cloned().unwrap_or_default();
+    let amount: i64 = form
+        .get("line_items[0][price_data][unit_amount]")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
+    let id = format!("cs_test_{reference}");
+    let url = format!(
+        "{}/sandbox/stripe/pay?{}",
+        state.config.public_url(),
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("session", &id)
+            .append_pair("reference", &reference)
+            .append_pair("amount", &amount.to_string())
+            .append_pair(
+                "success",
+                form.get("success_url").map(String::as_str).unwrap_or("/")
+            )
+            .append_pair(
+                "cancel",
+                form.get("cancel_url").map(String::as_str).unwrap_or("/")
+            )
+            .finish()
+    );
+    Ok(axum::Json(json!({
+        "id": id, "object": "checkout.session", "amount_total": amount, "currency": "vnd",
+        "automatic_tax": { "enabled": false }, "created": now(), "custom_fields": [], "custom_text": {},
+        "expires_at": now() + 1800, "livemode": false, "mode": "payment", "payment_method_types": ["card"],
+        "payment_status": "unpaid", "shipping_options": [], "client_reference_id": reference, "status": "open", "url": url,
+    }))
+    .into_response())
+}
+
+async fn stripe_page(
+    State(state): State<AppState>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let amount = q.get("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
+    Ok(page(
+        "Thẻ quốc tế qua Stripe (giả lập)",
+        "stripe",
+        amount,
+        "/sandbox/stripe/pay",
+        q,
+        "Stripe Checkout giả lập: kết quả được gửi về sàn qua webhook, ký theo Stripe-Signature.",
+    ))
+}
+
+async fn stripe_pay(
+    State(state): State<AppState>,
+    Form(c): Form<Choice>,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let cfg = state.payments.stripe.clone().ok_or(AppError::NotFound)?;
+    let get = |k: &str| c.rest.get(k).cloned().unwrap_or_default();
+    let (paid, amount) = reported(&c.choice, get("amount").parse().unwrap_or(0));
+    let event_id = format!("evt_{}", &crate::auth::session::random_token()[..24]);
+    let body = json!({
+        "id": event_id, "object": "event", "type": if paid { "checkout.session.completed" } else { "checkout.session.expired" },
+        "created": now(),
+        "data": { "object": {
+            "id": get("session"), "object": "checkout.session", "client_reference_id": get("reference"),
+            "amount_total": amount, "currency": "vnd", "payment_status": if paid { "paid" } else { "unpaid" },
+            "status": if paid { "complete" } else { "expired" } } },
+    })
+    .to_string();
+    let t = now();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "stripe-signature",
+        HeaderValue::from_str(&format!(
+            "t={t},v1={}",
+            sign::stripe_signature(&cfg.webhook_secret, t, body.as_bytes())
+        ))
+        .expect("ascii"),
+    );
+    let answer = stripe_webhook(&state, &headers, body.as_bytes()).await;
+    if !answer.status().is_success() {
+        return Err(AppError::Internal("sandbox Stripe webhook refused".into()));
+    }
+    Ok(Redirect::to(&if paid { get("success") } else { get("cancel") }).into_response())
+}

@@ -1,0 +1,12 @@
+// While an order waits for its payment, ask the server every 3 seconds and reload once paid.
+(function () {
+  var box = document.querySelector('[data-status]');
+  if (!box || !window.fetch) return;
+  var url = box.getAttribute('data-status');
+  setInterval(function () {
+    fetch(url, { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) { if (s && !s.waiting_for_payment) window.location.reload(); })
+      .catch(function () {});
+  }, 3000);
+})();
