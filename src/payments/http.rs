@@ -37,21 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/staff/payments/{id}/resolve", post(resolve))
 }
 
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// Callbacks are limited per address, so a flood cannot crowd out the shop.
-async fn limited(state: &AppState, provider: &str, headers: &HeaderMap) -> Result<(), Response> {
-    let ip = if state.config.trust_proxy {
-        header(headers, "x-forwarded-for")
-            .and_then(|v| v.split(',').next())
-            .unwrap_or("direct")
-            .trim()
-            .to_string()
-    } else {
-        "direct".to_string()
-    };
+/// Callbacks are limited per sending address, so a flood cannot crowd out the shop.
+async fn limited(state: &AppState, provider: &str, ip: &str) -> Result<(), Response> {
     match crate::auth::session::rate_limit(state, &format!("webhook:{provider}:{ip}"), 600, 60)
         .await
     {
@@ -145,8 +132,13 @@ fn now() -> i64 {
 
 // ---------- SePay and Casso (bank transfers) ----------
 
-async fn sepay_route(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = limited(&state, "sepay", &headers).await {
+async fn sepay_route(
+    State(state): State<AppState>,
+    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = limited(&state, "sepay", &ip).await {
         return r;
     }
     sepay(&state, &headers, &body).await
@@ -181,8 +173,13 @@ pub async fn sepay(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Respon
     )
 }
 
-async fn casso_route(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = limited(&state, "casso", &headers).await {
+async fn casso_route(
+    State(state): State<AppState>,
+    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = limited(&state, "casso", &ip).await {
         return r;
     }
     casso(&state, &headers, &body).await
@@ -210,10 +207,11 @@ fn rsp(code: &str, message: &str) -> Response {
 
 async fn vnpay_ipn_route(
     State(state): State<AppState>,
+    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(r) = limited(&state, "vnpay", &headers).await {
+    if let Err(r) = limited(&state, "vnpay", &ip).await {
         return r;
     }
     vnpay_ipn(&state, &headers, q.as_deref().unwrap_or("")).await
@@ -279,10 +277,11 @@ async fn return_page(
 
 async fn momo_ipn_route(
     State(state): State<AppState>,
+    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = limited(&state, "momo", &headers).await {
+    if let Err(r) = limited(&state, "momo", &ip).await {
         return r;
     }
     momo_ipn(&state, &headers, &body).await
@@ -321,8 +320,13 @@ async fn momo_return(
 
 // ---------- Stripe ----------
 
-async fn stripe_route(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = limited(&state, "stripe", &headers).await {
+async fn stripe_route(
+    State(state): State<AppState>,
+    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = limited(&state, "stripe", &ip).await {
         return r;
     }
     stripe_webhook(&state, &headers, &body).await
