@@ -76,6 +76,11 @@ pub async fn text_of(client: &fantoccini::Client, css: &str) -> String {
         .unwrap()
 }
 
+/// The text now, or None while the element is being replaced (pages that update themselves).
+async fn text_now(client: &fantoccini::Client, css: &str) -> Option<String> {
+    client.find(Locator::Css(css)).await.ok()?.text().await.ok()
+}
+
 pub async fn html_of(client: &fantoccini::Client, css: &str) -> String {
     client
         .find(Locator::Css(css))
@@ -232,4 +237,188 @@ async fn a_shopper_types_without_diacritics_and_sees_suggestions_then_results() 
     );
     screenshot(&client, "search-results").await;
     client.close().await.unwrap();
+}
+
+/// The journey a shopper on a phone makes to pay by bank transfer: add to cart without a page
+/// load, change the quantity, check out with the province → commune pickers, see the VietQR, and
+/// watch the order page turn to paid by itself when the (simulated) transfer arrives.
+#[tokio::test]
+async fn a_shopper_on_a_phone_pays_by_vietqr_and_the_order_page_updates_itself() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let (client, _driver) = browser(390, 844).await;
+    let base = format!("http://{}", app.addr);
+
+    client
+        .goto(&format!("{base}/products/mien-dong"))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.add-to-cart button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // the badge counts without a page load
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let badge = text_now(&client, "[data-cart-count]")
+            .await
+            .unwrap_or_default();
+        if badge == "1" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "badge shows {badge:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(text_of(&client, ".cart-status").await.contains("Đã thêm"));
+    screenshot(&client, "pay-added").await;
+
+    client.goto(&format!("{base}/cart")).await.unwrap();
+    let qty = client
+        .find(Locator::Css(".qty-form input[name=qty]"))
+        .await
+        .unwrap();
+    qty.clear().await.unwrap();
+    qty.send_keys("3").await.unwrap();
+    client
+        .find(Locator::Css(".qty-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !text_now(&client, "#cart")
+        .await
+        .unwrap_or_default()
+        .contains("3 sản phẩm")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cart did not update in place"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(&client, "pay-cart").await;
+
+    client.goto(&format!("{base}/checkout")).await.unwrap();
+    client
+        .find(Locator::Css("#f-buyer_name"))
+        .await
+        .unwrap()
+        .send_keys("Phạm Thu Hà")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#f-phone"))
+        .await
+        .unwrap()
+        .send_keys("0912345678")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#f-province option[value='1']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // the communes of Hà Nội arrive by script
+    let commune = client
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("#f-commune option:nth-child(2)"))
+        .await
+        .unwrap();
+    commune.click().await.unwrap();
+    client
+        .find(Locator::Css("#f-street"))
+        .await
+        .unwrap()
+        .send_keys("8 Hàng Bông")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name=payment_method][value=vietqr]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    screenshot(&client, "pay-checkout").await;
+    client
+        .find(Locator::Css("button.place-order"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#pay .qr svg"))
+        .await
+        .unwrap();
+    screenshot(&client, "pay-qr").await;
+    let url = client.current_url().await.unwrap();
+    let code = url.path().trim_start_matches("/orders/").to_string();
+    assert!(
+        text_of(&client, "#pay").await.contains(&code),
+        "the memo is shown in words"
+    );
+    let overflow = client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow,
+        serde_json::json!(false),
+        "the QR page fits a phone"
+    );
+
+    // the bank reports the transfer (the sandbox signs a SePay webhook) while the page is open
+    let paid = reqwest_free_post(
+        &app,
+        &format!("/sandbox/bank/{code}"),
+        "choice=pay&via=sepay",
+    )
+    .await;
+    assert!(paid.is_redirection(), "{paid}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = text_now(&client, "main").await.unwrap_or_default();
+        if body.contains("Đã thanh toán") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the order page did not turn to paid: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    screenshot(&client, "pay-paid").await;
+    client.close().await.unwrap();
+}
+
+/// A POST straight to the app (not through the browser), as the bank's side would.
+async fn reqwest_free_post(app: &TestApp, uri: &str, body: &str) -> axum::http::StatusCode {
+    app.send(
+        axum::http::Request::post(uri)
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+    .status
 }
