@@ -386,11 +386,12 @@ pub async fn place_order(
     let rows = sqlx::query!(
         r#"
         select p.product_id, p.name, p.unit, p.price_vnd, p.stock, p.sector, p.producer_id, pr.province_code,
+               c.stars as "stars?",
                (not p.hidden and pr.status = 'approved' and c.status = 'active' and c.expires_on > $2) as "listed!"
         from product p
         join producer pr using (producer_id)
         left join lateral (
-            select status, expires_on from certificate c
+            select status, expires_on, stars from certificate c
             where c.product_id = p.product_id and c.verification = 'verified'
             order by c.issued_on desc, c.certificate_id desc limit 1
         ) c on true
@@ -445,7 +446,8 @@ pub async fn place_order(
         ]));
     }
     // one order per producer
-    let mut by_producer: BTreeMap<i64, (i16, Vec<(&SeenLine, &str, &str, &str)>)> = BTreeMap::new();
+    let mut by_producer: BTreeMap<i64, (i16, Vec<(&SeenLine, &str, &str, &str, Option<i16>)>)> =
+        BTreeMap::new();
     for line in seen {
         let r = rows
             .iter()
@@ -455,7 +457,13 @@ pub async fn place_order(
             .entry(r.producer_id)
             .or_insert((r.province_code, vec![]))
             .1
-            .push((line, r.name.as_str(), r.unit.as_str(), r.sector.as_str()));
+            .push((
+                line,
+                r.name.as_str(),
+                r.unit.as_str(),
+                r.sector.as_str(),
+                r.stars,
+            ));
     }
     let mut parts = vec![];
     for (producer, (province, lines)) in &by_producer {
@@ -463,7 +471,7 @@ pub async fn place_order(
             .iter()
             .map(|(l, ..)| l.price * l.quantity as i64)
             .sum();
-        let ships = lines.iter().any(|(.., sector)| {
+        let ships = lines.iter().any(|(_, _, _, sector, _)| {
             crate::domain::Sector::from_key(sector).is_none_or(|s| s.ships_goods())
         });
         let fee = rule.fee(*province, Some(delivery.province_code), subtotal, ships);
@@ -523,17 +531,19 @@ pub async fn place_order(
         )
         .fetch_one(&mut *tx)
         .await?;
-        for (line, name, unit, _) in lines {
+        for (line, name, unit, sector, stars) in lines {
             sqlx::query!(
-                "insert into order_line (order_id, product_id, name, unit, unit_price, quantity, line_total)
-                 values ($1, $2, $3, $4, $5, $6, $7)",
+                "insert into order_line (order_id, product_id, name, unit, unit_price, quantity, line_total, sector, stars)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 order_id,
                 line.product_id,
                 *name,
                 *unit,
                 line.price,
                 line.quantity as i32,
-                line.price * line.quantity as i64
+                line.price * line.quantity as i64,
+                *sector,
+                *stars
             )
             .execute(&mut *tx)
             .await?;

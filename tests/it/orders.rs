@@ -122,6 +122,16 @@ async fn fifty_buyers_for_ten_units_buy_exactly_ten() {
         refusals.iter().all(|r| r.contains("hết hàng")),
         "{refusals:?}"
     );
+    let (sector, stars): (String, i16) =
+        sqlx::query_as("select sector, stars from order_line limit 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (sector.as_str(), stars),
+        ("food", 3),
+        "each line keeps the sector and stars it was sold under"
+    );
     let sold: i64 = sqlx::query_scalar("select coalesce(sum(quantity), 0) from order_line")
         .fetch_one(&app.pool)
         .await
