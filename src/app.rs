@@ -281,6 +281,11 @@ impl Application {
             search.backend = self.state.search.backend_name(),
             "search ready"
         );
+        if self.state.payments.sandbox {
+            tracing::warn!(
+                "PAYMENT_SANDBOX is on: simulated payment pages can mark orders paid; never in production"
+            );
+        }
         let app = router(self.state);
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
