@@ -28,6 +28,8 @@ pub struct AppState {
     pub cookie_key: Arc<Vec<u8>>,
     /// payment providers' accounts and secrets (never logged)
     pub payments: Arc<crate::payments::Providers>,
+    /// page views not yet moved to Redis (a few seconds' worth)
+    pub visits: Arc<crate::visits::Visits>,
     pub config: Arc<Config>,
 }
 
@@ -41,10 +43,17 @@ pub fn router(state: AppState) -> Router {
         .service(tower_http::services::ServeDir::new(
             state.media.public_dir(),
         ));
-    Router::new()
-        .nest_service("/media", media)
+    // the shop's pages are counted for the dashboards (in memory, flushed every few seconds)
+    let counted = Router::new()
         .merge(crate::catalog::http::router())
         .merge(crate::search::http::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::visits::count,
+        ));
+    Router::new()
+        .nest_service("/media", media)
+        .merge(counted)
         .merge(crate::auth::http::router())
         .merge(crate::producer::http::router())
         .merge(crate::staff::http::router())
@@ -241,6 +250,7 @@ impl Application {
             media: crate::media::MediaStore::new(config.media_dir.clone()),
             cookie_key: Arc::new(cookie_key),
             payments: Arc::new(crate::payments::Providers::from_config(&config)),
+            visits: Arc::new(crate::visits::Visits::new(&config.database_url)),
             config: Arc::new(config),
         };
         Ok(Application { listener, state })
@@ -259,6 +269,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let follower = tokio::spawn(self.state.catalog.clone().follow_changes());
+        let visits = tokio::spawn(crate::visits::follow(self.state.clone()));
         let expiry = tokio::spawn(crate::orders::expire_forever(
             self.state.pool.clone(),
             Duration::from_secs(30),
@@ -292,6 +303,7 @@ impl Application {
             .await;
         follower.abort();
         expiry.abort();
+        visits.abort();
         outbox.abort();
         result
     }

@@ -22,3 +22,4 @@ pub mod render;
 pub mod search;
 pub mod seed;
 pub mod staff;
+pub mod visits;

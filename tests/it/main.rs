@@ -14,3 +14,4 @@ mod portal;
 mod search;
 mod search_index;
 mod seed;
+mod visits;
