@@ -270,6 +270,10 @@ impl Application {
     ) -> std::io::Result<()> {
         let follower = tokio::spawn(self.state.catalog.clone().follow_changes());
         let visits = tokio::spawn(crate::visits::follow(self.state.clone()));
+        let stats = tokio::spawn(crate::stats::fold_forever(
+            self.state.pool.clone(),
+            Duration::from_secs(10),
+        ));
         let expiry = tokio::spawn(crate::orders::expire_forever(
             self.state.pool.clone(),
             Duration::from_secs(30),
@@ -304,6 +308,7 @@ impl Application {
         follower.abort();
         expiry.abort();
         visits.abort();
+        stats.abort();
         outbox.abort();
         result
     }

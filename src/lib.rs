@@ -22,4 +22,5 @@ pub mod render;
 pub mod search;
 pub mod seed;
 pub mod staff;
+pub mod stats;
 pub mod visits;

@@ -14,4 +14,5 @@ mod portal;
 mod search;
 mod search_index;
 mod seed;
+mod stats;
 mod visits;

@@ -1,0 +1,250 @@
+//! The dashboards' numbers against independent queries over the raw orders: exact before and
+//! after the deltas are folded, per province and for the whole country.
+
+use crate::helpers::{TestApp, load_fixture};
+use ocop_market::checkout::{Delivery, PaymentMethod, SeenLine, ShippingRule, place_order};
+use ocop_market::orders::{Actor, Details, Status, transition};
+use ocop_market::stats::Summary;
+
+const RULE: ShippingRule = ShippingRule {
+    same_province: 20_000,
+    other_province: 35_000,
+    free_from: 500_000,
+};
+
+async fn order(app: &TestApp, n: usize, method: PaymentMethod, slugs: &[(&str, u32)]) -> Vec<i64> {
+    let commune: i32 = sqlx::query_scalar(
+        "select commune_code from commune where province_code = 1 order by commune_code limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let d = Delivery {
+        buyer_name: "Khách".into(),
+        phone: "0912345678".into(),
+        email: None,
+        province_code: 1,
+        commune_code: commune,
+        street: "1 Phố Huế".into(),
+        note: String::new(),
+        method,
+    };
+    let mut seen = vec![];
+    for (slug, q) in slugs {
+        let (id, price): (i64, i64) =
+            sqlx::query_as("select product_id, price_vnd from product where slug = $1")
+                .bind(slug)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        seen.push(SeenLine {
+            product_id: id,
+            quantity: *q,
+            price,
+        });
+    }
+    let placed = place_order(
+        &app.pool,
+        RULE,
+        30,
+        &format!("{:064x}", 900 + n),
+        None,
+        &d,
+        &seen,
+    )
+    .await
+    .unwrap();
+    sqlx::query_scalar(
+        "select order_id from shop_order where order_group_id = $1 order by order_id",
+    )
+    .bind(placed.order_group_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+async fn go(app: &TestApp, order: i64, steps: &[(Status, Actor)]) {
+    let mut tx = app.pool.begin().await.unwrap();
+    for (to, actor) in steps {
+        let details = Details {
+            reason: Some("lý do thử".into()),
+            carrier: Some("GHN".into()),
+            tracking_number: Some("GHN12345".into()),
+        };
+        transition(&mut tx, order, *to, *actor, &details)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// The same numbers, computed straight from the orders with the definitions restated.
+async fn independent(app: &TestApp, province: Option<i16>) -> Summary {
+    let r: (i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        r#"
+        with o as (
+            select o.*, g.payment_method as method,
+                   (o.status in ('paid', 'confirmed', 'shipped', 'delivered')
+                    and (g.payment_method <> 'cod' or o.status = 'delivered')) as paid
+            from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
+            where ($1::smallint is null or pr.province_code = $1)
+              and (g.created_at at time zone 'Asia/Ho_Chi_Minh')::date = (now() at time zone 'Asia/Ho_Chi_Minh')::date
+        )
+        select count(*),
+               count(*) filter (where paid),
+               count(*) filter (where status in ('cancelled', 'refunded') and cancelled_by is not null),
+               coalesce(sum(goods_total) filter (where paid), 0)::bigint,
+               count(*) filter (where paid and method <> 'cod'),
+               coalesce(sum(goods_total) filter (where paid and method <> 'cod'), 0)::bigint,
+               count(distinct producer_id) filter (where paid),
+               (select count(distinct l.product_id) from order_line l join o on o.order_id = l.order_id where o.paid)
+        from o
+        "#,
+    )
+    .bind(province)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let pm = |a: i64, b: i64| if b == 0 { 0 } else { (a * 1000 + b / 2) / b };
+    Summary {
+        orders: r.0,
+        paid_orders: r.1,
+        cancelled_orders: r.2,
+        gmv: r.3,
+        average_order_value: if r.1 == 0 { 0 } else { r.3 / r.1 },
+        cancellation_per_mille: pm(r.2, r.0),
+        non_cash_count_per_mille: pm(r.4, r.1),
+        non_cash_value_per_mille: pm(r.5, r.3),
+        by_method: vec![],
+        active_producers: r.6,
+        products_sold: r.7,
+    }
+}
+
+fn headline(mut s: Summary) -> Summary {
+    s.by_method.clear();
+    s
+}
+
+#[tokio::test]
+async fn every_headline_number_equals_an_independent_query_before_and_after_folding() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    sqlx::query("update product set stock = 1000")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    // online, paid and shipped; paid and delivered then refunded; waiting; expired
+    let a = order(
+        &app,
+        next(),
+        PaymentMethod::Vietqr,
+        &[("mien-dong", 2), ("banh-da-ke", 1)],
+    )
+    .await;
+    for o in &a {
+        go(
+            &app,
+            *o,
+            &[
+                (Status::Paid, Actor::Payment),
+                (Status::Confirmed, Actor::Producer),
+                (Status::Shipped, Actor::Producer),
+            ],
+        )
+        .await;
+    }
+    let b = order(&app, next(), PaymentMethod::Vnpay, &[("cha-muc", 1)]).await;
+    go(
+        &app,
+        b[0],
+        &[
+            (Status::Paid, Actor::Payment),
+            (Status::Confirmed, Actor::Producer),
+            (Status::Shipped, Actor::Producer),
+            (Status::Delivered, Actor::Producer),
+            (Status::Refunded, Actor::Staff),
+        ],
+    )
+    .await;
+    order(&app, next(), PaymentMethod::Momo, &[("mien-dong", 1)]).await;
+    let d = order(&app, next(), PaymentMethod::Card, &[("gom-bat-trang", 3)]).await;
+    go(&app, d[0], &[(Status::Cancelled, Actor::Expiry)]).await;
+    // cash: delivered (paid), confirmed only (not yet paid), cancelled by the producer then refunded
+    let e = order(&app, next(), PaymentMethod::Cod, &[("banh-da-ke", 4)]).await;
+    go(
+        &app,
+        e[0],
+        &[
+            (Status::Confirmed, Actor::Producer),
+            (Status::Shipped, Actor::Producer),
+            (Status::Delivered, Actor::Producer),
+        ],
+    )
+    .await;
+    let f = order(&app, next(), PaymentMethod::Cod, &[("mien-dong", 5)]).await;
+    go(&app, f[0], &[(Status::Confirmed, Actor::Producer)]).await;
+    let g = order(&app, next(), PaymentMethod::Vietqr, &[("cha-muc", 2)]).await;
+    go(
+        &app,
+        g[0],
+        &[
+            (Status::Paid, Actor::Payment),
+            (Status::Cancelled, Actor::Producer),
+            (Status::Refunded, Actor::Staff),
+        ],
+    )
+    .await;
+
+    let today = ocop_market::domain::vn_today();
+    for folded in [false, true] {
+        if folded {
+            assert!(ocop_market::stats::fold(&app.pool).await.unwrap() > 0);
+            let left: i64 = sqlx::query_scalar("select (select count(*) from stats_order_delta) + (select count(*) from stats_line_delta)")
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+            assert_eq!(left, 0, "everything folded");
+        }
+        for province in [None, Some(22), Some(1)] {
+            let ours = Summary::load(&app.pool, province, today, today)
+                .await
+                .unwrap();
+            assert_eq!(
+                headline(ours.clone()),
+                independent(&app, province).await,
+                "province {province:?}, folded {folded}"
+            );
+            if province.is_none() {
+                // 8 producer orders; paid: a's two, e (cash, delivered) — b was refunded, g cancelled
+                assert_eq!(
+                    (ours.orders, ours.paid_orders, ours.cancelled_orders),
+                    (8, 3, 2)
+                );
+                let methods: Vec<(String, i64)> = ours
+                    .by_method
+                    .iter()
+                    .map(|m| (m.method.clone(), m.paid_orders))
+                    .collect();
+                assert!(
+                    methods.contains(&("vietqr".into(), 2)) && methods.contains(&("cod".into(), 1)),
+                    "{methods:?}"
+                );
+            }
+        }
+    }
+    // another day has nothing
+    let yesterday = today - time::Duration::days(1);
+    assert_eq!(
+        Summary::load(&app.pool, None, yesterday, yesterday)
+            .await
+            .unwrap()
+            .orders,
+        0
+    );
+}
