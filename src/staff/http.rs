@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/staff/certificates/{id}/reject", post(reject_certificate))
         .route("/staff/certificates/{id}/revoke", post(revoke_certificate))
         .route("/staff/certificates/{id}/scan", get(scan))
+        .route("/staff/dashboard", get(super::dashboard::page))
+        .route("/staff/dashboard.csv", get(super::dashboard::csv))
         .route("/staff/orders", get(orders))
         .route("/staff/orders/{id}/refund", post(refund))
         .route("/staff/audit", get(audit))

@@ -2,6 +2,7 @@
 //! their province, revoke certificates, and national staff read the audit log. Admins appoint
 //! staff. Every query is bounded by the staff member's scope: outside it, things are not found.
 
+pub mod dashboard;
 pub mod http;
 
 use crate::auth::identity::{Login, check_password, hash_password};

@@ -248,3 +248,99 @@ async fn every_headline_number_equals_an_independent_query_before_and_after_fold
         0
     );
 }
+
+async fn staff_visitor<'a>(
+    app: &'a TestApp,
+    tag: &str,
+    role: &str,
+    province: Option<i16>,
+) -> crate::helpers::Visitor<'a> {
+    let email = format!("{tag}-{}@example.vn", app.db_name);
+    sqlx::query("insert into app_user (email, display_name, password_hash, role, province_code) values ($1, $2, $3, $4, $5)")
+        .bind(&email)
+        .bind(tag)
+        .bind(ocop_market::auth::identity::hash_password("mật khẩu dài"))
+        .bind(role)
+        .bind(province)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut v = crate::helpers::Visitor::new(app);
+    let form = v.get("/login").await;
+    v.post(
+        "/login",
+        &[
+            ("csrf", &crate::helpers::csrf(&form)),
+            ("login", &email),
+            ("password", "mật khẩu dài"),
+        ],
+    )
+    .await;
+    v
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_each_province_its_own_numbers_and_csv_opens_in_excel() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    sqlx::query("update product set stock = 1000")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // a paid order in Quảng Ninh (22), another in Hà Nội (1)
+    let qn = order(&app, 1, PaymentMethod::Vietqr, &[("mien-dong", 2)]).await;
+    go(&app, qn[0], &[(Status::Paid, Actor::Payment)]).await;
+    let hn = order(&app, 2, PaymentMethod::Vnpay, &[("gom-bat-trang", 1)]).await;
+    go(&app, hn[0], &[(Status::Paid, Actor::Payment)]).await;
+
+    let mut quang_ninh = staff_visitor(&app, "qn", "province_staff", Some(22)).await;
+    // asking for Hà Nội changes nothing for Quảng Ninh's staff
+    let page = quang_ninh
+        .get("/staff/dashboard?period=today&province=1")
+        .await;
+    assert_eq!(page.status, axum::http::StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Miến dong Bình Liêu") && page.body.contains("HTX Bình Liêu"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("Gốm") && !page.body.contains("Công ty TNHH Hà Nội"),
+        "never another province's numbers"
+    );
+    assert!(page.body.contains("<svg class=\"chart\""));
+    let csv = quang_ninh
+        .get("/staff/dashboard.csv?table=sector&period=today&province=1")
+        .await;
+    assert!(csv.content_type.starts_with("text/csv"));
+    assert!(
+        csv.body.starts_with('\u{feff}'),
+        "a byte-order mark so Excel reads UTF-8"
+    );
+    assert!(csv.body.contains("Thực phẩm,,2,100000"), "{}", csv.body);
+    assert!(
+        !csv.body.contains("Lưu niệm"),
+        "Hà Nội's pottery is not in Quảng Ninh's CSV"
+    );
+
+    let mut national = staff_visitor(&app, "tw", "national_staff", None).await;
+    let all = national.get("/staff/dashboard?period=today").await;
+    assert!(all.body.contains("Miến dong Bình Liêu") && all.body.contains("Công ty TNHH Hà Nội"));
+    let hanoi = national
+        .get("/staff/dashboard?period=today&province=1")
+        .await;
+    assert!(!hanoi.body.contains("Miến dong Bình Liêu"));
+    // shoppers and producers see nothing
+    let mut shopper = staff_visitor(&app, "shopper", "shopper", None).await;
+    assert_eq!(
+        shopper.get("/staff/dashboard").await.status,
+        axum::http::StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        shopper
+            .get("/staff/dashboard.csv?table=sector")
+            .await
+            .status,
+        axum::http::StatusCode::NOT_FOUND
+    );
+}

@@ -1,0 +1,344 @@
+//! `/staff/dashboard`: the numbers provinces report for a period, next to the previous period of the
+//! same length, with breakdowns, a daily series drawn as SVG on the server, and every table as a
+//! CSV that Excel opens with its Vietnamese intact. Province staff see their province; national
+//! staff choose any or all.
+
+use crate::app::AppState;
+use crate::auth::{Session, Staff};
+use crate::error::AppError;
+use crate::render::{escape_html, render_page};
+use crate::stats::Summary;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::{Date, Duration};
+
+#[derive(Deserialize, Default)]
+pub struct DashboardQuery {
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    province: Option<String>,
+    table: Option<String>,
+}
+
+/// The period asked for (Vietnamese days, both ends included) and the one before it.
+fn periods(
+    q: &DashboardQuery,
+    today: Date,
+) -> Result<((Date, Date), (Date, Date), &'static str), AppError> {
+    let (from, to, name) = match q.period.as_deref().unwrap_or("30d") {
+        "today" => (today, today, "today"),
+        "7d" => (today - Duration::days(6), today, "7d"),
+        "month" => (today.replace_day(1).expect("day 1"), today, "month"),
+        "year" => (
+            today
+                .replace_day(1)
+                .expect("day 1")
+                .replace_month(time::Month::January)
+                .expect("january"),
+            today,
+            "year",
+        ),
+        "custom" => {
+            let parse = |s: Option<&String>| s.and_then(|s| crate::producer::parse_date(s));
+            match (parse(q.from.as_ref()), parse(q.to.as_ref())) {
+                (Some(f), Some(t)) if f <= t && (t - f).whole_days() <= 3 * 366 => (f, t, "custom"),
+                _ => {
+                    return Err(AppError::bad(
+                        "bad_period",
+                        "Khoảng thời gian không hợp lệ: chọn ngày bắt đầu không sau ngày kết thúc, tối đa 3 năm.",
+                    ));
+                }
+            }
+        }
+        _ => (today - Duration::days(29), today, "30d"),
+    };
+    let length = (to - from).whole_days() + 1;
+    let previous = (from - Duration::days(length), from - Duration::days(1));
+    Ok(((from, to), previous, name))
+}
+
+/// The province this person may look at: their own, or (national) the one chosen, or all.
+fn scope(staff: &Staff, asked: Option<&str>, state: &AppState) -> Option<i16> {
+    match staff.province {
+        Some(p) => Some(p),
+        None => asked
+            .and_then(|a| a.parse::<i16>().ok())
+            .filter(|p| state.catalog.snapshot().admin.province(*p).is_some()),
+    }
+}
+
+#[derive(Serialize, Clone)]
+pub struct Row {
+    pub label: String,
+    /// none for the tables of products sold (a line is not an order)
+    pub orders: Option<i64>,
+    pub paid_orders: i64,
+    pub value: i64,
+}
+
+/// A breakdown by one of a closed set of dimensions (the SQL is chosen from fixed texts, never
+/// built from input).
+async fn breakdown(
+    state: &AppState,
+    table: &str,
+    province: Option<i16>,
+    from: Date,
+    to: Date,
+) -> Result<Vec<Row>, AppError> {
+    let orders_by = |column: &str| {
+        format!(
+            "select {column}::text as key, sum(orders)::bigint, sum(paid_orders)::bigint, sum(gmv)::bigint from (
+                 select * from stats_order_day where day between $2 and $3 and ($1::smallint is null or province_code = $1)
+                 union all
+                 select day, province_code, commune_code, producer_id, producer_type, method, orders, paid_orders, cancelled_orders, gmv
+                 from stats_order_delta where day between $2 and $3 and ($1::smallint is null or province_code = $1)
+             ) f group by 1 order by 4 desc, 1 limit 50"
+        )
+    };
+    let lines_by = |column: &str| {
+        format!(
+            "select {column}::text as key, 0::bigint, sum(paid_quantity)::bigint, sum(paid_value)::bigint from (
+                 select * from stats_line_day where day between $2 and $3 and ($1::smallint is null or province_code = $1)
+                 union all
+                 select day, province_code, product_id, sector, stars, paid_quantity, paid_value
+                 from stats_line_delta where day between $2 and $3 and ($1::smallint is null or province_code = $1)
+             ) f group by 1 order by 4 desc, 1 limit 50"
+        )
+    };
+    let sql = match table {
+        "commune" => orders_by("commune_code"),
+        "producer_type" => orders_by("producer_type"),
+        "producer" => orders_by("producer_id"),
+        "method" => orders_by("method"),
+        "day" => orders_by("day").replace("order by 4 desc, 1 limit 50", "order by 1 limit 1200"),
+        "sector" => lines_by("sector"),
+        "stars" => lines_by("stars"),
+        "product" => lines_by("product_id"),
+        _ => return Err(AppError::bad("bad_table", "Bảng không tồn tại.")),
+    };
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(province)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&state.pool)
+        .await?;
+    let s = state.catalog.snapshot();
+    Ok(rows
+        .into_iter()
+        .map(|(key, orders, paid_orders, value)| {
+            let label = match table {
+                "commune" => key
+                    .parse()
+                    .ok()
+                    .and_then(|c| s.admin.commune(c))
+                    .map(|c| c.name.clone()),
+                "producer_type" => {
+                    crate::domain::ProducerType::from_key(&key).map(|t| t.label().to_string())
+                }
+                "producer" => key
+                    .parse()
+                    .ok()
+                    .and_then(|id| s.producers.get(&id))
+                    .map(|p| p.name.clone()),
+                "product" => key
+                    .parse()
+                    .ok()
+                    .and_then(|id| s.products.get(&id))
+                    .map(|p| p.name.clone()),
+                "sector" => crate::domain::Sector::from_key(&key).map(|t| t.label().to_string()),
+                "stars" => Some(format!("{key} sao")),
+                "method" => {
+                    crate::checkout::PaymentMethod::from_key(&key).map(|m| m.label().to_string())
+                }
+                _ => None,
+            }
+            .unwrap_or(key);
+            let lines = matches!(table, "sector" | "stars" | "product");
+            Row {
+                label,
+                orders: (!lines).then_some(orders),
+                paid_orders,
+                value,
+            }
+        })
+        .collect())
+}
+
+/// Bars drawn on the server: no chart library, no CDN, readable without JavaScript.
+pub fn bar_chart(points: &[(String, i64)], title: &str) -> String {
+    let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
+    let (w, h, pad) = (640.0_f64, 180.0_f64, 20.0_f64);
+    let n = points.len().max(1) as f64;
+    let bar = (w - 2.0 * pad) / n;
+    let mut svg = format!(
+        r#"<svg class="chart" viewBox="0 0 {w} {}" role="img" aria-label="{}"><title>{}</title>"#,
+        h + 24.0,
+        escape_html(title),
+        escape_html(title)
+    );
+    for (i, (label, v)) in points.iter().enumerate() {
+        let bh = (h - pad) * (*v as f64) / (max as f64);
+        let x = pad + i as f64 * bar;
+        svg.push_str(&format!(
+            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#1b7a43"><title>{}: {}</title></rect>"##,
+            x + bar * 0.1,
+            h - bh,
+            (bar * 0.8).max(1.0),
+            bh,
+            escape_html(label),
+            v
+        ));
+    }
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        svg.push_str(&format!(
+            r#"<text x="{pad}" y="{}" font-size="12">{}</text><text x="{}" y="{}" font-size="12" text-anchor="end">{}</text>"#,
+            h + 18.0,
+            escape_html(&first.0),
+            w - pad,
+            h + 18.0,
+            escape_html(&last.0)
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn change(now: i64, before: i64) -> Option<i64> {
+    (before != 0).then(|| ((now - before) * 100) / before.abs())
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    session: Session,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Response, AppError> {
+    let today = crate::domain::vn_today();
+    let ((from, to), (pfrom, pto), period) = periods(&q, today)?;
+    let province = scope(&staff, q.province.as_deref(), &state);
+    let now = Summary::load(&state.pool, province, from, to).await?;
+    let before = Summary::load(&state.pool, province, pfrom, pto).await?;
+    let mut tables = serde_json::Map::new();
+    for t in [
+        "sector",
+        "stars",
+        "producer_type",
+        "commune",
+        "producer",
+        "product",
+    ] {
+        tables.insert(
+            t.into(),
+            json!(breakdown(&state, t, province, from, to).await?),
+        );
+    }
+    let days = breakdown(&state, "day", province, from, to).await?;
+    let series: Vec<(String, i64)> = days.iter().map(|r| (r.label.clone(), r.value)).collect();
+    let methods: Vec<(String, i64)> = now
+        .by_method
+        .iter()
+        .map(|m| {
+            (
+                crate::checkout::PaymentMethod::from_key(&m.method)
+                    .map(|x| x.label().to_string())
+                    .unwrap_or_default(),
+                m.value,
+            )
+        })
+        .collect();
+    let snapshot = state.catalog.snapshot();
+    let provinces: Vec<_> = snapshot
+        .admin
+        .provinces
+        .iter()
+        .map(|p| json!({ "code": p.code, "name": p.name, "selected": Some(p.code) == province }))
+        .collect();
+    let compare = json!({
+        "orders": change(now.orders, before.orders), "paid_orders": change(now.paid_orders, before.paid_orders),
+        "gmv": change(now.gmv, before.gmv), "average_order_value": change(now.average_order_value, before.average_order_value),
+    });
+    let periods_list = [
+        ("today", "Hôm nay"),
+        ("7d", "7 ngày"),
+        ("30d", "30 ngày"),
+        ("month", "Tháng này"),
+        ("year", "Năm nay"),
+        ("custom", "Tuỳ chọn"),
+    ]
+    .map(|(key, label)| json!({ "key": key, "label": label, "selected": key == period }));
+    let table_list = [
+        ("sector", "Theo ngành hàng"),
+        ("stars", "Theo hạng sao"),
+        ("producer_type", "Theo loại hình chủ thể"),
+        ("commune", "Theo xã, phường"),
+        ("producer", "Chủ thể bán chạy"),
+        ("product", "Sản phẩm bán chạy"),
+    ]
+    .map(|(key, title)| json!({ "key": key, "title": title, "rows": tables.get(key) }));
+    let page = json!({
+        "periods": periods_list, "table_list": table_list,
+        "csrf": session.data.csrf,
+        "staff": { "name": staff.user.display_name, "role": staff.user.role_label(), "national": staff.is_national(), "admin": staff.is_admin() },
+        "scope_name": province.and_then(|p| snapshot.admin.province(p)).map(|p| p.name.clone()),
+        "provinces": provinces, "can_choose": staff.is_national(), "province": province,
+        "period": period, "from": from.to_string(), "to": to.to_string(), "previous_from": pfrom.to_string(), "previous_to": pto.to_string(),
+        "now": now, "before": before, "compare": compare, "tables": tables,
+        "series_svg": bar_chart(&series, "Giá trị hàng bán theo ngày"),
+        "methods_svg": bar_chart(&methods, "Giá trị theo cách thanh toán"),
+        "query": format!("period={period}&from={from}&to={to}{}", province.map(|p| format!("&province={p}")).unwrap_or_default()),
+    });
+    Ok(render_page("staff/dashboard.html", &page))
+}
+
+/// One table as CSV, UTF-8 with a byte-order mark so Excel shows Vietnamese correctly.
+pub async fn csv(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Response, AppError> {
+    let today = crate::domain::vn_today();
+    let ((from, to), _, _) = periods(&q, today)?;
+    let province = scope(&staff, q.province.as_deref(), &state);
+    let table = q.table.clone().unwrap_or_else(|| "sector".into());
+    let rows = breakdown(&state, &table, province, from, to).await?;
+    let mut out = String::from("\u{feff}");
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record([
+        "Mục",
+        "Số đơn",
+        "Đơn đã thanh toán / số lượng bán",
+        "Giá trị (đồng)",
+    ])
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    for r in &rows {
+        w.write_record([
+            r.label.clone(),
+            r.orders.map(|o| o.to_string()).unwrap_or_default(),
+            r.paid_orders.to_string(),
+            r.value.to_string(),
+        ])
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    out.push_str(
+        &String::from_utf8(
+            w.into_inner()
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+        )
+        .map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"ocop-{table}-{from}-{to}.csv\""),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
