@@ -207,6 +207,95 @@ pub fn bar_chart(points: &[(String, i64)], title: &str) -> String {
     svg
 }
 
+/// What is not in the sales rollups: visits, the catalog's shares, newcomers.
+#[derive(Serialize, Default, Debug, PartialEq)]
+pub struct Reach {
+    pub page_views: i64,
+    pub product_views: i64,
+    pub unique_visitors: i64,
+    /// products with a verified, valid 3★+ certificate today, and how many of them are listed
+    pub certified_products: i64,
+    pub listed_products: i64,
+    /// listed products with at least one paid unit in the period, per mille of the listed
+    pub listed_sold_per_mille: i64,
+    pub new_producers: i64,
+    pub new_products: i64,
+}
+
+pub async fn reach(
+    state: &AppState,
+    province: Option<i16>,
+    from: Date,
+    to: Date,
+    products_sold: i64,
+) -> Result<Reach, AppError> {
+    let today = crate::domain::vn_today();
+    let mut r = Reach::default();
+    // finished days from Postgres, today from Redis
+    let v = sqlx::query!(
+        r#"select coalesce(sum(page_views), 0)::bigint as "pages!", coalesce(sum(product_views), 0)::bigint as "products!",
+                  coalesce(sum(unique_visitors), 0)::bigint as "uniques!"
+           from visit_daily where day between $2 and $3 and day < $4
+             and coalesce(province_code, 0) = coalesce($1::smallint, 0)"#,
+        province,
+        from,
+        to,
+        today
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    r.page_views = v.pages;
+    r.product_views = v.products;
+    r.unique_visitors = v.uniques;
+    if from <= today && today <= to {
+        if let Ok(rows) = crate::visits::read_day(state, today).await {
+            if let Some((_, pages, products, uniques)) =
+                rows.into_iter().find(|row| row.0 == province)
+            {
+                r.page_views += pages;
+                r.product_views += products;
+                r.unique_visitors += uniques;
+            }
+        }
+    }
+    let s = state.catalog.snapshot();
+    for p in s.products.values() {
+        let Some(producer) = s.producers.get(&p.producer_id) else {
+            continue;
+        };
+        if province.is_some_and(|code| code != producer.province_code) {
+            continue;
+        }
+        if p.certificate.as_ref().is_some_and(|c| c.valid_on(today)) {
+            r.certified_products += 1;
+            if s.row_of.contains_key(&p.id) {
+                r.listed_products += 1;
+            }
+        }
+    }
+    r.listed_sold_per_mille = if r.listed_products == 0 {
+        0
+    } else {
+        (products_sold.min(r.listed_products) * 1000) / r.listed_products
+    };
+    let n = sqlx::query!(
+        r#"select
+             (select count(*) from producer where ($1::smallint is null or province_code = $1)
+                and (created_at at time zone 'Asia/Ho_Chi_Minh')::date between $2 and $3) as "producers!",
+             (select count(*) from product p join producer pr using (producer_id)
+               where ($1::smallint is null or pr.province_code = $1)
+                 and (p.created_at at time zone 'Asia/Ho_Chi_Minh')::date between $2 and $3) as "products!""#,
+        province,
+        from,
+        to
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    r.new_producers = n.producers;
+    r.new_products = n.products;
+    Ok(r)
+}
+
 fn change(now: i64, before: i64) -> Option<i64> {
     (before != 0).then(|| ((now - before) * 100) / before.abs())
 }
@@ -236,6 +325,7 @@ pub async fn page(
             json!(breakdown(&state, t, province, from, to).await?),
         );
     }
+    let reach_now = reach(&state, province, from, to, now.products_sold).await?;
     let days = breakdown(&state, "day", province, from, to).await?;
     let series: Vec<(String, i64)> = days.iter().map(|r| (r.label.clone(), r.value)).collect();
     let methods: Vec<(String, i64)> = now
@@ -286,12 +376,121 @@ pub async fn page(
         "scope_name": province.and_then(|p| snapshot.admin.province(p)).map(|p| p.name.clone()),
         "provinces": provinces, "can_choose": staff.is_national(), "province": province,
         "period": period, "from": from.to_string(), "to": to.to_string(), "previous_from": pfrom.to_string(), "previous_to": pto.to_string(),
-        "now": now, "before": before, "compare": compare, "tables": tables,
+        "now": now, "before": before, "compare": compare, "tables": tables, "reach": reach_now,
         "series_svg": bar_chart(&series, "Giá trị hàng bán theo ngày"),
         "methods_svg": bar_chart(&methods, "Giá trị theo cách thanh toán"),
         "query": format!("period={period}&from={from}&to={to}{}", province.map(|p| format!("&province={p}")).unwrap_or_default()),
     });
     Ok(render_page("staff/dashboard.html", &page))
+}
+
+/// `GET /api/v1/stats/summary?province=&from=&to=` (and `/api/v1/stats/{table}`) for provincial
+/// reporting systems: `Authorization: Bearer <staff API token>`, scoped like the person who made it.
+pub async fn api_summary(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Response, crate::error::ApiError> {
+    let staff = token_staff(&state, &headers).await?;
+    let today = crate::domain::vn_today();
+    let q = DashboardQuery {
+        period: Some(if q.from.is_some() {
+            "custom".into()
+        } else {
+            q.period.unwrap_or_else(|| "30d".into())
+        }),
+        ..q
+    };
+    let ((from, to), _, _) = periods(&q, today)?;
+    let province = scope(&staff, q.province.as_deref(), &state);
+    let summary = Summary::load(&state.pool, province, from, to)
+        .await
+        .map_err(AppError::from)?;
+    let reach = reach(&state, province, from, to, summary.products_sold).await?;
+    Ok(axum::Json(json!({ "province": province, "from": from.to_string(), "to": to.to_string(), "summary": summary, "reach": reach })).into_response())
+}
+
+pub async fn api_table(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Path(table): axum::extract::Path<String>,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Response, crate::error::ApiError> {
+    let staff = token_staff(&state, &headers).await?;
+    let today = crate::domain::vn_today();
+    let q = DashboardQuery {
+        period: Some(if q.from.is_some() {
+            "custom".into()
+        } else {
+            q.period.unwrap_or_else(|| "30d".into())
+        }),
+        ..q
+    };
+    let ((from, to), _, _) = periods(&q, today)?;
+    let province = scope(&staff, q.province.as_deref(), &state);
+    let rows = breakdown(&state, &table, province, from, to).await?;
+    Ok(axum::Json(json!({ "province": province, "from": from.to_string(), "to": to.to_string(), "table": table, "rows": rows })).into_response())
+}
+
+fn hash_token(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The staff member a bearer token belongs to (still staff today), or 401.
+async fn token_staff(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Staff, AppError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(AppError::LoginRequired)?;
+    let user_id = sqlx::query_scalar!(
+        "update staff_api_token set last_used_at = now() where token_hash = $1 returning user_id",
+        hash_token(token.trim())
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::LoginRequired)?;
+    let user = crate::auth::load_user(state, user_id)
+        .await?
+        .ok_or(AppError::LoginRequired)?;
+    let province = match (user.role.as_str(), user.province_code) {
+        ("province_staff", Some(p)) => Some(p),
+        ("national_staff" | "admin", _) => None,
+        _ => return Err(AppError::LoginRequired),
+    };
+    Ok(Staff { user, province })
+}
+
+/// Makes an API token for this staff member; it is shown once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    staff: Staff,
+    crate::forms::CheckedForm { form, session }: crate::forms::CheckedForm<
+        std::collections::BTreeMap<String, String>,
+    >,
+) -> Result<Response, AppError> {
+    let token = format!("ocop_{}", crate::auth::session::random_token());
+    let label: String = form
+        .get("label")
+        .map(|l| l.trim().chars().take(80).collect())
+        .unwrap_or_default();
+    sqlx::query!(
+        "insert into staff_api_token (token_hash, user_id, label) values ($1, $2, $3)",
+        hash_token(&token),
+        staff.user.user_id,
+        label
+    )
+    .execute(&state.pool)
+    .await?;
+    let page = json!({
+        "csrf": session.data.csrf, "token": token, "label": label,
+        "staff": { "name": staff.user.display_name, "role": staff.user.role_label(), "national": staff.is_national(), "admin": staff.is_admin() },
+    });
+    Ok(render_page("staff/token.html", &page))
 }
 
 /// One table as CSV, UTF-8 with a byte-order mark so Excel shows Vietnamese correctly.

@@ -344,3 +344,83 @@ async fn the_dashboard_shows_each_province_its_own_numbers_and_csv_opens_in_exce
         axum::http::StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_province_reporting_system_reads_its_numbers_with_a_token_and_nothing_else() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    sqlx::query("update product set stock = 1000")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let qn = order(&app, 1, PaymentMethod::Vietqr, &[("mien-dong", 2)]).await;
+    go(&app, qn[0], &[(Status::Paid, Actor::Payment)]).await;
+    let hn = order(&app, 2, PaymentMethod::Vnpay, &[("gom-bat-trang", 1)]).await;
+    go(&app, hn[0], &[(Status::Paid, Actor::Payment)]).await;
+
+    let mut staff = staff_visitor(&app, "qn-api", "province_staff", Some(22)).await;
+    let page = staff.get("/staff/dashboard").await;
+    let made = staff
+        .post(
+            "/staff/api-tokens",
+            &[
+                ("csrf", &crate::helpers::csrf(&page)),
+                ("label", "Sở Công Thương"),
+            ],
+        )
+        .await;
+    let at = made.body.find("ocop_").expect("the token is shown once");
+    let token = made.body[at..at + 5 + 64].to_string();
+    let today = ocop_market::domain::vn_today();
+    let call = |uri: String, auth: Option<String>| {
+        let mut r = axum::http::Request::get(uri);
+        if let Some(a) = auth {
+            r = r.header(axum::http::header::AUTHORIZATION, a);
+        }
+        r.body(axum::body::Body::empty()).unwrap()
+    };
+    let answer = app
+        .send(call(
+            format!("/api/v1/stats/summary?from={today}&to={today}&province=1"),
+            Some(format!("Bearer {token}")),
+        ))
+        .await;
+    assert_eq!(answer.status, axum::http::StatusCode::OK, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(
+        body["province"], 22,
+        "a province's token reads that province, whatever it asks"
+    );
+    assert_eq!(body["summary"]["paid_orders"], 1);
+    assert_eq!(body["summary"]["gmv"], 100_000);
+    let table = app
+        .send(call(
+            format!("/api/v1/stats/producer?from={today}&to={today}"),
+            Some(format!("Bearer {token}")),
+        ))
+        .await
+        .json();
+    assert_eq!(table["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(table["rows"][0]["label"], "HTX Bình Liêu");
+    for auth in [
+        None,
+        Some("Bearer ocop_nope".to_string()),
+        Some(format!("Basic {token}")),
+    ] {
+        let refused = app
+            .send(call("/api/v1/stats/summary".into(), auth.clone()))
+            .await;
+        assert_eq!(
+            refused.status,
+            axum::http::StatusCode::UNAUTHORIZED,
+            "{auth:?}"
+        );
+        assert!(refused.body.contains("\"error\""));
+    }
+    // only a hash is kept
+    let stored: String = sqlx::query_scalar("select token_hash from staff_api_token")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!stored.contains(&token[5..]));
+}
