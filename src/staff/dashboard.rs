@@ -22,6 +22,8 @@ pub struct DashboardQuery {
     to: Option<String>,
     province: Option<String>,
     table: Option<String>,
+    /// the series by day, week or month
+    by: Option<String>,
 }
 
 /// The period asked for (Vietnamese days, both ends included) and the one before it.
@@ -115,6 +117,11 @@ async fn breakdown(
         "producer" => orders_by("producer_id"),
         "method" => orders_by("method"),
         "day" => orders_by("day").replace("order by 4 desc, 1 limit 50", "order by 1 limit 1200"),
+        // weeks start on Monday, months on the 1st (Vietnamese dates)
+        "week" => orders_by("date_trunc('week', day)::date")
+            .replace("order by 4 desc, 1 limit 50", "order by 1 limit 200"),
+        "month" => orders_by("to_char(day, 'YYYY-MM')")
+            .replace("order by 4 desc, 1 limit 50", "order by 1 limit 60"),
         "sector" => lines_by("sector"),
         "stars" => lines_by("stars"),
         "product" => lines_by("product_id"),
@@ -326,7 +333,12 @@ pub async fn page(
         );
     }
     let reach_now = reach(&state, province, from, to, now.products_sold).await?;
-    let days = breakdown(&state, "day", province, from, to).await?;
+    let by = match q.by.as_deref() {
+        Some("week") => "week",
+        Some("month") => "month",
+        _ => "day",
+    };
+    let days = breakdown(&state, by, province, from, to).await?;
     let series: Vec<(String, i64)> = days.iter().map(|r| (r.label.clone(), r.value)).collect();
     let methods: Vec<(String, i64)> = now
         .by_method
@@ -377,7 +389,8 @@ pub async fn page(
         "provinces": provinces, "can_choose": staff.is_national(), "province": province,
         "period": period, "from": from.to_string(), "to": to.to_string(), "previous_from": pfrom.to_string(), "previous_to": pto.to_string(),
         "now": now, "before": before, "compare": compare, "tables": tables, "reach": reach_now,
-        "series_svg": bar_chart(&series, "Giá trị hàng bán theo ngày"),
+        "by": by,
+        "series_svg": bar_chart(&series, "Giá trị hàng bán theo thời gian"),
         "methods_svg": bar_chart(&methods, "Giá trị theo cách thanh toán"),
         "query": format!("period={period}&from={from}&to={to}{}", province.map(|p| format!("&province={p}")).unwrap_or_default()),
     });

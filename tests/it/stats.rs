@@ -309,6 +309,16 @@ async fn the_dashboard_shows_each_province_its_own_numbers_and_csv_opens_in_exce
         "never another province's numbers"
     );
     assert!(page.body.contains("<svg class=\"chart\""));
+    for by in ["week", "month"] {
+        let series = quang_ninh
+            .get(&format!("/staff/dashboard?period=year&by={by}"))
+            .await;
+        assert_eq!(series.status, axum::http::StatusCode::OK, "{by}");
+        let csv = quang_ninh
+            .get(&format!("/staff/dashboard.csv?table={by}&period=year"))
+            .await;
+        assert!(csv.body.contains(",1,1,100000"), "{by}: {}", csv.body);
+    }
     let csv = quang_ninh
         .get("/staff/dashboard.csv?table=sector&period=today&province=1")
         .await;
@@ -423,4 +433,55 @@ async fn a_province_reporting_system_reads_its_numbers_with_a_token_and_nothing_
         .await
         .unwrap();
     assert!(!stored.contains(&token[5..]));
+}
+
+#[tokio::test]
+async fn days_begin_at_midnight_in_vietnam_not_in_utc() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let commune: i32 = sqlx::query_scalar(
+        "select commune_code from commune where province_code = 1 order by commune_code limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let producer: i64 =
+        sqlx::query_scalar("select producer_id from producer where slug = 'htx-binh-lieu'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    // 16:59:59 UTC is 23:59:59 in Vietnam on the 31st; 17:00 UTC is already 1 April there
+    for (i, at) in ["2026-03-31 16:59:59+00", "2026-03-31 17:00:00+00"]
+        .iter()
+        .enumerate()
+    {
+        let group: i64 = sqlx::query_scalar(
+            "insert into order_group (code, checkout_token, buyer_name, phone, province_code, commune_code, street, payment_method,
+                                      goods_total, shipping_total, grand_total, created_at)
+             values ($1, $2, 'Khách', '0912345678', 1, $3, '1 Phố Huế', 'cod', 50000, 0, 50000, $4::timestamptz) returning order_group_id",
+        )
+        .bind(format!("OCOPTIME000{i}"))
+        .bind(format!("{:064x}", 7000 + i))
+        .bind(commune)
+        .bind(*at)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        sqlx::query("insert into shop_order (order_group_id, producer_id, status, goods_total, shipping_fee) values ($1, $2, 'placed', 50000, 0)")
+            .bind(group)
+            .bind(producer)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
+    let day = |s: &str| {
+        time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).unwrap()
+    };
+    let march = Summary::load(&app.pool, None, day("2026-03-31"), day("2026-03-31"))
+        .await
+        .unwrap();
+    let april = Summary::load(&app.pool, None, day("2026-04-01"), day("2026-04-01"))
+        .await
+        .unwrap();
+    assert_eq!((march.orders, april.orders), (1, 1));
 }
