@@ -154,7 +154,9 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
     let forwarded = request.headers().get("x-forwarded-for").cloned();
     let agent = request.headers().get(header::USER_AGENT).cloned();
     let response = next.run(request).await;
-    let html = response.status() == StatusCode::OK
+    // as-you-type suggestions are fragments of a page already counted
+    let html = !uri.path().starts_with("/search/suggest")
+        && response.status() == StatusCode::OK
         && response
             .headers()
             .get(header::CONTENT_TYPE)

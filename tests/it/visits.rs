@@ -44,6 +44,7 @@ async fn page_views_product_views_and_unique_visitors_are_counted_per_province()
     visit(&app, "/api/v1/products", "10.9.0.3", &agent).await;
     visit(&app, "/products/khong-co", "10.9.0.3", &agent).await;
     visit(&app, "/products/mien-dong/qr.svg", "10.9.0.3", &agent).await;
+    visit(&app, "/search/suggest?q=mien", "10.9.0.3", &agent).await;
     app.state.visits.flush(&app.state).await.unwrap();
     let after = ocop_market::visits::read_day(&app.state, day)
         .await
