@@ -63,11 +63,26 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::payments::http::router())
         .merge(crate::payments::sandbox::router())
         .merge(crate::health::router())
-        .route("/static/app.css", get(stylesheet))
-        .route("/static/search.js", get(search_script))
-        .route("/static/portal.js", get(portal_script))
-        .route("/static/cart.js", get(cart_script))
-        .route("/static/pay.js", get(pay_script))
+        .route(
+            "/static/app.css",
+            get(|| async { asset(CSS, include_str!("../templates/static/app.css")) }),
+        )
+        .route(
+            "/static/search.js",
+            get(|| async { asset(JS, include_str!("../templates/static/search.js")) }),
+        )
+        .route(
+            "/static/portal.js",
+            get(|| async { asset(JS, include_str!("../templates/static/portal.js")) }),
+        )
+        .route(
+            "/static/cart.js",
+            get(|| async { asset(JS, include_str!("../templates/static/cart.js")) }),
+        )
+        .route(
+            "/static/pay.js",
+            get(|| async { asset(JS, include_str!("../templates/static/pay.js")) }),
+        )
         .fallback(not_found)
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -81,60 +96,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn stylesheet() -> Response {
+/// A file compiled into the binary, cacheable for an hour.
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../templates/static/app.css"),
+        body,
     )
         .into_response()
 }
 
-async fn search_script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../templates/static/search.js"),
-    )
-        .into_response()
-}
-
-async fn portal_script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../templates/static/portal.js"),
-    )
-        .into_response()
-}
-
-async fn cart_script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../templates/static/cart.js"),
-    )
-        .into_response()
-}
-
-async fn pay_script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../templates/static/pay.js"),
-    )
-        .into_response()
-}
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
 
 async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {

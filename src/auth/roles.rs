@@ -90,6 +90,14 @@ impl Staff {
     pub fn is_admin(&self) -> bool {
         self.user.role == "admin"
     }
+
+    /// What the back-office pages show of the person and decide their menu by.
+    pub fn view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.user.display_name, "role": self.user.role_label(),
+            "national": self.is_national(), "admin": self.is_admin(),
+        })
+    }
 }
 
 impl FromRequestParts<AppState> for Staff {

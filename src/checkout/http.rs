@@ -117,9 +117,10 @@ async fn render_checkout(
         .collect(),
         None => vec![],
     };
+    let enabled = state.payments.enabled();
     let methods: Vec<Value> = PaymentMethod::ALL
         .iter()
-        .map(|m| json!({ "key": m.key(), "label": m.label(), "available": state.payments.enabled().contains(m) }))
+        .map(|m| json!({ "key": m.key(), "label": m.label(), "available": enabled.contains(m) }))
         .collect();
     let page = json!({
         "csrf": session.data.csrf,

@@ -126,7 +126,7 @@ async fn process(
     }
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -582,7 +582,7 @@ async fn review_queue(
     .collect();
     let page = json!({
         "csrf": session.data.csrf, "events": rows,
-        "staff": { "name": staff.user.display_name, "role": staff.user.role_label(), "national": staff.is_national(), "admin": staff.is_admin() },
+        "staff": staff.view(),
     });
     Ok(render_page("staff/payments.html", &page))
 }

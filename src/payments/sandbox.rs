@@ -3,7 +3,7 @@
 //! would send, signed with the provider's real algorithm and the configured test secret. The
 //! callbacks go through exactly the handlers the real providers reach. Off, these routes are 404.
 
-use super::http::{casso, momo_ipn, sepay, stripe_webhook, vnpay_ipn};
+use super::http::{casso, momo_ipn, now, sepay, stripe_webhook, vnpay_ipn};
 use super::sign;
 use crate::app::AppState;
 use crate::error::AppError;
@@ -34,10 +34,6 @@ fn on(state: &AppState) -> Result<(), AppError> {
     } else {
         Err(AppError::NotFound)
     }
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 fn page(

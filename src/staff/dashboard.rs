@@ -384,7 +384,7 @@ pub async fn page(
     let page = json!({
         "periods": periods_list, "table_list": table_list,
         "csrf": session.data.csrf,
-        "staff": { "name": staff.user.display_name, "role": staff.user.role_label(), "national": staff.is_national(), "admin": staff.is_admin() },
+        "staff": staff.view(),
         "scope_name": province.and_then(|p| snapshot.admin.province(p)).map(|p| p.name.clone()),
         "provinces": provinces, "can_choose": staff.is_national(), "province": province,
         "period": period, "from": from.to_string(), "to": to.to_string(), "previous_from": pfrom.to_string(), "previous_to": pto.to_string(),
@@ -501,7 +501,7 @@ pub async fn create_token(
     .await?;
     let page = json!({
         "csrf": session.data.csrf, "token": token, "label": label,
-        "staff": { "name": staff.user.display_name, "role": staff.user.role_label(), "national": staff.is_national(), "admin": staff.is_admin() },
+        "staff": staff.view(),
     });
     Ok(render_page("staff/token.html", &page))
 }

@@ -59,10 +59,11 @@ fn notice_text(key: Option<&str>) -> Option<&'static str> {
     })
 }
 
-fn page(session: &Session, staff: &Staff, extra: Value) -> Value {
+fn page(state: &AppState, session: &Session, staff: &Staff, extra: Value) -> Value {
     let mut ctx = json!({
         "csrf": session.data.csrf,
-        "staff": { "name": staff.user.display_name, "role": staff.user.role_label(), "national": staff.is_national(), "admin": staff.is_admin() },
+        "staff": staff.view(),
+        "scope_name": province_name(state, staff.province),
         "values": {}, "errors": {},
     });
     if let (Value::Object(base), Value::Object(more)) = (&mut ctx, extra) {
@@ -100,12 +101,12 @@ async fn home(
     )
     .fetch_one(&state.pool)
     .await?;
-    let mut ctx = page(
+    let ctx = page(
+        &state,
         &session,
         &staff,
         json!({ "pending_producers": counts.producers, "pending_certificates": counts.certificates }),
     );
-    ctx["scope_name"] = json!(province_name(&state, staff.province));
     Ok(show(StatusCode::OK, "staff/home.html", &ctx))
 }
 
@@ -145,12 +146,12 @@ async fn producers(
         })
     })
     .collect();
-    let mut ctx = page(
+    let ctx = page(
+        &state,
         &session,
         &staff,
         json!({ "producers": rows, "status": status, "notice": notice_text(q.ok.as_deref()) }),
     );
-    ctx["scope_name"] = json!(province_name(&state, staff.province));
     Ok(show(StatusCode::OK, "staff/producers.html", &ctx))
 }
 
@@ -298,12 +299,12 @@ async fn certificates(
     })
     .collect();
     let today = crate::domain::vn_today().to_string();
-    let mut ctx = page(
+    let ctx = page(
+        &state,
         &session,
         &staff,
         json!({ "certificates": rows, "status": status, "q": q.q, "today": today, "notice": notice_text(q.ok.as_deref()) }),
     );
-    ctx["scope_name"] = json!(province_name(&state, staff.province));
     Ok(show(StatusCode::OK, "staff/certificates.html", &ctx))
 }
 
@@ -503,12 +504,12 @@ async fn orders(
         .iter()
         .map(|s| json!({ "key": s.key(), "label": s.label(), "current": Some(*s) == status }))
         .collect();
-    let mut ctx = page(
+    let ctx = page(
+        &state,
         &session,
         &staff,
         json!({ "orders": rows, "filters": filters, "any": status.is_none(), "notice": notice_text(q.ok.as_deref()) }),
     );
-    ctx["scope_name"] = json!(province_name(&state, staff.province));
     Ok(show(StatusCode::OK, "staff/orders.html", &ctx))
 }
 
@@ -562,6 +563,7 @@ async fn audit(
         .then(|| entries.last().map(|e| e.audit_id))
         .flatten();
     let ctx = page(
+        &state,
         &session,
         &staff,
         json!({ "entries": entries, "older": older }),
@@ -601,14 +603,10 @@ async fn users_ctx(
         ("shopper", "Thôi giữ vai trò (người mua)"),
     ]
     .map(|(key, label)| json!({ "key": key, "label": label }));
-    let mut ctx = page(
-        session,
-        staff,
-        json!({ "people": people, "provinces": provinces, "roles": roles }),
-    );
-    if let (Value::Object(base), Value::Object(more)) = (&mut ctx, extra) {
-        base.extend(more);
-    }
+    let mut ctx = page(state, session, staff, extra);
+    ctx["people"] = json!(people);
+    ctx["provinces"] = json!(provinces);
+    ctx["roles"] = json!(roles);
     Ok(ctx)
 }
 

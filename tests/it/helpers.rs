@@ -668,3 +668,45 @@ pub fn csrf(page: &Answer) -> String {
         + 19;
     page.body[at..at + 64].to_string()
 }
+
+pub const PASSWORD: &str = "mật khẩu dài";
+
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| ocop_market::auth::identity::hash_password(PASSWORD))
+}
+
+/// A person with `role` (and province for province staff), logged in through the real form.
+pub async fn person<'a>(
+    app: &'a TestApp,
+    tag: &str,
+    role: &str,
+    province: Option<i16>,
+) -> (Visitor<'a>, i64) {
+    let email = format!("{tag}-{}@example.vn", app.db_name);
+    let id: i64 = sqlx::query_scalar(
+        "insert into app_user (email, display_name, password_hash, role, province_code) values ($1, $2, $3, $4, $5) returning user_id",
+    )
+    .bind(&email)
+    .bind(format!("Người {tag}"))
+    .bind(password_hash())
+    .bind(role)
+    .bind(province)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let mut v = Visitor::new(app);
+    let form = v.get("/login").await;
+    let done = v
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf(&form)),
+                ("login", &email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    (v, id)
+}

@@ -1,7 +1,7 @@
 //! Cart, checkout and orders against real Redis and Postgres: the races that oversell stock or
 //! double orders elsewhere, the checks between cart and order, and the order's life afterwards.
 
-use crate::helpers::{Answer, TestApp, Visitor, csrf, load_fixture};
+use crate::helpers::{Answer, TestApp, Visitor, csrf, load_fixture, person};
 use axum::http::{StatusCode, header};
 use ocop_market::checkout::{
     Delivery, PaymentMethod, PlaceError, SeenLine, ShippingRule, place_order,
@@ -599,31 +599,13 @@ async fn producers_move_their_orders_and_only_theirs() {
     let member = |slug: &'static str, tag: &'static str| {
         let app = &app;
         async move {
-            let email = format!("{tag}-{}@example.vn", app.db_name);
-            let uid: i64 = sqlx::query_scalar("insert into app_user (email, display_name, password_hash, role) values ($1, $2, $3, 'producer') returning user_id")
-                .bind(&email)
-                .bind(tag)
-                .bind(ocop_market::auth::identity::hash_password("mật khẩu dài"))
-                .fetch_one(&app.pool)
-                .await
-                .unwrap();
+            let (v, uid) = person(app, tag, "producer", None).await;
             sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $2, 'owner' from producer where slug = $1")
                 .bind(slug)
                 .bind(uid)
                 .execute(&app.pool)
                 .await
                 .unwrap();
-            let mut v = Visitor::new(app);
-            let form = v.get("/login").await;
-            v.post(
-                "/login",
-                &[
-                    ("csrf", &csrf(&form)),
-                    ("login", &email),
-                    ("password", "mật khẩu dài"),
-                ],
-            )
-            .await;
             v
         }
     };
@@ -755,33 +737,9 @@ async fn producers_move_their_orders_and_only_theirs() {
         summary.body
     );
     // a returned delivery: Hà Nội's staff record the refund; Quảng Ninh's cannot see the order
-    let staff = |tag: &'static str, province: i16| {
-        let app = &app;
-        async move {
-            let email = format!("{tag}-{}@example.vn", app.db_name);
-            sqlx::query("insert into app_user (email, display_name, password_hash, role, province_code) values ($1, $2, $3, 'province_staff', $4)")
-                .bind(&email)
-                .bind(tag)
-                .bind(ocop_market::auth::identity::hash_password("mật khẩu dài"))
-                .bind(province)
-                .execute(&app.pool)
-                .await
-                .unwrap();
-            let mut v = Visitor::new(app);
-            let form = v.get("/login").await;
-            v.post(
-                "/login",
-                &[
-                    ("csrf", &csrf(&form)),
-                    ("login", &email),
-                    ("password", "mật khẩu dài"),
-                ],
-            )
-            .await;
-            v
-        }
-    };
-    let mut qn_staff = staff("qn-staff", 22).await;
+    let staff =
+        |tag: &'static str, province: i16| person(&app, tag, "province_staff", Some(province));
+    let (mut qn_staff, _) = staff("qn-staff", 22).await;
     let page = qn_staff.get("/staff/orders").await;
     assert!(
         !page
@@ -795,7 +753,7 @@ async fn producers_move_their_orders_and_only_theirs() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
-    let mut hn_staff = staff("hn-staff", 1).await;
+    let (mut hn_staff, _) = staff("hn-staff", 1).await;
     let page = hn_staff.get("/staff/orders").await;
     assert!(
         page.body

@@ -643,25 +643,7 @@ async fn a_duplicate_changes_nothing_and_wrong_or_late_money_goes_to_staff() {
     assert_eq!(reason, "order_cancelled");
 
     // staff of Quảng Ninh (the producer's province) settle it in the back office
-    let email = format!("staff-{}@example.vn", app.db_name);
-    sqlx::query("insert into app_user (email, display_name, password_hash, role, province_code) values ($1, 'Cán bộ', $2, 'province_staff', 22)")
-        .bind(&email)
-        .bind(ocop_market::auth::identity::hash_password("mật khẩu dài"))
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let mut staff = Visitor::new(&app);
-    let form = staff.get("/login").await;
-    staff
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf(&form)),
-                ("login", &email),
-                ("password", "mật khẩu dài"),
-            ],
-        )
-        .await;
+    let (mut staff, _) = crate::helpers::person(&app, "staff", "province_staff", Some(22)).await;
     let queue = staff.get("/staff/payments").await;
     assert!(
         queue.body.contains("Đơn đã huỷ hoặc quá hạn thanh toán") && queue.body.contains(&late),

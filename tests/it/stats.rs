@@ -255,28 +255,7 @@ async fn staff_visitor<'a>(
     role: &str,
     province: Option<i16>,
 ) -> crate::helpers::Visitor<'a> {
-    let email = format!("{tag}-{}@example.vn", app.db_name);
-    sqlx::query("insert into app_user (email, display_name, password_hash, role, province_code) values ($1, $2, $3, $4, $5)")
-        .bind(&email)
-        .bind(tag)
-        .bind(ocop_market::auth::identity::hash_password("mật khẩu dài"))
-        .bind(role)
-        .bind(province)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let mut v = crate::helpers::Visitor::new(app);
-    let form = v.get("/login").await;
-    v.post(
-        "/login",
-        &[
-            ("csrf", &crate::helpers::csrf(&form)),
-            ("login", &email),
-            ("password", "mật khẩu dài"),
-        ],
-    )
-    .await;
-    v
+    crate::helpers::person(app, tag, role, province).await.0
 }
 
 #[tokio::test]
