@@ -30,6 +30,8 @@ pub struct AppState {
     pub payments: Arc<crate::payments::Providers>,
     /// page views not yet moved to Redis (a few seconds' worth)
     pub visits: Arc<crate::visits::Visits>,
+    /// request counts and latencies of this instance, for `/metrics`
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub config: Arc<Config>,
 }
 
@@ -63,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::payments::http::router())
         .merge(crate::payments::sandbox::router())
         .merge(crate::health::router())
+        .route("/metrics", get(crate::metrics::metrics))
         .route(
             "/static/app.css",
             get(|| async { asset(CSS, include_str!("../templates/static/app.css")) }),
@@ -92,6 +95,10 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::observe,
         ))
         .with_state(state)
 }
@@ -226,6 +233,7 @@ impl Application {
             cookie_key: Arc::new(cookie_key),
             payments: Arc::new(crate::payments::Providers::from_config(&config)),
             visits: Arc::new(crate::visits::Visits::new(&config.database_url)),
+            metrics: Arc::default(),
             config: Arc::new(config),
         };
         Ok(Application { listener, state })
@@ -276,10 +284,16 @@ impl Application {
                 "PAYMENT_SANDBOX is on: simulated payment pages can mark orders paid; never in production"
             );
         }
+        let state = self.state.clone();
         let app = router(self.state);
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
+        // Workers stop between transactions (an aborted one rolls back and the next instance
+        // redoes it); the page views counted in memory are handed to Redis first.
+        if let Err(e) = state.visits.flush(&state).await {
+            tracing::warn!(error = %e, "visit counts not flushed at shutdown");
+        }
         follower.abort();
         expiry.abort();
         visits.abort();

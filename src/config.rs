@@ -110,9 +110,16 @@ pub struct Config {
     pub stripe_webhook_secret: Option<String>,
     #[arg(long, env = "STRIPE_API_URL")]
     pub stripe_api_url: Option<String>,
+    /// Compute the dashboards from the orders on every request instead of the sales rollups
+    /// (for the benchmark that shows what the rollups are worth; slow at national scale).
+    #[arg(long, env = "STATS_FROM_ORDERS", default_value_t = false)]
+    pub stats_from_orders: bool,
     /// Behind a load balancer that sets X-Forwarded-For: rate limits count by that address.
     #[arg(long, env = "TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this>`.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// `json` for structured logs, anything else for human-readable ones.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,

@@ -48,6 +48,7 @@ impl AppError {
             AppError::Unavailable(_) | AppError::CartUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            AppError::Database(e) if unreachable(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -61,6 +62,7 @@ impl AppError {
             AppError::TooManyAttempts { .. } => "too_many_attempts",
             AppError::Unavailable(_) => "unavailable",
             AppError::CartUnavailable(_) => "cart_unavailable",
+            AppError::Database(e) if unreachable(e) => "unavailable",
             AppError::Database(_) | AppError::Internal(_) => "internal",
         }
     }
@@ -80,6 +82,9 @@ impl AppError {
             AppError::Unavailable(_) => {
                 "Dịch vụ tạm thời không khả dụng, vui lòng thử lại sau ít phút.".into()
             }
+            AppError::Database(e) if unreachable(e) => {
+                "Hệ thống tạm thời gián đoạn, vui lòng thử lại sau ít phút. Thao tác của bạn chưa được ghi nhận; đơn hàng và thanh toán không bị mất hay ghi hai lần.".into()
+            }
             AppError::CartUnavailable(_) => {
                 "Giỏ hàng tạm thời không khả dụng. Bạn vẫn có thể xem sản phẩm; vui lòng thử lại sau ít phút. Chưa có đơn hàng nào được tạo.".into()
             }
@@ -91,12 +96,27 @@ impl AppError {
 
     fn log(&self) {
         match self {
+            AppError::Database(e) if unreachable(e) => {
+                tracing::warn!(error = %e, "Postgres unreachable")
+            }
             AppError::Database(e) => tracing::error!(error = %e, "database error"),
             AppError::Internal(e) => tracing::error!(error = %e, "internal error"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "dependency unavailable"),
             AppError::CartUnavailable(e) => tracing::warn!(error = %e, "cart store unavailable"),
             _ => {}
         }
+    }
+}
+
+/// Postgres cannot be reached (down, restarting, the pool exhausted): worth a retry, not a bug.
+fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(d) => {
+            // admin_shutdown, crash_shutdown, cannot_connect_now
+            matches!(d.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
     }
 }
 

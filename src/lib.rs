@@ -15,6 +15,7 @@ pub mod health;
 pub mod import;
 pub mod mail;
 pub mod media;
+pub mod metrics;
 pub mod orders;
 pub mod payments;
 pub mod producer;

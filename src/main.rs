@@ -21,13 +21,18 @@ enum Command {
     Serve,
     /// Load the demo catalog (idempotent) and serve: what the Quickstart runs.
     Demo,
-    /// Load a catalog: `--demo` for the demo shop, `--scale N` for N synthetic products.
+    /// Load a catalog: `--demo` for the demo shop, `--scale N` for N synthetic products; with
+    /// `--orders M`, a sales history of M orders over three years on top (resumable).
     Seed {
         #[arg(long, conflicts_with = "scale")]
         demo: bool,
         #[arg(long, value_name = "N")]
         scale: Option<u32>,
+        #[arg(long, value_name = "M")]
+        orders: Option<i64>,
     },
+    /// Rebuild the dashboards' sales rollups from the orders.
+    RebuildStats,
     /// Import a province's OCOP list from a .csv or .xlsx file.
     Import { file: PathBuf },
     /// Create the first admin (or promote an existing account). The password comes from
@@ -81,15 +86,48 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             serve(config).await
         }
-        Command::Seed { demo, scale } => {
+        Command::Seed {
+            demo,
+            scale,
+            orders,
+        } => {
             let pool = pool(&config).await?;
             let summary = match (demo, scale) {
-                (_, Some(n)) => ocop_market::seed::scale(&pool, n).await,
-                (true, None) => ocop_market::seed::demo(&pool).await,
-                (false, None) => return Err("say what to seed: --demo or --scale N".into()),
+                (_, Some(n)) => Some(ocop_market::seed::scale(&pool, n).await),
+                (true, None) => Some(ocop_market::seed::demo(&pool).await),
+                (false, None) if orders.is_some() => None,
+                (false, None) => {
+                    return Err("say what to seed: --demo, --scale N and/or --orders M".into());
+                }
+            };
+            if let Some(summary) = summary {
+                eprintln!("{}", summary.map_err(|e| format!("seeding failed: {e}"))?);
             }
-            .map_err(|e| format!("seeding failed: {e}"))?;
-            eprintln!("{summary}");
+            if let Some(m) = orders {
+                let started = std::time::Instant::now();
+                let summary = ocop_market::seed::orders::orders(&pool, m, |done, all| {
+                    let secs = started.elapsed().as_secs_f64();
+                    eprintln!(
+                        "seed: {done} of {all} orders ({:.0}/s)",
+                        done as f64 / secs.max(0.001)
+                    );
+                })
+                .await
+                .map_err(|e| format!("seeding orders failed: {e}"))?;
+                eprintln!("{summary}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RebuildStats => {
+            let pool = pool(&config).await?;
+            let started = std::time::Instant::now();
+            let moved = ocop_market::stats::rebuild(&pool)
+                .await
+                .map_err(|e| format!("rebuild failed: {e}"))?;
+            eprintln!(
+                "stats: rollups rebuilt from {moved} facts in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Reindex => {
@@ -168,11 +206,15 @@ async fn pool(config: &Config) -> Result<sqlx::PgPool, String> {
 
 async fn serve(config: Config) -> Result<ExitCode, String> {
     let db = config.redacted_database_url();
+    let json_logs = config.log_format == "json";
     let app = Application::build(config)
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!(http.addr = %app.local_addr(), db.url = %db, "serving the OCOP marketplace");
-    eprintln!("Sàn OCOP đang chạy: http://{}", app.local_addr());
+    // a line for people; log collectors reading JSON get only JSON
+    if !json_logs {
+        eprintln!("Sàn OCOP đang chạy: http://{}", app.local_addr());
+    }
     app.run(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;

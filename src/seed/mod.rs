@@ -3,6 +3,7 @@
 //! changes nothing.
 
 mod data;
+pub mod orders;
 
 use crate::catalog::snapshot::{Admin, Commune};
 use crate::domain::{ProducerType, Sector, Stars, default_expiry, slugify};

@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::auth::{Session, Staff};
 use crate::error::AppError;
 use crate::render::{escape_html, render_page};
-use crate::stats::Summary;
+use crate::stats::{self, Summary};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -82,97 +82,79 @@ pub struct Row {
     pub value: i64,
 }
 
-/// A breakdown by one of a closed set of dimensions (the SQL is chosen from fixed texts, never
-/// built from input).
+/// Where this instance reads its numbers from (the rollups, unless told to use the orders).
+fn stats_scope(state: &AppState, province: Option<i16>, from: Date, to: Date) -> stats::Scope {
+    stats::Scope {
+        source: if state.config.stats_from_orders {
+            stats::Source::Orders
+        } else {
+            stats::Source::Rollups
+        },
+        ..stats::Scope::new(province, from, to)
+    }
+}
+
+/// A breakdown with its keys turned into names people read.
 async fn breakdown(
     state: &AppState,
+    scope: &stats::Scope,
     table: &str,
-    province: Option<i16>,
-    from: Date,
-    to: Date,
-) -> Result<Vec<Row>, AppError> {
-    let orders_by = |column: &str| {
-        format!(
-            "select {column}::text as key, sum(orders)::bigint, sum(paid_orders)::bigint, sum(gmv)::bigint from (
-                 select * from stats_order_day where day between $2 and $3 and ($1::smallint is null or province_code = $1)
-                 union all
-                 select day, province_code, commune_code, producer_id, producer_type, method, orders, paid_orders, cancelled_orders, gmv
-                 from stats_order_delta where day between $2 and $3 and ($1::smallint is null or province_code = $1)
-             ) f group by 1 order by 4 desc, 1 limit 50"
-        )
-    };
-    let lines_by = |column: &str| {
-        format!(
-            "select {column}::text as key, 0::bigint, sum(paid_quantity)::bigint, sum(paid_value)::bigint from (
-                 select * from stats_line_day where day between $2 and $3 and ($1::smallint is null or province_code = $1)
-                 union all
-                 select day, province_code, product_id, sector, stars, paid_quantity, paid_value
-                 from stats_line_delta where day between $2 and $3 and ($1::smallint is null or province_code = $1)
-             ) f group by 1 order by 4 desc, 1 limit 50"
-        )
-    };
-    let sql = match table {
-        "commune" => orders_by("commune_code"),
-        "producer_type" => orders_by("producer_type"),
-        "producer" => orders_by("producer_id"),
-        "method" => orders_by("method"),
-        "day" => orders_by("day").replace("order by 4 desc, 1 limit 50", "order by 1 limit 1200"),
-        // weeks start on Monday, months on the 1st (Vietnamese dates)
-        "week" => orders_by("date_trunc('week', day)::date")
-            .replace("order by 4 desc, 1 limit 50", "order by 1 limit 200"),
-        "month" => orders_by("to_char(day, 'YYYY-MM')")
-            .replace("order by 4 desc, 1 limit 50", "order by 1 limit 60"),
-        "sector" => lines_by("sector"),
-        "stars" => lines_by("stars"),
-        "product" => lines_by("product_id"),
-        _ => return Err(AppError::bad("bad_table", "Bảng không tồn tại.")),
-    };
-    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(province)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&state.pool)
-        .await?;
+) -> Result<(Vec<Row>, i64), AppError> {
+    let t = stats::Table::from_key(table)
+        .ok_or_else(|| AppError::bad("bad_table", "Bảng không tồn tại."))?;
+    let b = stats::breakdown(&state.pool, scope, t, &[]).await?;
+    Ok((label(state, t, b.rows), b.with_paid))
+}
+
+fn label(state: &AppState, table: stats::Table, rows: Vec<stats::Row>) -> Vec<Row> {
+    use stats::Table as T;
     let s = state.catalog.snapshot();
-    Ok(rows
-        .into_iter()
-        .map(|(key, orders, paid_orders, value)| {
+    rows.into_iter()
+        .map(|r| {
             let label = match table {
-                "commune" => key
+                T::Commune => r
+                    .key
                     .parse()
                     .ok()
                     .and_then(|c| s.admin.commune(c))
                     .map(|c| c.name.clone()),
-                "producer_type" => {
-                    crate::domain::ProducerType::from_key(&key).map(|t| t.label().to_string())
+                T::Province => r
+                    .key
+                    .parse()
+                    .ok()
+                    .and_then(|p| s.admin.province(p))
+                    .map(|p| p.name.clone()),
+                T::ProducerType => {
+                    crate::domain::ProducerType::from_key(&r.key).map(|t| t.label().to_string())
                 }
-                "producer" => key
+                T::Producer => r
+                    .key
                     .parse()
                     .ok()
                     .and_then(|id| s.producers.get(&id))
                     .map(|p| p.name.clone()),
-                "product" => key
+                T::Product => r
+                    .key
                     .parse()
                     .ok()
                     .and_then(|id| s.products.get(&id))
                     .map(|p| p.name.clone()),
-                "sector" => crate::domain::Sector::from_key(&key).map(|t| t.label().to_string()),
-                "stars" => Some(format!("{key} sao")),
-                "method" => {
-                    crate::checkout::PaymentMethod::from_key(&key).map(|m| m.label().to_string())
+                T::Sector => crate::domain::Sector::from_key(&r.key).map(|t| t.label().to_string()),
+                T::Stars => Some(format!("{} sao", r.key)),
+                T::Method => {
+                    crate::checkout::PaymentMethod::from_key(&r.key).map(|m| m.label().to_string())
                 }
-                _ => None,
+                T::Day | T::Week | T::Month => None,
             }
-            .unwrap_or(key);
-            let lines = matches!(table, "sector" | "stars" | "product");
+            .unwrap_or(r.key);
             Row {
                 label,
-                orders: (!lines).then_some(orders),
-                paid_orders,
-                value,
+                orders: (!table.counts_units()).then_some(r.orders),
+                paid_orders: r.paid,
+                value: r.value,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Bars drawn on the server: no chart library, no CDN, readable without JavaScript.
@@ -229,19 +211,42 @@ pub struct Reach {
     pub new_products: i64,
 }
 
+/// Visits, the catalog's shares and newcomers; `listed` are the listed certified products (their
+/// sold share is filled in by the caller from the sales of the period).
 pub async fn reach(
     state: &AppState,
     province: Option<i16>,
     from: Date,
     to: Date,
-    products_sold: i64,
-) -> Result<Reach, AppError> {
+) -> Result<(Reach, Vec<i64>), AppError> {
     let today = crate::domain::vn_today();
     let mut r = Reach::default();
+    let mut listed = vec![];
+    let s = state.catalog.snapshot();
+    for p in s.products.values() {
+        let Some(producer) = s.producers.get(&p.producer_id) else {
+            continue;
+        };
+        if province.is_some_and(|code| code != producer.province_code) {
+            continue;
+        }
+        if p.certificate.as_ref().is_some_and(|c| c.valid_on(today)) {
+            r.certified_products += 1;
+            if s.row_of.contains_key(&p.id) {
+                listed.push(p.id);
+            }
+        }
+    }
+    r.listed_products = listed.len() as i64;
     // finished days from Postgres, today from Redis
     let v = sqlx::query!(
         r#"select coalesce(sum(page_views), 0)::bigint as "pages!", coalesce(sum(product_views), 0)::bigint as "products!",
-                  coalesce(sum(unique_visitors), 0)::bigint as "uniques!"
+                  coalesce(sum(unique_visitors), 0)::bigint as "uniques!",
+                  (select count(*) from producer where ($1::smallint is null or province_code = $1)
+                     and (created_at at time zone 'Asia/Ho_Chi_Minh')::date between $2 and $3) as "producers!",
+                  (select count(*) from product p join producer pr using (producer_id)
+                    where ($1::smallint is null or pr.province_code = $1)
+                      and (p.created_at at time zone 'Asia/Ho_Chi_Minh')::date between $2 and $3) as "new_products!"
            from visit_daily where day between $2 and $3 and day < $4
              and coalesce(province_code, 0) = coalesce($1::smallint, 0)"#,
         province,
@@ -254,6 +259,8 @@ pub async fn reach(
     r.page_views = v.pages;
     r.product_views = v.products;
     r.unique_visitors = v.uniques;
+    r.new_producers = v.producers;
+    r.new_products = v.new_products;
     if from <= today && today <= to {
         if let Ok(rows) = crate::visits::read_day(state, today).await {
             if let Some((_, pages, products, uniques)) =
@@ -265,42 +272,39 @@ pub async fn reach(
             }
         }
     }
-    let s = state.catalog.snapshot();
-    for p in s.products.values() {
-        let Some(producer) = s.producers.get(&p.producer_id) else {
-            continue;
-        };
-        if province.is_some_and(|code| code != producer.province_code) {
-            continue;
-        }
-        if p.certificate.as_ref().is_some_and(|c| c.valid_on(today)) {
-            r.certified_products += 1;
-            if s.row_of.contains_key(&p.id) {
-                r.listed_products += 1;
-            }
-        }
-    }
-    r.listed_sold_per_mille = if r.listed_products == 0 {
-        0
-    } else {
-        (products_sold.min(r.listed_products) * 1000) / r.listed_products
+    Ok((r, listed))
+}
+
+/// The headline of a period with everything the API and the page show beside it: the counts of
+/// active producers and products sold, reach, and the top producers and products. The queries
+/// run side by side on separate connections.
+async fn overview(
+    state: &AppState,
+    scope: &stats::Scope,
+) -> Result<(Summary, Reach, Vec<Row>, Vec<Row>), AppError> {
+    let (reach_now, listed) = reach(state, scope.province, scope.from, scope.to).await?;
+    let pool = &state.pool;
+    let (mut now, producers, products) = tokio::try_join!(
+        Summary::headline(pool, scope),
+        stats::breakdown(pool, scope, stats::Table::Producer, &[]),
+        stats::breakdown(pool, scope, stats::Table::Product, &listed),
+    )?;
+    now.active_producers = producers.with_paid;
+    now.products_sold = products.with_paid;
+    let reach_now = Reach {
+        listed_sold_per_mille: if reach_now.listed_products == 0 {
+            0
+        } else {
+            products.with_paid_among * 1000 / reach_now.listed_products
+        },
+        ..reach_now
     };
-    let n = sqlx::query!(
-        r#"select
-             (select count(*) from producer where ($1::smallint is null or province_code = $1)
-                and (created_at at time zone 'Asia/Ho_Chi_Minh')::date between $2 and $3) as "producers!",
-             (select count(*) from product p join producer pr using (producer_id)
-               where ($1::smallint is null or pr.province_code = $1)
-                 and (p.created_at at time zone 'Asia/Ho_Chi_Minh')::date between $2 and $3) as "products!""#,
-        province,
-        from,
-        to
-    )
-    .fetch_one(&state.pool)
-    .await?;
-    r.new_producers = n.producers;
-    r.new_products = n.products;
-    Ok(r)
+    Ok((
+        now,
+        reach_now,
+        label(state, stats::Table::Producer, producers.rows),
+        label(state, stats::Table::Product, products.rows),
+    ))
 }
 
 fn change(now: i64, before: i64) -> Option<i64> {
@@ -316,30 +320,46 @@ pub async fn page(
     let today = crate::domain::vn_today();
     let ((from, to), (pfrom, pto), period) = periods(&q, today)?;
     let province = scope(&staff, q.province.as_deref(), &state);
-    let now = Summary::load(&state.pool, province, from, to).await?;
-    let before = Summary::load(&state.pool, province, pfrom, pto).await?;
-    let mut tables = serde_json::Map::new();
-    for t in [
-        "sector",
-        "stars",
-        "producer_type",
-        "commune",
-        "producer",
-        "product",
-    ] {
-        tables.insert(
-            t.into(),
-            json!(breakdown(&state, t, province, from, to).await?),
-        );
-    }
-    let reach_now = reach(&state, province, from, to, now.products_sold).await?;
+    let current = stats_scope(&state, province, from, to);
     let by = match q.by.as_deref() {
         Some("week") => "week",
         Some("month") => "month",
         _ => "day",
     };
-    let days = breakdown(&state, by, province, from, to).await?;
-    let series: Vec<(String, i64)> = days.iter().map(|r| (r.label.clone(), r.value)).collect();
+    // a province breaks down by commune, the country by province
+    let place = if province.is_some() {
+        "commune"
+    } else {
+        "province"
+    };
+    let (overview, before, sector, stars, producer_type, places, series) = tokio::try_join!(
+        overview(&state, &current),
+        async {
+            Ok(Summary::headline(&state.pool, &stats_scope(&state, province, pfrom, pto)).await?)
+        },
+        breakdown(&state, &current, "sector"),
+        breakdown(&state, &current, "stars"),
+        breakdown(&state, &current, "producer_type"),
+        breakdown(&state, &current, place),
+        breakdown(&state, &current, by),
+    )?;
+    let (now, reach_now, producers, products) = overview;
+    let mut tables = serde_json::Map::new();
+    for (key, rows) in [
+        ("sector", sector.0),
+        ("stars", stars.0),
+        ("producer_type", producer_type.0),
+        (place, places.0),
+        ("producer", producers),
+        ("product", products),
+    ] {
+        tables.insert(key.into(), json!(rows));
+    }
+    let series: Vec<(String, i64)> = series
+        .0
+        .iter()
+        .map(|r| (r.label.clone(), r.value))
+        .collect();
     let methods: Vec<(String, i64)> = now
         .by_method
         .iter()
@@ -376,7 +396,14 @@ pub async fn page(
         ("sector", "Theo ngành hàng"),
         ("stars", "Theo hạng sao"),
         ("producer_type", "Theo loại hình chủ thể"),
-        ("commune", "Theo xã, phường"),
+        (
+            place,
+            if province.is_some() {
+                "Theo xã, phường"
+            } else {
+                "Theo tỉnh, thành phố"
+            },
+        ),
         ("producer", "Chủ thể bán chạy"),
         ("product", "Sản phẩm bán chạy"),
     ]
@@ -416,10 +443,7 @@ pub async fn api_summary(
     };
     let ((from, to), _, _) = periods(&q, today)?;
     let province = scope(&staff, q.province.as_deref(), &state);
-    let summary = Summary::load(&state.pool, province, from, to)
-        .await
-        .map_err(AppError::from)?;
-    let reach = reach(&state, province, from, to, summary.products_sold).await?;
+    let (summary, reach, _, _) = overview(&state, &stats_scope(&state, province, from, to)).await?;
     Ok(axum::Json(json!({ "province": province, "from": from.to_string(), "to": to.to_string(), "summary": summary, "reach": reach })).into_response())
 }
 
@@ -441,7 +465,7 @@ pub async fn api_table(
     };
     let ((from, to), _, _) = periods(&q, today)?;
     let province = scope(&staff, q.province.as_deref(), &state);
-    let rows = breakdown(&state, &table, province, from, to).await?;
+    let (rows, _) = breakdown(&state, &stats_scope(&state, province, from, to), &table).await?;
     Ok(axum::Json(json!({ "province": province, "from": from.to_string(), "to": to.to_string(), "table": table, "rows": rows })).into_response())
 }
 
@@ -516,7 +540,7 @@ pub async fn csv(
     let ((from, to), _, _) = periods(&q, today)?;
     let province = scope(&staff, q.province.as_deref(), &state);
     let table = q.table.clone().unwrap_or_else(|| "sector".into());
-    let rows = breakdown(&state, &table, province, from, to).await?;
+    let (rows, _) = breakdown(&state, &stats_scope(&state, province, from, to), &table).await?;
     let mut out = String::from("\u{feff}");
     let mut w = csv::Writer::from_writer(vec![]);
     w.write_record([

@@ -239,20 +239,42 @@ async fn a_shopper_types_without_diacritics_and_sees_suggestions_then_results() 
     client.close().await.unwrap();
 }
 
-/// The journey a shopper on a phone makes to pay by bank transfer: add to cart without a page
-/// load, change the quantity, check out with the province → commune pickers, see the VietQR, and
-/// watch the order page turn to paid by itself when the (simulated) transfer arrives.
+/// The journey a shopper on a phone makes to pay by bank transfer: search "banh da", open the
+/// product, add to cart without a page load, change the quantity, check out with the province →
+/// commune pickers, see the VietQR, and watch the order page turn to paid by itself when the
+/// (simulated) transfer arrives.
 #[tokio::test]
-async fn a_shopper_on_a_phone_pays_by_vietqr_and_the_order_page_updates_itself() {
+async fn a_shopper_on_a_phone_searches_without_diacritics_pays_by_vietqr_and_the_order_page_updates_itself()
+ {
     let app = TestApp::new().await;
     load_fixture(&app).await;
     let (client, _driver) = browser(390, 844).await;
     let base = format!("http://{}", app.addr);
 
-    client
-        .goto(&format!("{base}/products/mien-dong"))
+    // the shopper searches without diacritics and opens the first result
+    client.goto(&base).await.unwrap();
+    let input = client
+        .find(Locator::Css("form.search-box input[name=q]"))
         .await
         .unwrap();
+    input.send_keys("banh da\u{E007}").await.unwrap(); // Enter
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".card a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("form.add-to-cart button"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&client, "h1").await, "Bánh đa Kế");
+    screenshot(&client, "pay-product").await;
     client
         .find(Locator::Css("form.add-to-cart button"))
         .await

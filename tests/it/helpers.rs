@@ -122,6 +122,31 @@ pub struct TestApp {
     router: axum::Router,
 }
 
+/// How `TestApp::custom` builds an app.
+pub struct Options {
+    pub serve: bool,
+    pub backend: Backend,
+    pub redis: Option<String>,
+    /// an existing database (another instance of the same marketplace)
+    pub database: Option<String>,
+    /// reach Postgres here instead (a proxy)
+    pub database_url: Option<String>,
+    pub tweak: Option<Box<dyn FnOnce(&mut Config) + Send>>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            serve: true,
+            backend: Backend::Postgres,
+            redis: None,
+            database: None,
+            database_url: None,
+            tweak: None,
+        }
+    }
+}
+
 pub struct Answer {
     pub headers: axum::http::HeaderMap,
     pub status: StatusCode,
@@ -164,6 +189,17 @@ impl TestApp {
     }
 
     async fn build_with(serve: bool, backend: Backend, redis: Option<String>) -> TestApp {
+        Self::custom(Options {
+            serve,
+            backend,
+            redis,
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// A fresh database for a test that starts the app its own way (the real binary, say).
+    pub async fn fresh_database() -> String {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let template = template();
         let db_name = format!(
@@ -181,8 +217,26 @@ impl TestApp {
         .await
         .expect("create test database");
         admin.close().await.ok();
-        let config = Config {
-            database_url: format!("{}/{db_name}", base_url()),
+        db_name
+    }
+
+    /// An app built as `options` say: another instance on an existing database, Postgres or
+    /// Redis through a proxy a test can cut, a configuration of its own.
+    pub async fn custom(options: Options) -> TestApp {
+        let Options {
+            serve,
+            backend,
+            redis,
+            database,
+            database_url,
+            tweak,
+        } = options;
+        let db_name = match database {
+            Some(name) => name,
+            None => Self::fresh_database().await,
+        };
+        let mut config = Config {
+            database_url: database_url.unwrap_or_else(|| format!("{}/{db_name}", base_url())),
             redis_url: redis.unwrap_or_else(redis_url),
             bind: "127.0.0.1:0".parse().unwrap(),
             public_url: Some("https://ocop.example.vn".into()),
@@ -205,6 +259,8 @@ impl TestApp {
             shipping_free_from_vnd: 500_000,
             order_payment_minutes: 30,
             payment_sandbox: true,
+            stats_from_orders: false,
+            metrics_token: None,
             vietqr_bank_bin: None,
             vietqr_account_no: None,
             vietqr_account_name: None,
@@ -225,6 +281,9 @@ impl TestApp {
             media_dir: std::env::temp_dir().join(format!("ocop-media-{db_name}")),
             log_format: "text".into(),
         };
+        if let Some(tweak) = tweak {
+            tweak(&mut config);
+        }
         let app = Application::build(config).await.expect("app builds");
         let state = app.state().clone();
         let addr = app.local_addr();

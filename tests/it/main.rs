@@ -7,6 +7,8 @@ mod browser;
 mod catalog_api;
 mod database;
 mod import;
+mod journeys;
+mod operations;
 mod orders;
 mod pages;
 mod payments;

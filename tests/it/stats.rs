@@ -464,3 +464,142 @@ async fn days_begin_at_midnight_in_vietnam_not_in_utc() {
         .unwrap();
     assert_eq!((march.orders, april.orders), (1, 1));
 }
+
+/// The rollups are read in pieces (whole years and months, days at the edges) plus the deltas not
+/// folded yet; over a seeded three-year history with fresh changes on top, every table of every
+/// period reads the same as the orders themselves, nationally and for a province.
+#[tokio::test]
+async fn a_three_year_history_reads_the_same_from_the_rollups_as_from_the_orders() {
+    use ocop_market::stats::{Scope, Source, Table, breakdown};
+    let app = TestApp::without_workers().await;
+    ocop_market::seed::scale(&app.pool, 300).await.unwrap();
+    let first = ocop_market::seed::orders::orders(&app.pool, 4_000, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((first.added, first.total), (4_000, 4_000));
+    // asking for more adds only the difference
+    let second = ocop_market::seed::orders::orders(&app.pool, 6_000, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((second.added, second.total), (2_000, 6_000));
+    let count = |sql: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("select count(*) from shop_order").await, 6_000);
+    assert!(count("select count(distinct method) from payment").await == 5);
+    // changes after the rebuild wait in the deltas: refunds of old orders, payments of new ones
+    sqlx::query("update shop_order set status = 'refunded' where order_id in
+                 (select order_id from shop_order where status = 'delivered' order by order_id limit 25)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("update shop_order set status = 'paid' where status = 'pending_payment'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(count("select count(*) from stats_order_delta").await >= 25);
+
+    let today = ocop_market::domain::vn_today();
+    let day = |s: &str| {
+        time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).unwrap()
+    };
+    let days = time::Duration::days;
+    let periods = [
+        (today, today),
+        (today - days(6), today),
+        (today - days(29), today),
+        (today.replace_day(1).unwrap(), today),
+        (
+            today
+                .replace_day(1)
+                .unwrap()
+                .replace_month(time::Month::January)
+                .unwrap(),
+            today,
+        ),
+        (today - days(3 * 365), today),
+        (day("2024-12-20"), day("2025-03-10")),
+        (day("2024-02-29"), day("2024-02-29")),
+    ];
+    let province: i16 = sqlx::query_scalar(
+        "select p.province_code from shop_order o join producer p using (producer_id)
+         group by 1 order by count(*) desc limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let listed: Vec<i64> =
+        sqlx::query_scalar("select product_id from product where product_id % 3 = 0")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let tables = [
+        "method",
+        "producer_type",
+        "commune",
+        "province",
+        "producer",
+        "product",
+        "sector",
+        "stars",
+        "day",
+        "week",
+        "month",
+    ];
+    for folded in [false, true] {
+        if folded {
+            assert!(ocop_market::stats::fold(&app.pool).await.unwrap() > 0);
+        }
+        for scope in [None, Some(province)] {
+            for (from, to) in periods {
+                let rollups = Scope {
+                    province: scope,
+                    from,
+                    to,
+                    today,
+                    source: Source::Rollups,
+                };
+                let orders = Scope {
+                    source: Source::Orders,
+                    ..rollups
+                };
+                let what = format!("{scope:?} {from}..{to}, folded {folded}");
+                assert_eq!(
+                    Summary::headline(&app.pool, &rollups).await.unwrap(),
+                    Summary::headline(&app.pool, &orders).await.unwrap(),
+                    "{what}"
+                );
+                for t in tables {
+                    let t = Table::from_key(t).unwrap();
+                    assert_eq!(
+                        breakdown(&app.pool, &rollups, t, &listed).await.unwrap(),
+                        breakdown(&app.pool, &orders, t, &listed).await.unwrap(),
+                        "{t:?} {what}"
+                    );
+                }
+            }
+        }
+    }
+    // and the whole history agrees with a count of the orders
+    let all = Summary::load(&app.pool, None, today - days(3 * 366), today)
+        .await
+        .unwrap();
+    assert_eq!(all.orders, 6_000);
+    assert_eq!(
+        all.gmv,
+        count("select coalesce(sum(o.goods_total), 0)::bigint from shop_order o join order_group g using (order_group_id)
+               where o.status in ('paid', 'confirmed', 'shipped', 'delivered')
+                 and (g.payment_method <> 'cod' or o.status = 'delivered')")
+        .await
+    );
+    assert!(
+        all.active_producers > 100 && all.products_sold > 200,
+        "{all:?}"
+    );
+}

@@ -1,0 +1,305 @@
+//! Operations: every request gets an id (the caller's `X-Request-Id` when it is sane, a fresh one
+//! otherwise) that names it in the logs and comes back in the answer; its route, status and
+//! latency feed `/metrics` (Prometheus text format) beside the numbers operators watch — orders
+//! and payments by method and state, work waiting (search outbox, payment reviews, unfolded
+//! sales deltas), search fallbacks, and the Postgres and Redis connections.
+//!
+//! Request counts live in this process (Prometheus scrapes each instance); everything else is
+//! read from Postgres and Redis at scrape time, so every instance tells the same story.
+
+use crate::app::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// Upper bounds of the latency buckets, seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Default)]
+struct RouteStats {
+    count: AtomicU64,
+    micros: AtomicU64,
+    buckets: [AtomicU64; BUCKETS.len()],
+}
+
+/// (method, route template, status) → counts. Routes are templates (`/san-pham/{slug}`), so
+/// the set stays small whatever is requested.
+#[derive(Default)]
+pub struct Metrics {
+    routes: RwLock<HashMap<(String, String, u16), Arc<RouteStats>>>,
+}
+
+impl Metrics {
+    fn record(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let key = (method.to_string(), route.to_string(), status);
+        let found = self.routes.read().expect("metrics lock").get(&key).cloned();
+        let stats = match found {
+            Some(s) => s,
+            None => self
+                .routes
+                .write()
+                .expect("metrics lock")
+                .entry(key)
+                .or_default()
+                .clone(),
+        };
+        let secs = took.as_secs_f64();
+        stats.count.fetch_add(1, Ordering::Relaxed);
+        stats
+            .micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            stats.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A request id: the caller's when it is short and plain (a load balancer's), else a new one.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (8..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let mut bytes = [0u8; 12];
+            getrandom::fill(&mut bytes).expect("the operating system's random source");
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        })
+}
+
+/// Names the request in every log line it causes, logs its outcome, counts it.
+pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(&req);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let method = req.method().to_string();
+    // the path only, never the query (order codes and phone numbers travel there)
+    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
+    let mut response = next.run(req).instrument(span.clone()).await;
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.record(&method, &route, status, took);
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            ms = (took.as_secs_f64() * 1000.0 * 10.0).round() / 10.0,
+            "served"
+        )
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `GET /metrics`. With METRICS_TOKEN set, only for `Authorization: Bearer <token>`.
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = state.config.metrics_token.as_deref() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given.map(|g| g.as_bytes()) != Some(token.as_bytes()) {
+            return (StatusCode::UNAUTHORIZED, "metrics: bearer token required\n").into_response();
+        }
+    }
+    let mut out = String::with_capacity(16 * 1024);
+    write_requests(&state.metrics, &mut out);
+    write_services(&state, &mut out).await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
+
+fn write_requests(m: &Metrics, out: &mut String) {
+    let routes = m.routes.read().expect("metrics lock");
+    let mut keys: Vec<_> = routes.keys().cloned().collect();
+    keys.sort();
+    out.push_str("# HELP ocop_http_requests_total Requests answered, by route template and status.\n# TYPE ocop_http_requests_total counter\n");
+    for k in &keys {
+        let s = &routes[k];
+        let _ = writeln!(
+            out,
+            "ocop_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}",
+            k.0,
+            label(&k.1),
+            k.2,
+            s.count.load(Ordering::Relaxed)
+        );
+    }
+    // the histogram adds statuses up: latency per route
+    let mut per_route: std::collections::BTreeMap<
+        (String, String),
+        ([u64; BUCKETS.len()], u64, u64),
+    > = Default::default();
+    for k in &keys {
+        let s = &routes[k];
+        let e = per_route
+            .entry((k.0.clone(), k.1.clone()))
+            .or_insert(([0; BUCKETS.len()], 0, 0));
+        for (i, b) in s.buckets.iter().enumerate() {
+            e.0[i] += b.load(Ordering::Relaxed);
+        }
+        e.1 += s.count.load(Ordering::Relaxed);
+        e.2 += s.micros.load(Ordering::Relaxed);
+    }
+    out.push_str("# HELP ocop_http_request_duration_seconds Time to answer, by route template.\n# TYPE ocop_http_request_duration_seconds histogram\n");
+    for ((method, route), (buckets, count, micros)) in &per_route {
+        let route = label(route);
+        let mut cumulative = 0;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            cumulative += buckets[i];
+            let _ = writeln!(
+                out,
+                "ocop_http_request_duration_seconds_bucket{{method=\"{method}\",route=\"{route}\",le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "ocop_http_request_duration_seconds_bucket{{method=\"{method}\",route=\"{route}\",le=\"+Inf\"}} {count}\n\
+             ocop_http_request_duration_seconds_sum{{method=\"{method}\",route=\"{route}\"}} {}\n\
+             ocop_http_request_duration_seconds_count{{method=\"{method}\",route=\"{route}\"}} {count}",
+            *micros as f64 / 1e6
+        );
+    }
+}
+
+async fn write_services(state: &AppState, out: &mut String) {
+    let limit = Duration::from_secs(2);
+    // Postgres: reachable, and how long a round trip takes
+    let started = Instant::now();
+    let pg = tokio::time::timeout(
+        limit,
+        sqlx::query_scalar!("select 1 as \"one!\"").fetch_one(&state.pool),
+    )
+    .await;
+    let pg_up = matches!(pg, Ok(Ok(1)));
+    let pg_secs = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mut redis = state.redis.clone();
+    let rd =
+        tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut redis)).await;
+    let redis_up = matches!(rd, Ok(Ok(_)));
+    let redis_secs = started.elapsed().as_secs_f64();
+    let pool_size = state.pool.size();
+    let idle = state.pool.num_idle() as u32;
+    let _ = writeln!(
+        out,
+        "# HELP ocop_up Whether a service answered the scrape's ping (1) or not (0).\n# TYPE ocop_up gauge\n\
+         ocop_up{{service=\"postgres\"}} {}\nocop_up{{service=\"redis\"}} {}\n\
+         # HELP ocop_ping_seconds Round trip of the scrape's ping.\n# TYPE ocop_ping_seconds gauge\n\
+         ocop_ping_seconds{{service=\"postgres\"}} {pg_secs:.6}\nocop_ping_seconds{{service=\"redis\"}} {redis_secs:.6}\n\
+         # HELP ocop_db_pool_connections Connections this instance holds to Postgres.\n# TYPE ocop_db_pool_connections gauge\n\
+         ocop_db_pool_connections{{state=\"idle\"}} {idle}\nocop_db_pool_connections{{state=\"in_use\"}} {}\n\
+         ocop_db_pool_connections{{state=\"max\"}} {}\n\
+         # HELP ocop_search_fallbacks_total Searches answered by Postgres because Meilisearch failed (this instance).\n\
+         # TYPE ocop_search_fallbacks_total counter\nocop_search_fallbacks_total {}",
+        pg_up as u8,
+        redis_up as u8,
+        pool_size.saturating_sub(idle),
+        state.config.db_max_connections,
+        state.search.fallbacks(),
+    );
+    if !pg_up {
+        return;
+    }
+    // All-time orders by payment method from the national rollup (a few rows), plus what waits.
+    let orders = sqlx::query!(
+        r#"select method as "method!", sum(orders)::bigint as "orders!", sum(paid_orders)::bigint as "paid!",
+                  sum(cancelled_orders)::bigint as "cancelled!"
+           from (select method, orders, paid_orders, cancelled_orders from stats_sales
+                 where tier = 'y' and province_code = 0 and commune_code = 0
+                 union all
+                 select method, orders, paid_orders, cancelled_orders from stats_order_delta) f
+           group by method order by method"#
+    )
+    .fetch_all(&state.pool);
+    let payments = sqlx::query!(
+        r#"select method as "method!", status as "status!", count(*) as "n!"
+           from payment where created_at > now() - interval '24 hours' group by 1, 2 order by 1, 2"#
+    )
+    .fetch_all(&state.pool);
+    let waiting = sqlx::query!(
+        r#"select
+             (select count(*) from shop_order where status = 'pending_payment') as "awaiting_payment!",
+             (select count(*) from payment_event where outcome = 'review' and resolved_at is null) as "reviews!",
+             (select count(*) from search_outbox where done_at is null) as "outbox!",
+             (select coalesce(extract(epoch from now() - min(created_at)), 0)::float8
+                from search_outbox where done_at is null) as "outbox_age!",
+             (select count(*) from stats_order_delta) + (select count(*) from stats_line_delta) as "deltas!""#
+    )
+    .fetch_one(&state.pool);
+    let (orders, payments, waiting) =
+        match tokio::time::timeout(limit, async { tokio::try_join!(orders, payments, waiting) })
+            .await
+        {
+            Ok(Ok(r)) => r,
+            _ => return,
+        };
+    out.push_str("# HELP ocop_orders_total Producer orders placed since the start, by payment method and what became of them.\n# TYPE ocop_orders_total counter\n");
+    for o in &orders {
+        for (state, n) in [
+            ("placed", o.orders),
+            ("paid", o.paid),
+            ("cancelled", o.cancelled),
+        ] {
+            let _ = writeln!(
+                out,
+                "ocop_orders_total{{method=\"{}\",state=\"{state}\"}} {n}",
+                label(&o.method)
+            );
+        }
+    }
+    out.push_str("# HELP ocop_payments_24h Payment attempts of the last 24 hours, by method and status.\n# TYPE ocop_payments_24h gauge\n");
+    for p in &payments {
+        let _ = writeln!(
+            out,
+            "ocop_payments_24h{{method=\"{}\",status=\"{}\"}} {}",
+            label(&p.method),
+            label(&p.status),
+            p.n
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP ocop_orders_awaiting_payment Orders waiting for an online payment.\n# TYPE ocop_orders_awaiting_payment gauge\nocop_orders_awaiting_payment {}\n\
+         # HELP ocop_payment_reviews_open Payment events waiting for staff.\n# TYPE ocop_payment_reviews_open gauge\nocop_payment_reviews_open {}\n\
+         # HELP ocop_search_outbox_pending Catalog changes the search index has not applied yet.\n# TYPE ocop_search_outbox_pending gauge\nocop_search_outbox_pending {}\n\
+         # HELP ocop_search_outbox_lag_seconds Age of the oldest of them.\n# TYPE ocop_search_outbox_lag_seconds gauge\nocop_search_outbox_lag_seconds {:.1}\n\
+         # HELP ocop_stats_deltas_pending Sales changes not folded into the dashboards' rollups yet.\n# TYPE ocop_stats_deltas_pending gauge\nocop_stats_deltas_pending {}",
+        waiting.awaiting_payment,
+        waiting.reviews,
+        waiting.outbox,
+        waiting.outbox_age,
+        waiting.deltas,
+    );
+}
