@@ -20,7 +20,19 @@ async fn click(client: &Client, css: &str) {
 }
 
 async fn type_into(client: &Client, css: &str, text: &str) {
-    let field = client.find(Locator::Css(css)).await.unwrap();
+    let field = match client
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => {
+            screenshot(client, "journey-failed").await;
+            let url = client.current_url().await.map(|u| u.to_string());
+            panic!("{css} not found on {url:?}: {e}");
+        }
+    };
     field.clear().await.unwrap();
     field.send_keys(text).await.unwrap();
 }
@@ -221,4 +233,231 @@ async fn a_shopper_pays_by_each_provider_and_by_cash_and_staff_see_it_on_the_das
         "the dashboard fits a phone"
     );
     client.close().await.unwrap();
+}
+
+/// Sets a field's value by script (date inputs type differently in every locale).
+async fn set_value(client: &Client, id: &str, value: &str) {
+    client
+        .execute(
+            "document.getElementById(arguments[0]).value = arguments[1]",
+            vec![serde_json::json!(id), serde_json::json!(value)],
+        )
+        .await
+        .unwrap();
+}
+
+async fn sign_in(client: &Client, base: &str, login: &str, password: &str) {
+    client.goto(&format!("{base}/login")).await.unwrap();
+    type_into(client, "#f-login", login).await;
+    type_into(client, "#f-password", password).await;
+    click(client, "form.auth-form button[type=submit]").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.current_url().await.unwrap().path() == "/login" {
+        assert!(Instant::now() < deadline, "sign-in did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A producer new to the marketplace, on a phone, from signing up to shipping its first order;
+/// province staff approve it and verify its certificate in their own browser.
+#[tokio::test]
+async fn a_producer_signs_up_lists_a_certified_product_and_ships_its_first_order() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let base = format!("http://{}", app.addr);
+    let (producer, _d1) = browser(390, 844).await;
+    let (staff, _d2) = browser(1280, 900).await;
+    let dir = std::env::temp_dir().join(format!("ocop-journey-{}", app.db_name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let picture = dir.join("mat-ong.png");
+    image::DynamicImage::new_rgb8(800, 600)
+        .save(&picture)
+        .unwrap();
+    let scan = dir.join("quyet-dinh.pdf");
+    std::fs::write(&scan, b"%PDF-1.4\n% the council's decision\n").unwrap();
+
+    // 1. the producer signs up and registers the cooperative
+    producer.goto(&format!("{base}/signup")).await.unwrap();
+    let email = format!("htx-{}@example.vn", app.db_name);
+    type_into(&producer, "#f-display_name", "Lò Thị Mai").await;
+    type_into(&producer, "#f-login", &email).await;
+    type_into(&producer, "#f-password", "ong-mat-ba-che-2025").await;
+    type_into(&producer, "#f-password_confirm", "ong-mat-ba-che-2025").await;
+    click(&producer, "form.auth-form button[type=submit]").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while producer.current_url().await.unwrap().path() == "/signup" {
+        assert!(Instant::now() < deadline, "sign-up did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    producer
+        .goto(&format!("{base}/producer/register"))
+        .await
+        .unwrap();
+    type_into(&producer, "#f-name", "HTX Ong mật Ba Chẽ").await;
+    click(&producer, "#f-producer_type option[value=cooperative]").await;
+    click(&producer, "#f-province option[value='22']").await;
+    click(&producer, "#f-commune option:nth-child(2)").await;
+    type_into(&producer, "#f-address", "Thôn Khe Tiêu").await;
+    type_into(&producer, "#f-registration_no", "5701234567").await;
+    type_into(&producer, "#f-phone", "0915 222 333").await;
+    screenshot(&producer, "journey-producer-register").await;
+    click(
+        &producer,
+        "form[action='/producer/register'] button.button:not([name=step])",
+    )
+    .await;
+    until_text(&producer, "chờ").await;
+    screenshot(&producer, "journey-producer-pending").await;
+
+    // 2. Quảng Ninh's staff approve it
+    person(&app, "qn-staff", "province_staff", Some(22)).await;
+    sign_in(
+        &staff,
+        &base,
+        &format!("qn-staff-{}@example.vn", app.db_name),
+        PASSWORD,
+    )
+    .await;
+    staff
+        .goto(&format!("{base}/staff/producers"))
+        .await
+        .unwrap();
+    until_text(&staff, "HTX Ong mật Ba Chẽ").await;
+    click(&staff, "form[action$='/approve'] button").await;
+    until_text(&staff, "duyệt").await;
+
+    // 3. the producer lists a product with a picture and declares its certificate
+    producer
+        .goto(&format!("{base}/producer/products/new"))
+        .await
+        .unwrap();
+    type_into(&producer, "#f-name", "Mật ong hoa keo Ba Chẽ").await;
+    click(&producer, "#f-sector option[value=food]").await;
+    type_into(&producer, "#f-price", "220.000").await;
+    type_into(&producer, "#f-stock", "30").await;
+    type_into(&producer, "#f-unit", "chai").await;
+    type_into(
+        &producer,
+        "#f-story",
+        "Mật ong hoa keo của đồng bào Dao Thanh Phán.",
+    )
+    .await;
+    producer
+        .find(Locator::Css("#f-image"))
+        .await
+        .unwrap()
+        .send_keys(picture.to_str().unwrap())
+        .await
+        .unwrap();
+    click(
+        &producer,
+        "form[action='/producer/products/new'] button[type=submit]",
+    )
+    .await;
+    until_text(&producer, "Khai báo giấy chứng nhận").await;
+    let img = producer
+        .execute(
+            "const i = document.querySelector('main img'); return i ? i.naturalWidth : 0",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(img.as_u64().unwrap_or(0) > 0, "the uploaded picture shows");
+    click(&producer, "details summary").await;
+    type_into(&producer, "#f-decision_number", "2468/QĐ-UBND").await;
+    click(&producer, "#f-stars option[value='4']").await;
+    type_into(&producer, "#f-awarding_body", "UBND tỉnh Quảng Ninh").await;
+    set_value(&producer, "f-issued_on", "2025-06-20").await;
+    producer
+        .find(Locator::Css("#f-scan"))
+        .await
+        .unwrap()
+        .send_keys(scan.to_str().unwrap())
+        .await
+        .unwrap();
+    screenshot(&producer, "journey-producer-certificate").await;
+    click(
+        &producer,
+        "form[action$='/certificates'] button[type=submit]",
+    )
+    .await;
+    until_text(&producer, "2468/QĐ-UBND").await;
+
+    // 4. staff verify it; the product is listed and found without diacritics
+    staff
+        .goto(&format!("{base}/staff/certificates"))
+        .await
+        .unwrap();
+    until_text(&staff, "2468/QĐ-UBND").await;
+    click(&staff, "form[action$='/verify'] button").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        staff
+            .goto(&format!("{base}/search?q=mat+ong+hoa+keo"))
+            .await
+            .unwrap();
+        let found = staff
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if found.contains("Mật ong hoa keo Ba Chẽ") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not found by search: {found}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    screenshot(&staff, "journey-producer-found").await;
+
+    // 5. a shopper orders it (cash on delivery); the producer confirms and ships
+    let slug: String =
+        sqlx::query_scalar("select slug from product where name = 'Mật ong hoa keo Ba Chẽ'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let mut shopper = crate::helpers::Visitor::new(&app);
+    let added = crate::orders::add(&mut shopper, &slug, 2).await;
+    assert_eq!(
+        added.status,
+        axum::http::StatusCode::SEE_OTHER,
+        "{}",
+        added.body
+    );
+    let page = shopper.get("/checkout").await;
+    let placed = crate::orders::checkout_with(&mut shopper, &page, "cod").await;
+    assert_eq!(
+        placed.status,
+        axum::http::StatusCode::SEE_OTHER,
+        "{}",
+        placed.body
+    );
+
+    producer
+        .goto(&format!("{base}/producer/orders"))
+        .await
+        .unwrap();
+    until_text(&producer, "OCOP").await;
+    screenshot(&producer, "journey-producer-orders").await;
+    click(&producer, "main li a[href^='/producer/orders/']").await;
+    until_text(&producer, "Mật ong hoa keo Ba Chẽ").await;
+    click(&producer, "form input[value=confirm] ~ button").await;
+    until_text(&producer, "Mã vận đơn").await;
+    type_into(&producer, "#carrier", "Viettel Post").await;
+    type_into(&producer, "#tracking", "VTP123456789").await;
+    click(&producer, "form input[value=ship] ~ button").await;
+    let shipped = until_text(&producer, "VTP123456789").await;
+    assert!(shipped.contains("Viettel Post"), "{shipped}");
+    screenshot(&producer, "journey-producer-shipped").await;
+    let status: String = sqlx::query_scalar(
+        "select o.status from shop_order o join producer p using (producer_id) where p.name = 'HTX Ong mật Ba Chẽ'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "shipped");
+    producer.close().await.unwrap();
+    staff.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
