@@ -2,12 +2,13 @@
 # Dashboard benchmark at national scale: 20,000 products and 10 million orders over three years
 # (`seed --scale --orders`, resumable: a second run reuses the database), then every dashboard
 # page, CSV and API call timed one request at a time as a staff member would load them — first
-# on the sales rollups, then with STATS_FROM_ORDERS=1 (every number computed from the orders on
+# on the sales rollups, then with STATS_FROM_ORDERS=true (every number computed from the orders on
 # each request). Prints p50 and max in milliseconds; asserts nothing.
 #
 #   bench/dashboard.sh                      # 10,000,000 orders (first run seeds: about half an hour)
 #   ORDERS=1000000 bench/dashboard.sh
 #   REPS=5 RAW_REPS=1 bench/dashboard.sh
+#   RAW_REPS=0 bench/dashboard.sh           # the rollups only
 #   FRESH=1 bench/dashboard.sh              # drop the database and seed again
 PORT=${PORT:-3903}
 export BIND="127.0.0.1:$PORT"
@@ -89,8 +90,11 @@ for p in "${pages[@]}"; do
   with_p50[$p]=$a; with_max[$p]=$b; with_code[$p]=$c
 done
 stop
+printf '\n%-78s %20s\n' "Dashboard page ($ORDERS orders; ms, one request at a time)" "rollups p50 / max"
+for p in "${pages[@]}"; do printf '%-78s %9s / %8s\n' "$p" "${with_p50[$p]}" "${with_max[$p]}"; done
 
-serve STATS_FROM_ORDERS=1
+[ "$RAW_REPS" = 0 ] && exit 0
+serve STATS_FROM_ORDERS=true
 login
 printf '\n%-78s %20s %20s\n' "Dashboard page ($ORDERS orders; ms, one request at a time)" "rollups p50 / max" "from orders p50"
 for p in "${pages[@]}"; do

@@ -70,7 +70,7 @@ pub struct Config {
     pub order_payment_minutes: i64,
     /// Local simulated payment pages for every provider, signing callbacks with the test
     /// secrets below: the whole payment journey works offline. On for the demo.
-    #[arg(long, env = "PAYMENT_SANDBOX", default_value_t = false)]
+    #[arg(long, env = "PAYMENT_SANDBOX", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub payment_sandbox: bool,
     /// The account that receives VietQR bank transfers: bank BIN (6 digits), number, holder.
     #[arg(long, env = "VIETQR_BANK_BIN")]
@@ -112,10 +112,10 @@ pub struct Config {
     pub stripe_api_url: Option<String>,
     /// Compute the dashboards from the orders on every request instead of the sales rollups
     /// (for the benchmark that shows what the rollups are worth; slow at national scale).
-    #[arg(long, env = "STATS_FROM_ORDERS", default_value_t = false)]
+    #[arg(long, env = "STATS_FROM_ORDERS", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub stats_from_orders: bool,
     /// Behind a load balancer that sets X-Forwarded-For: rate limits count by that address.
-    #[arg(long, env = "TRUST_PROXY", default_value_t = false)]
+    #[arg(long, env = "TRUST_PROXY", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_proxy: bool,
     /// When set, `/metrics` answers only `Authorization: Bearer <this>`.
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]

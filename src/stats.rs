@@ -155,7 +155,8 @@ impl Table {
         matches!(self, Table::Product | Table::Sector | Table::Stars)
     }
 
-    /// (cube, key on the rollup side, key on the facts side, which rollup rows, widest tier)
+    /// (cube, key on the rollup side, key on the facts side, which rollup rows, widest tier);
+    /// keys keep their own type until the rows are added up (grouping by text costs more)
     fn plan(
         self,
     ) -> (
@@ -174,46 +175,28 @@ impl Table {
             Table::ProducerType => (&SALES, "producer_type", "producer_type", TOTALS, Tier::Year),
             Table::Commune => (
                 &SALES,
-                "commune_code::text",
-                "commune_code::text",
+                "commune_code",
+                "commune_code",
                 "r.commune_code <> 0 and ($1::smallint is null or r.province_code = $1)",
                 Tier::Year,
             ),
             Table::Province => (
                 &SALES,
-                "province_code::text",
-                "province_code::text",
+                "province_code",
+                "province_code",
                 "r.province_code <> 0 and r.commune_code = 0 and ($1::smallint is null or r.province_code = $1)",
                 Tier::Year,
             ),
-            Table::Producer => (
-                &PRODUCERS,
-                "producer_id::text",
-                "producer_id::text",
-                ANY,
-                Tier::Year,
-            ),
-            Table::Product => (
-                &PRODUCTS,
-                "product_id::text",
-                "product_id::text",
-                ANY,
-                Tier::Year,
-            ),
+            Table::Producer => (&PRODUCERS, "producer_id", "producer_id", ANY, Tier::Year),
+            Table::Product => (&PRODUCTS, "product_id", "product_id", ANY, Tier::Year),
             Table::Sector => (&GOODS, "sector", "sector", GOODS_TOTALS, Tier::Year),
-            Table::Stars => (
-                &GOODS,
-                "stars::text",
-                "stars::text",
-                GOODS_TOTALS,
-                Tier::Year,
-            ),
-            Table::Day => (&SALES, "r.start::text", "day::text", TOTALS, Tier::Day),
+            Table::Stars => (&GOODS, "stars", "stars", GOODS_TOTALS, Tier::Year),
+            Table::Day => (&SALES, "r.start", "day", TOTALS, Tier::Day),
             // weeks start on Monday, months on the 1st (Vietnamese dates)
             Table::Week => (
                 &SALES,
-                "date_trunc('week', r.start)::date::text",
-                "date_trunc('week', day)::date::text",
+                "date_trunc('week', r.start)::date",
+                "date_trunc('week', day)::date",
                 TOTALS,
                 Tier::Day,
             ),
@@ -304,19 +287,19 @@ pub async fn breakdown(
              where day between $4 and $5 and ($1::smallint is null or province_code = $1)
          ), g as (
              select key, sum(a)::bigint as a, sum(b)::bigint as b, sum(c)::bigint as value
-             from f as f(key, a, b, c) group by key
+             from f as f(key, a, b, c) group by key having sum(a) <> 0 or sum(b) <> 0 or sum(c) <> 0
          )
-         select key, a, b, value, count(*) filter (where b > 0) over () as with_paid,
-                count(*) filter (where b > 0 and i.id is not null) over () as among
-         from g left join unnest($6::bigint[]) as i(id) on {among}
-         where a <> 0 or b <> 0 or value <> 0 {order}",
+         select key::text, a, b, value, (select count(*) from g where b > 0) as with_paid,
+                {among} as among
+         from g {order}",
         values = cube.values,
         rollup = cube.rollup,
         order = table.order_and_limit(),
+        // (counted over every key, not only the rows returned)
         among = if table == Table::Product {
-            "i.id = g.key::bigint"
+            "(select count(*) from g join unnest($6::bigint[]) as i(id) on i.id = g.key where g.b > 0)"
         } else {
-            "false"
+            "(0 * cardinality($6::bigint[]))::bigint"
         },
     );
     let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))

@@ -211,17 +211,11 @@ pub struct Reach {
     pub new_products: i64,
 }
 
-/// Visits, the catalog's shares and newcomers; `listed` are the listed certified products (their
-/// sold share is filled in by the caller from the sales of the period).
-pub async fn reach(
-    state: &AppState,
-    province: Option<i16>,
-    from: Date,
-    to: Date,
-) -> Result<(Reach, Vec<i64>), AppError> {
+/// The products with a verified, valid 3★+ certificate today (how many), and the ids of those
+/// listed, from the in-memory catalog.
+fn certified(state: &AppState, province: Option<i16>) -> (i64, Vec<i64>) {
     let today = crate::domain::vn_today();
-    let mut r = Reach::default();
-    let mut listed = vec![];
+    let (mut certified, mut listed) = (0, vec![]);
     let s = state.catalog.snapshot();
     for p in s.products.values() {
         let Some(producer) = s.producers.get(&p.producer_id) else {
@@ -231,13 +225,24 @@ pub async fn reach(
             continue;
         }
         if p.certificate.as_ref().is_some_and(|c| c.valid_on(today)) {
-            r.certified_products += 1;
+            certified += 1;
             if s.row_of.contains_key(&p.id) {
                 listed.push(p.id);
             }
         }
     }
-    r.listed_products = listed.len() as i64;
+    (certified, listed)
+}
+
+/// Visits and newcomers (the catalog's shares are filled in by the caller).
+pub async fn reach(
+    state: &AppState,
+    province: Option<i16>,
+    from: Date,
+    to: Date,
+) -> Result<Reach, AppError> {
+    let today = crate::domain::vn_today();
+    let mut r = Reach::default();
     // finished days from Postgres, today from Redis
     let v = sqlx::query!(
         r#"select coalesce(sum(page_views), 0)::bigint as "pages!", coalesce(sum(product_views), 0)::bigint as "products!",
@@ -272,7 +277,7 @@ pub async fn reach(
             }
         }
     }
-    Ok((r, listed))
+    Ok(r)
 }
 
 /// The headline of a period with everything the API and the page show beside it: the counts of
@@ -282,20 +287,24 @@ async fn overview(
     state: &AppState,
     scope: &stats::Scope,
 ) -> Result<(Summary, Reach, Vec<Row>, Vec<Row>), AppError> {
-    let (reach_now, listed) = reach(state, scope.province, scope.from, scope.to).await?;
+    let (certified_products, listed) = certified(state, scope.province);
     let pool = &state.pool;
-    let (mut now, producers, products) = tokio::try_join!(
-        Summary::headline(pool, scope),
-        stats::breakdown(pool, scope, stats::Table::Producer, &[]),
-        stats::breakdown(pool, scope, stats::Table::Product, &listed),
+    let (reach_now, mut now, producers, products) = tokio::try_join!(
+        reach(state, scope.province, scope.from, scope.to),
+        async { Ok(Summary::headline(pool, scope).await?) },
+        async { Ok(stats::breakdown(pool, scope, stats::Table::Producer, &[]).await?) },
+        async { Ok(stats::breakdown(pool, scope, stats::Table::Product, &listed).await?) },
     )?;
     now.active_producers = producers.with_paid;
     now.products_sold = products.with_paid;
+    let listed_products = listed.len() as i64;
     let reach_now = Reach {
-        listed_sold_per_mille: if reach_now.listed_products == 0 {
+        certified_products,
+        listed_products,
+        listed_sold_per_mille: if listed_products == 0 {
             0
         } else {
-            products.with_paid_among * 1000 / reach_now.listed_products
+            products.with_paid_among * 1000 / listed_products
         },
         ..reach_now
     };

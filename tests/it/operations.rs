@@ -484,5 +484,89 @@ async fn when_postgres_goes_away_shoppers_get_a_clear_page_and_the_shop_recovers
     let again = crate::orders::checkout_with(&mut v, &checkout_page, "cod").await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
     assert_eq!(orders().await, 1);
+
+    // a bank's webhook arriving while Postgres is away is refused with a 5xx, so the bank sends
+    // it again; once Postgres is back, the retry pays the order, once
+    crate::orders::add(&mut v, "mien-dong", 1).await;
+    let page = v.get("/checkout").await;
+    let placed = crate::orders::checkout_with(&mut v, &page, "vietqr").await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+    let location = placed.headers["location"].to_str().unwrap();
+    let code = location["/orders/".len()..]
+        .split(['?', '#'])
+        .next()
+        .unwrap()
+        .to_string();
+    let amount: i64 = sqlx::query_scalar("select grand_total from order_group where code = $1")
+        .bind(&code)
+        .fetch_one(&direct)
+        .await
+        .unwrap();
+    let body = crate::payments::sepay_body(7_700_001, &code, amount);
+    let webhook = || {
+        crate::payments::sepay_request(
+            &body,
+            &crate::payments::sepay_signed(&body, crate::payments::now()),
+        )
+    };
+    proxy.cut();
+    let refused = app.send(webhook()).await;
+    assert!(refused.status.is_server_error(), "{}", refused.body);
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.get("/readyz").await.status != StatusCode::OK {
+        assert!(Instant::now() < deadline, "the app did not reconnect");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for _ in 0..2 {
+        assert_eq!(app.send(webhook()).await.status, StatusCode::OK);
+    }
+    let (status, applied): (String, i64) = sqlx::query_as(
+        "select (select o.status from shop_order o join order_group g using (order_group_id) where g.code = $1),
+                (select count(*) from payment_event where outcome = 'applied')",
+    )
+    .bind(&code)
+    .fetch_one(&direct)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), applied), ("paid", 1));
     direct.close().await;
+}
+
+/// Meilisearch configured but not answering (stopped, or not reachable): shoppers still find
+/// products (Postgres answers), operators see it in /metrics, and the index changes wait in the
+/// outbox for its return.
+#[tokio::test]
+async fn when_meilisearch_is_down_search_answers_from_postgres_and_changes_wait_for_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = TestApp::custom(Options {
+        tweak: Some(Box::new(move |c| {
+            c.meili_url = Some(format!("http://127.0.0.1:{port}"));
+        })),
+        ..Options::default()
+    })
+    .await;
+    load_fixture(&app).await;
+    let page = app.get("/search?q=banh+da").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Bánh đa Kế"), "{}", page.body);
+    let metrics = app.get("/metrics").await.body;
+    let fallbacks: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("ocop_search_fallbacks_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(fallbacks >= 1.0, "{metrics}");
+    let pending: i64 =
+        sqlx::query_scalar("select count(*) from search_outbox where done_at is null")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(pending > 0, "changes wait for the index");
+    assert!(metrics.contains("ocop_search_outbox_pending "), "{metrics}");
 }

@@ -236,7 +236,7 @@ async fn every_provider_pays_through_its_sandbox_page() {
     assert_eq!(unverified, 0);
 }
 
-fn sepay_request(body: &str, headers: &[(&str, String)]) -> Request<Body> {
+pub(crate) fn sepay_request(body: &str, headers: &[(&str, String)]) -> Request<Body> {
     let mut r =
         Request::post("/payments/sepay/webhook").header(header::CONTENT_TYPE, "application/json");
     for (k, v) in headers {
@@ -245,21 +245,21 @@ fn sepay_request(body: &str, headers: &[(&str, String)]) -> Request<Body> {
     r.body(Body::from(body.to_string())).unwrap()
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
 }
 
-fn sepay_body(id: i64, code: &str, amount: i64) -> String {
+pub(crate) fn sepay_body(id: i64, code: &str, amount: i64) -> String {
     serde_json::json!({ "id": id, "gateway": "MBBank", "transactionDate": "2026-11-24 10:00:00", "accountNumber": "1017595600",
         "code": null, "content": format!("{code} thanh toan"), "transferType": "in", "transferAmount": amount,
         "accumulated": 1, "referenceCode": "FT1", "description": "" })
     .to_string()
 }
 
-fn sepay_signed(body: &str, t: i64) -> Vec<(&'static str, String)> {
+pub(crate) fn sepay_signed(body: &str, t: i64) -> Vec<(&'static str, String)> {
     vec![
         ("x-sepay-timestamp", t.to_string()),
         (
