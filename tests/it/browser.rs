@@ -16,11 +16,7 @@ impl Drop for Driver {
 }
 
 fn start_chromedriver() -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let child = Command::new(&binary)
         .arg(format!("--port={port}"))
@@ -89,6 +85,18 @@ pub async fn html_of(client: &fantoccini::Client, css: &str) -> String {
         .html(true)
         .await
         .unwrap()
+}
+
+/// Whether the page fits the window's width (nothing makes it scroll sideways).
+pub async fn fits_width(client: &fantoccini::Client) -> bool {
+    client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap()
+        == serde_json::json!(true)
 }
 
 pub async fn screenshot(client: &fantoccini::Client, name: &str) {
@@ -167,16 +175,8 @@ async fn a_shopper_on_a_phone_opens_the_home_page_and_a_product() {
         "QR code image did not load"
     );
     // the page fits a phone: nothing wider than the viewport
-    let overflow = client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        overflow,
-        serde_json::json!(false),
+    assert!(
+        crate::browser::fits_width(&client).await,
         "page scrolls sideways on a phone"
     );
 
@@ -393,16 +393,8 @@ async fn a_shopper_on_a_phone_searches_without_diacritics_pays_by_vietqr_and_the
         text_of(&client, "#pay").await.contains(&code),
         "the memo is shown in words"
     );
-    let overflow = client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        overflow,
-        serde_json::json!(false),
+    assert!(
+        crate::browser::fits_width(&client).await,
         "the QR page fits a phone"
     );
 

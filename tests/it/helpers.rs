@@ -720,12 +720,25 @@ impl<'a> Visitor<'a> {
 
 /// The CSRF token in a page's form.
 pub fn csrf(page: &Answer) -> String {
-    let at = page
-        .body
+    csrf_in(&page.body)
+}
+
+/// The CSRF token of the first form in an HTML text.
+pub fn csrf_in(html: &str) -> String {
+    let at = html
         .find("name=\"csrf\" value=\"")
-        .unwrap_or_else(|| panic!("no csrf field: {}", page.body))
+        .unwrap_or_else(|| panic!("no csrf field: {html}"))
         + 19;
-    page.body[at..at + 64].to_string()
+    html[at..at + 64].to_string()
+}
+
+/// A port nothing listens on (for a while): for a server to start on, or a service that is down.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub const PASSWORD: &str = "mật khẩu dài";

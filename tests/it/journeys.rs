@@ -90,11 +90,7 @@ async fn buy(client: &Client, base: &str, slug: &str, method: &str) -> String {
 #[tokio::test]
 async fn a_shopper_pays_by_each_provider_and_by_cash_and_staff_see_it_on_the_dashboard() {
     // the browser follows the app's own absolute links (to the sandbox gateways and back)
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let app = TestApp::custom(Options {
         tweak: Some(Box::new(move |c| {
             c.bind = format!("127.0.0.1:{port}").parse().unwrap();
@@ -220,16 +216,8 @@ async fn a_shopper_pays_by_each_provider_and_by_cash_and_staff_see_it_on_the_das
         "100%",
         "{pairs:?}"
     );
-    let overflow = client
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        overflow,
-        serde_json::json!(false),
+    assert!(
+        crate::browser::fits_width(&client).await,
         "the dashboard fits a phone"
     );
     client.close().await.unwrap();

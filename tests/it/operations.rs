@@ -206,14 +206,7 @@ async fn the_server_logs_json_without_secrets_and_stops_gracefully_on_sigterm() 
         .unwrap()
     };
     let cookie = cookie_of(&login_page);
-    let token = login_page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = crate::helpers::csrf_in(&login_page);
     let mut lock = db.pool.begin().await.unwrap();
     sqlx::query("lock table app_user in access exclusive mode")
         .execute(&mut *lock)
@@ -538,11 +531,7 @@ async fn when_postgres_goes_away_shoppers_get_a_clear_page_and_the_shop_recovers
 /// outbox for its return.
 #[tokio::test]
 async fn when_meilisearch_is_down_search_answers_from_postgres_and_changes_wait_for_it() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let app = TestApp::custom(Options {
         tweak: Some(Box::new(move |c| {
             c.meili_url = Some(format!("http://127.0.0.1:{port}"));

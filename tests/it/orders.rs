@@ -803,50 +803,18 @@ async fn act(v: &mut Visitor<'_>, id: i64, fields: Vec<(&'static str, String)>) 
         .await
 }
 
-/// A TCP proxy to Redis that a test can cut, to see what shoppers get when Redis is gone.
-async fn redis_proxy() -> (
-    String,
-    tokio::task::JoinHandle<()>,
-    std::sync::Arc<tokio::sync::Notify>,
-) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let cut = std::sync::Arc::new(tokio::sync::Notify::new());
-    let stop = cut.clone();
-    let handle = tokio::spawn(async move {
-        let mut conns = tokio::task::JoinSet::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let (mut inbound, _) = accepted.unwrap();
-                    conns.spawn(async move {
-                        if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:6379").await {
-                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
-                    });
-                }
-                _ = stop.notified() => {
-                    conns.abort_all();
-                    return;
-                }
-            }
-        }
-    });
-    (format!("redis://{addr}"), handle, cut)
-}
-
 #[tokio::test]
 async fn without_redis_the_cart_says_so_and_nothing_is_ordered() {
-    let (url, proxy, cut) = redis_proxy().await;
-    let app = TestApp::with_redis(url).await;
+    // Redis through a proxy the test cuts, to see what shoppers get when Redis is gone
+    let proxy = crate::operations::Proxy::start("127.0.0.1:6379").await;
+    let app = TestApp::with_redis(format!("redis://{}", proxy.addr)).await;
     load_fixture(&app).await;
     let mut v = Visitor::new(&app);
     assert_eq!(
         add(&mut v, "mien-dong", 1).await.status,
         StatusCode::SEE_OTHER
     );
-    cut.notify_one();
-    proxy.await.unwrap();
+    proxy.cut();
     for answer in [
         v.get("/cart").await,
         add(&mut v, "mien-dong", 1).await,

@@ -279,11 +279,7 @@ async fn a_search_engine_that_does_not_answer_falls_back_to_postgres() {
     let app = TestApp::new().await;
     load_fixture(&app).await;
     // nothing listens on this port
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let meili =
         MeiliSearch::new(&format!("http://127.0.0.1:{port}"), Some("key"), "products").unwrap();
     let search = Search::new(app.pool.clone(), Some(meili));
