@@ -74,6 +74,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| format!("seeding failed: {e}"))?;
             eprintln!("{summary}");
+            // a sales history, so the dashboards have something to show
+            let history = ocop_market::seed::orders::orders(&pool, DEMO_ORDERS, |_, _| {})
+                .await
+                .map_err(|e| format!("seeding orders failed: {e}"))?;
+            eprintln!("{history}");
             let accounts = ocop_market::seed::demo_accounts(&pool)
                 .await
                 .map_err(|e| format!("demo accounts: {e}"))?;
@@ -193,6 +198,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
     }
 }
+
+/// Orders over three years in the demo: enough for every dashboard table and chart to speak.
+const DEMO_ORDERS: i64 = 20_000;
 
 async fn pool(config: &Config) -> Result<sqlx::PgPool, String> {
     let pool = ocop_market::db::connect(&config.database_url, 4)
