@@ -31,26 +31,36 @@ struct RouteStats {
     buckets: [AtomicU64; BUCKETS.len()],
 }
 
-/// (method, route template, status) → counts. Routes are templates (`/san-pham/{slug}`), so
-/// the set stays small whatever is requested.
+/// route template → (method, status, counts). Routes are templates (`/products/{slug}`), so the
+/// set stays small whatever is requested; a request finds its counters without allocating.
 #[derive(Default)]
 pub struct Metrics {
-    routes: RwLock<HashMap<(String, String, u16), Arc<RouteStats>>>,
+    routes: RwLock<HashMap<String, Vec<(String, u16, Arc<RouteStats>)>>>,
 }
 
 impl Metrics {
     fn record(&self, method: &str, route: &str, status: u16, took: Duration) {
-        let key = (method.to_string(), route.to_string(), status);
-        let found = self.routes.read().expect("metrics lock").get(&key).cloned();
+        let found = self
+            .routes
+            .read()
+            .expect("metrics lock")
+            .get(route)
+            .and_then(|v| v.iter().find(|e| e.0 == method && e.1 == status))
+            .map(|e| e.2.clone());
         let stats = match found {
             Some(s) => s,
-            None => self
-                .routes
-                .write()
-                .expect("metrics lock")
-                .entry(key)
-                .or_default()
-                .clone(),
+            None => {
+                let mut routes = self.routes.write().expect("metrics lock");
+                let entries = routes.entry(route.to_string()).or_default();
+                match entries.iter().find(|e| e.0 == method && e.1 == status) {
+                    Some(e) => e.2.clone(),
+                    None => {
+                        let s = Arc::new(RouteStats::default());
+                        entries.push((method.to_string(), status, s.clone()));
+                        s
+                    }
+                }
+            }
         };
         let secs = took.as_secs_f64();
         stats.count.fetch_add(1, Ordering::Relaxed);
@@ -61,10 +71,27 @@ impl Metrics {
             stats.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
     }
+
+    /// (method, route, status, counts), sorted.
+    fn snapshot(&self) -> Vec<(String, String, u16, Arc<RouteStats>)> {
+        let routes = self.routes.read().expect("metrics lock");
+        let mut all: Vec<_> = routes
+            .iter()
+            .flat_map(|(route, v)| {
+                v.iter()
+                    .map(move |(m, st, s)| (m.clone(), route.clone(), *st, s.clone()))
+            })
+            .collect();
+        all.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+        all
+    }
 }
 
-/// A request id: the caller's when it is short and plain (a load balancer's), else a new one.
+/// A request id: the caller's when it is short and plain (a load balancer's), else a new one —
+/// this process's random prefix and a counter, unique across instances without a system call.
 fn request_id(req: &Request) -> String {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     req.headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
@@ -75,9 +102,12 @@ fn request_id(req: &Request) -> String {
         })
         .map(str::to_string)
         .unwrap_or_else(|| {
-            let mut bytes = [0u8; 12];
-            getrandom::fill(&mut bytes).expect("the operating system's random source");
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
+            let prefix = PREFIX.get_or_init(|| {
+                let mut bytes = [0u8; 4];
+                getrandom::fill(&mut bytes).expect("the operating system's random source");
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            });
+            format!("{prefix}{:016x}", NEXT.fetch_add(1, Ordering::Relaxed))
         })
 }
 
@@ -85,18 +115,20 @@ fn request_id(req: &Request) -> String {
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "(unmatched)".into());
-    let method = req.method().to_string();
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("(unmatched)", |m| m.as_str());
+    let method = req.method().clone();
     // the path only, never the query (order codes and phone numbers travel there)
     let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
     let mut response = next.run(req).instrument(span.clone()).await;
     let took = started.elapsed();
     let status = response.status().as_u16();
-    state.metrics.record(&method, &route, status, took);
+    // any other method string would be a new series each: a way to fill memory
+    let method_label = match method.as_str() {
+        m @ ("GET" | "POST" | "HEAD" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "OTHER",
+    };
+    state.metrics.record(method_label, route, status, took);
     span.in_scope(|| {
         tracing::info!(
             status,
@@ -141,18 +173,13 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
 }
 
 fn write_requests(m: &Metrics, out: &mut String) {
-    let routes = m.routes.read().expect("metrics lock");
-    let mut keys: Vec<_> = routes.keys().cloned().collect();
-    keys.sort();
+    let all = m.snapshot();
     out.push_str("# HELP ocop_http_requests_total Requests answered, by route template and status.\n# TYPE ocop_http_requests_total counter\n");
-    for k in &keys {
-        let s = &routes[k];
+    for (method, route, status, s) in &all {
         let _ = writeln!(
             out,
-            "ocop_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}",
-            k.0,
-            label(&k.1),
-            k.2,
+            "ocop_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
+            label(route),
             s.count.load(Ordering::Relaxed)
         );
     }
@@ -161,11 +188,11 @@ fn write_requests(m: &Metrics, out: &mut String) {
         (String, String),
         ([u64; BUCKETS.len()], u64, u64),
     > = Default::default();
-    for k in &keys {
-        let s = &routes[k];
-        let e = per_route
-            .entry((k.0.clone(), k.1.clone()))
-            .or_insert(([0; BUCKETS.len()], 0, 0));
+    for (method, route, _, s) in &all {
+        let e =
+            per_route
+                .entry((method.clone(), route.clone()))
+                .or_insert(([0; BUCKETS.len()], 0, 0));
         for (i, b) in s.buckets.iter().enumerate() {
             e.0[i] += b.load(Ordering::Relaxed);
         }
