@@ -83,7 +83,7 @@ impl AppError {
                 "Dịch vụ tạm thời không khả dụng, vui lòng thử lại sau ít phút.".into()
             }
             AppError::Database(e) if unreachable(e) => {
-                "Hệ thống tạm thời gián đoạn, vui lòng thử lại sau ít phút. Thao tác của bạn chưa được ghi nhận; đơn hàng và thanh toán không bị mất hay ghi hai lần.".into()
+                "Hệ thống tạm thời gián đoạn. Thao tác của bạn có thể chưa được ghi nhận: vui lòng thử lại sau ít phút (gửi lại không tạo đơn hàng hay khoản thanh toán thứ hai).".into()
             }
             AppError::CartUnavailable(_) => {
                 "Giỏ hàng tạm thời không khả dụng. Bạn vẫn có thể xem sản phẩm; vui lòng thử lại sau ít phút. Chưa có đơn hàng nào được tạo.".into()
