@@ -299,15 +299,32 @@ async fn momo_page(
     State(state): State<AppState>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Result<Response, AppError> {
-    on(&state)?;
-    let amount = q.get("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
-    Ok(page(
+    gateway_page(
+        &state,
+        q,
         "Ví MoMo (giả lập)",
         "momo",
-        amount,
-        "/sandbox/momo/pay",
-        q,
         "Ví MoMo giả lập: kết quả được gửi về sàn qua IPN, ký HMAC-SHA256 như MoMo.",
+    )
+}
+
+/// A gateway's page: the fields it was sent come back with the button pressed.
+fn gateway_page(
+    state: &AppState,
+    q: BTreeMap<String, String>,
+    title: &str,
+    provider: &str,
+    note: &str,
+) -> Result<Response, AppError> {
+    on(state)?;
+    let amount = q.get("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
+    Ok(page(
+        title,
+        provider,
+        amount,
+        &format!("/sandbox/{provider}/pay"),
+        q,
+        note,
     ))
 }
 
@@ -421,16 +438,13 @@ async fn stripe_page(
     State(state): State<AppState>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Result<Response, AppError> {
-    on(&state)?;
-    let amount = q.get("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
-    Ok(page(
+    gateway_page(
+        &state,
+        q,
         "Thẻ quốc tế qua Stripe (giả lập)",
         "stripe",
-        amount,
-        "/sandbox/stripe/pay",
-        q,
         "Stripe Checkout giả lập: kết quả được gửi về sàn qua webhook, ký theo Stripe-Signature.",
-    ))
+    )
 }
 
 async fn stripe_pay(

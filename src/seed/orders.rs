@@ -194,7 +194,7 @@ pub async fn orders(
     }
     let mut summary = OrdersSummary {
         added: next - already,
-        total: next.max(already),
+        total: next,
         seconds: started.elapsed().as_secs_f64(),
         ..Default::default()
     };

@@ -99,11 +99,11 @@ async fn breakdown(
     state: &AppState,
     scope: &stats::Scope,
     table: &str,
-) -> Result<(Vec<Row>, i64), AppError> {
+) -> Result<Vec<Row>, AppError> {
     let t = stats::Table::from_key(table)
         .ok_or_else(|| AppError::bad("bad_table", "Bảng không tồn tại."))?;
     let b = stats::breakdown(&state.pool, scope, t, &[]).await?;
-    Ok((label(state, t, b.rows), b.with_paid))
+    Ok(label(state, t, b.rows))
 }
 
 fn label(state: &AppState, table: stats::Table, rows: Vec<stats::Row>) -> Vec<Row> {
@@ -355,20 +355,16 @@ pub async fn page(
     let (now, reach_now, producers, products) = overview;
     let mut tables = serde_json::Map::new();
     for (key, rows) in [
-        ("sector", sector.0),
-        ("stars", stars.0),
-        ("producer_type", producer_type.0),
-        (place, places.0),
+        ("sector", sector),
+        ("stars", stars),
+        ("producer_type", producer_type),
+        (place, places),
         ("producer", producers),
         ("product", products),
     ] {
         tables.insert(key.into(), json!(rows));
     }
-    let series: Vec<(String, i64)> = series
-        .0
-        .iter()
-        .map(|r| (r.label.clone(), r.value))
-        .collect();
+    let series: Vec<(String, i64)> = series.iter().map(|r| (r.label.clone(), r.value)).collect();
     let methods: Vec<(String, i64)> = now
         .by_method
         .iter()
@@ -433,15 +429,14 @@ pub async fn page(
     Ok(render_page("staff/dashboard.html", &page))
 }
 
-/// `GET /api/v1/stats/summary?province=&from=&to=` (and `/api/v1/stats/{table}`) for provincial
-/// reporting systems: `Authorization: Bearer <staff API token>`, scoped like the person who made it.
-pub async fn api_summary(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-    Query(q): Query<DashboardQuery>,
-) -> Result<Response, crate::error::ApiError> {
-    let staff = token_staff(&state, &headers).await?;
-    let today = crate::domain::vn_today();
+/// Who asks (by token), where and when, for the API: `from`/`to` make a custom period, else
+/// `period` as on the page (30 days by default).
+async fn api_scope(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    q: DashboardQuery,
+) -> Result<(Option<i16>, Date, Date), AppError> {
+    let staff = token_staff(state, headers).await?;
     let q = DashboardQuery {
         period: Some(if q.from.is_some() {
             "custom".into()
@@ -450,8 +445,18 @@ pub async fn api_summary(
         }),
         ..q
     };
-    let ((from, to), _, _) = periods(&q, today)?;
-    let province = scope(&staff, q.province.as_deref(), &state);
+    let ((from, to), _, _) = periods(&q, crate::domain::vn_today())?;
+    Ok((scope(&staff, q.province.as_deref(), state), from, to))
+}
+
+/// `GET /api/v1/stats/summary?province=&from=&to=` (and `/api/v1/stats/{table}`) for provincial
+/// reporting systems: `Authorization: Bearer <staff API token>`, scoped like the person who made it.
+pub async fn api_summary(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Response, crate::error::ApiError> {
+    let (province, from, to) = api_scope(&state, &headers, q).await?;
     let (summary, reach, _, _) = overview(&state, &stats_scope(&state, province, from, to)).await?;
     Ok(axum::Json(json!({ "province": province, "from": from.to_string(), "to": to.to_string(), "summary": summary, "reach": reach })).into_response())
 }
@@ -462,19 +467,8 @@ pub async fn api_table(
     axum::extract::Path(table): axum::extract::Path<String>,
     Query(q): Query<DashboardQuery>,
 ) -> Result<Response, crate::error::ApiError> {
-    let staff = token_staff(&state, &headers).await?;
-    let today = crate::domain::vn_today();
-    let q = DashboardQuery {
-        period: Some(if q.from.is_some() {
-            "custom".into()
-        } else {
-            q.period.unwrap_or_else(|| "30d".into())
-        }),
-        ..q
-    };
-    let ((from, to), _, _) = periods(&q, today)?;
-    let province = scope(&staff, q.province.as_deref(), &state);
-    let (rows, _) = breakdown(&state, &stats_scope(&state, province, from, to), &table).await?;
+    let (province, from, to) = api_scope(&state, &headers, q).await?;
+    let rows = breakdown(&state, &stats_scope(&state, province, from, to), &table).await?;
     Ok(axum::Json(json!({ "province": province, "from": from.to_string(), "to": to.to_string(), "table": table, "rows": rows })).into_response())
 }
 
@@ -549,7 +543,7 @@ pub async fn csv(
     let ((from, to), _, _) = periods(&q, today)?;
     let province = scope(&staff, q.province.as_deref(), &state);
     let table = q.table.clone().unwrap_or_else(|| "sector".into());
-    let (rows, _) = breakdown(&state, &stats_scope(&state, province, from, to), &table).await?;
+    let rows = breakdown(&state, &stats_scope(&state, province, from, to), &table).await?;
     let mut out = String::from("\u{feff}");
     let mut w = csv::Writer::from_writer(vec![]);
     w.write_record([
