@@ -182,7 +182,17 @@ pub fn bar_chart(points: &[(String, i64)], title: &str) -> String {
             v
         ));
     }
-    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+    if points.len() <= 12 {
+        // few bars (payment methods, months of a year): each says what it is
+        for (i, (label, _)) in points.iter().enumerate() {
+            svg.push_str(&format!(
+                r#"<text x="{:.1}" y="{}" font-size="12" text-anchor="middle">{}</text>"#,
+                pad + (i as f64 + 0.5) * bar,
+                h + 18.0,
+                escape_html(label)
+            ));
+        }
+    } else if let (Some(first), Some(last)) = (points.first(), points.last()) {
         svg.push_str(&format!(
             r#"<text x="{pad}" y="{}" font-size="12">{}</text><text x="{}" y="{}" font-size="12" text-anchor="end">{}</text>"#,
             h + 18.0,
@@ -369,12 +379,16 @@ pub async fn page(
         .by_method
         .iter()
         .map(|m| {
-            (
-                crate::checkout::PaymentMethod::from_key(&m.method)
-                    .map(|x| x.label().to_string())
-                    .unwrap_or_default(),
-                m.value,
-            )
+            // short names under the bars (the full ones are in the table)
+            let name = match m.method.as_str() {
+                "cod" => "Tiền mặt",
+                "vietqr" => "VietQR",
+                "vnpay" => "VNPAY",
+                "momo" => "MoMo",
+                "card" => "Thẻ",
+                other => other,
+            };
+            (name.to_string(), m.value)
         })
         .collect();
     let snapshot = state.catalog.snapshot();
