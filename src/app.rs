@@ -286,9 +286,13 @@ impl Application {
         }
         let state = self.state.clone();
         let app = router(self.state);
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // the peer's address reaches handlers (rate limits count by it without TRUST_PROXY)
+        let result = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         // Workers stop between transactions (an aborted one rolls back and the next instance
         // redoes it); the page views counted in memory are handed to Redis first.
         if let Err(e) = state.visits.flush(&state).await {

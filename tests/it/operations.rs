@@ -212,7 +212,11 @@ async fn the_server_logs_json_without_secrets_and_stops_gracefully_on_sigterm() 
         .execute(&mut *lock)
         .await
         .unwrap();
-    let body = format!("csrf={token}&login=ai-do%40example.vn&password=Mat-Khau-Bi-Mat-42");
+    // an account of its own: sign-in limits count per account, across runs too
+    let body = format!(
+        "csrf={token}&login=ai-do-{}%40example.vn&password=Mat-Khau-Bi-Mat-42",
+        db.db_name
+    );
     let request = format!(
         "POST /login HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-Request-Id: req-graceful-0001\r\n\
          Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
