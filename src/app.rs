@@ -261,6 +261,10 @@ impl Application {
             self.state.pool.clone(),
             Duration::from_secs(30),
         ));
+        let reconcile = tokio::spawn(crate::payments::reconcile::reconcile_forever(
+            self.state.clone(),
+            Duration::from_secs(15),
+        ));
         let pool = self.state.pool.clone();
         let outbox = match self.state.search.meili().cloned() {
             Some(meili) => tokio::spawn(async move {
@@ -300,6 +304,7 @@ impl Application {
         }
         follower.abort();
         expiry.abort();
+        reconcile.abort();
         visits.abort();
         stats.abort();
         outbox.abort();

@@ -94,6 +94,9 @@ pub struct Config {
     pub vnpay_hash_secret: Option<String>,
     #[arg(long, env = "VNPAY_URL")]
     pub vnpay_url: Option<String>,
+    /// VNPAY's merchant API (querydr), asked about payments whose IPN did not arrive.
+    #[arg(long, env = "VNPAY_API_URL")]
+    pub vnpay_api_url: Option<String>,
     /// MoMo partner code, access key, secret key and API endpoint.
     #[arg(long, env = "MOMO_PARTNER_CODE")]
     pub momo_partner_code: Option<String>,
@@ -110,6 +113,10 @@ pub struct Config {
     pub stripe_webhook_secret: Option<String>,
     #[arg(long, env = "STRIPE_API_URL")]
     pub stripe_api_url: Option<String>,
+    /// Seconds an online payment may stay unconfirmed before its provider is asked about it
+    /// (default 300; 60 in sandbox mode, so a person trying the flow does not wait long).
+    #[arg(long, env = "RECONCILE_AFTER_SECS")]
+    pub reconcile_after_secs: Option<u64>,
     /// Compute the dashboards from the orders on every request instead of the sales rollups
     /// (for the benchmark that shows what the rollups are worth; slow at national scale).
     #[arg(long, env = "STATS_FROM_ORDERS", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]

@@ -36,6 +36,8 @@ struct RouteStats {
 #[derive(Default)]
 pub struct Metrics {
     routes: RwLock<HashMap<String, Vec<(String, u16, Arc<RouteStats>)>>>,
+    /// what this instance's payment reconciliation has done since it started
+    pub reconciled: std::sync::Mutex<crate::payments::reconcile::Report>,
 }
 
 impl Metrics {
@@ -256,6 +258,26 @@ async fn write_services(state: &AppState, out: &mut String) {
         state.config.db_max_connections,
         state.search.fallbacks(),
     );
+    let r = state
+        .metrics
+        .reconciled
+        .lock()
+        .expect("metrics lock")
+        .clone();
+    out.push_str("# HELP ocop_payment_reconciliation_total Questions this instance asked providers about unconfirmed payments, by what came of them.\n# TYPE ocop_payment_reconciliation_total counter\n");
+    for (outcome, n) in [
+        ("applied", r.applied),
+        ("duplicate", r.duplicates),
+        ("failed_payment", r.failed),
+        ("review", r.review),
+        ("pending", r.pending),
+        ("error", r.errors),
+    ] {
+        let _ = writeln!(
+            out,
+            "ocop_payment_reconciliation_total{{outcome=\"{outcome}\"}} {n}"
+        );
+    }
     if !pg_up {
         return;
     }

@@ -49,7 +49,8 @@ async fn limited(state: &AppState, provider: &str, ip: &str) -> Result<(), Respo
     }
 }
 
-async fn after_apply(state: &AppState, outcome: &Outcome, group: Option<i64>) {
+/// Tells the order's followers (its page, the producers) that it was paid.
+pub(crate) async fn after_apply(state: &AppState, outcome: &Outcome, group: Option<i64>) {
     if *outcome == Outcome::Applied {
         if let Some(g) = group {
             if let Ok(orders) = sqlx::query_scalar!(
@@ -362,10 +363,10 @@ async fn start(
     let method = PaymentMethod::from_key(&method)
         .filter(|m| m.online() && state.payments.enabled().contains(m))
         .ok_or(AppError::NotFound)?;
-    let Some((_, reference, amount)) = super::start_attempt(&state.pool, &code, method).await?
-    else {
+    let Some(attempt) = super::start_attempt(&state.pool, &code, method).await? else {
         return Ok(Redirect::to(&format!("/orders/{code}")).into_response());
     };
+    let (reference, amount) = (attempt.reference.clone(), attempt.amount);
     sqlx::query!(
         "update order_group set payment_method = $2 where code = $1",
         code,
@@ -377,19 +378,17 @@ async fn start(
     let to = match method {
         PaymentMethod::Vnpay => {
             let cfg = state.payments.vnpay.as_ref().expect("enabled");
-            let now = time::OffsetDateTime::now_utc().to_offset(crate::domain::VN_OFFSET);
-            let fmt = time::macros::format_description!("[year][month][day][hour][minute][second]");
+            let created = attempt.created_at;
             let mut params: BTreeMap<String, String> = [
                 ("vnp_Version", "2.1.0".to_string()),
                 ("vnp_Command", "pay".into()),
                 ("vnp_TmnCode", cfg.tmn_code.clone()),
                 ("vnp_Amount", (amount * 100).to_string()),
-                ("vnp_CreateDate", now.format(fmt).expect("formats")),
+                // querydr will name this attempt by its creation time
+                ("vnp_CreateDate", sign::vnpay_date(created)),
                 (
                     "vnp_ExpireDate",
-                    (now + time::Duration::minutes(15))
-                        .format(fmt)
-                        .expect("formats"),
+                    sign::vnpay_date(created + time::Duration::minutes(15)),
                 ),
                 ("vnp_CurrCode", "VND".into()),
                 ("vnp_IpAddr", ip.clone()),
@@ -526,6 +525,14 @@ async fn stripe_create(
         .send(&client)
         .await
         .map_err(|e| AppError::Unavailable(format!("stripe: {e}")))?;
+    // reconciliation asks Stripe about the session by its id
+    sqlx::query!(
+        "update payment set provider_ref = $2 where reference = $1",
+        reference,
+        session.id.as_str()
+    )
+    .execute(&state.pool)
+    .await?;
     session
         .url
         .ok_or_else(|| AppError::Unavailable("stripe: no checkout url".into()))

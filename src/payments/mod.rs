@@ -5,6 +5,7 @@
 //! or too high, unknown code, already paid, cancelled or expired order, wrong account).
 
 pub mod http;
+pub mod reconcile;
 pub mod sandbox;
 pub mod sign;
 pub mod verify;
@@ -26,6 +27,8 @@ pub struct Providers {
     pub vnpay: Option<Vnpay>,
     pub momo: Option<Momo>,
     pub stripe: Option<Stripe>,
+    /// how long an online attempt may stay unconfirmed before its provider is asked
+    pub reconcile_after: std::time::Duration,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -40,6 +43,8 @@ pub struct Vnpay {
     pub tmn_code: String,
     pub secret: String,
     pub url: String,
+    /// the merchant API that answers `querydr`
+    pub api_url: String,
 }
 
 #[derive(Clone)]
@@ -102,6 +107,13 @@ impl Providers {
                         "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html".into()
                     }
                 }),
+                api_url: c.vnpay_api_url.clone().unwrap_or_else(|| {
+                    if sandbox {
+                        format!("{local}/sandbox/vnpay/merchant_webapi/api/transaction")
+                    } else {
+                        "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction".into()
+                    }
+                }),
             }),
             _ => None,
         };
@@ -155,6 +167,10 @@ impl Providers {
             vnpay,
             momo,
             stripe,
+            reconcile_after: std::time::Duration::from_secs(
+                c.reconcile_after_secs
+                    .unwrap_or(if sandbox { 60 } else { 300 }),
+            ),
         }
     }
 
@@ -174,6 +190,7 @@ impl Providers {
                 tmn_code: "OCOPTEST".into(),
                 secret: SANDBOX_VNPAY_SECRET.into(),
                 url: "http://127.0.0.1/sandbox/vnpay".into(),
+                api_url: "http://127.0.0.1/sandbox/vnpay/merchant_webapi/api/transaction".into(),
             }),
             momo: Some(Momo {
                 partner_code: "MOMOTEST".into(),
@@ -186,6 +203,7 @@ impl Providers {
                 webhook_secret: SANDBOX_STRIPE_WEBHOOK_SECRET.into(),
                 api_url: "http://127.0.0.1/sandbox/stripe/".into(),
             }),
+            reconcile_after: std::time::Duration::from_secs(60),
         }
     }
 
@@ -336,6 +354,17 @@ pub fn codes_in(memo: &str) -> Vec<String> {
     found
 }
 
+/// One attempt to pay an order group online.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub payment_id: i64,
+    /// what the provider is told (vnp_TxnRef, MoMo orderId, Stripe client_reference_id)
+    pub reference: String,
+    pub amount: i64,
+    /// VNPAY's querydr names the attempt by this time, so the pay request sends exactly it
+    pub created_at: time::OffsetDateTime,
+}
+
 /// The payment attempt a new online attempt gets: its reference is the order code for a bank
 /// transfer, the code and a counter for a gateway (each attempt a fresh reference, as VNPAY
 /// and MoMo require).
@@ -343,7 +372,7 @@ pub async fn start_attempt(
     pool: &PgPool,
     code: &str,
     method: PaymentMethod,
-) -> Result<Option<(i64, String, i64)>, sqlx::Error> {
+) -> Result<Option<Attempt>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let Some(g) = sqlx::query!(
         r#"select g.order_group_id, g.grand_total,
@@ -371,9 +400,9 @@ pub async fn start_attempt(
     } else {
         format!("{code}{:02}", attempts + 1)
     };
-    let id = sqlx::query_scalar!(
+    let row = sqlx::query!(
         "insert into payment (order_group_id, method, amount, reference) values ($1, $2, $3, $4)
-         on conflict (reference) do update set updated_at = now() returning payment_id",
+         on conflict (reference) do update set updated_at = now() returning payment_id, created_at",
         g.order_group_id,
         method.key(),
         g.grand_total,
@@ -382,7 +411,12 @@ pub async fn start_attempt(
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Some((id, reference, g.grand_total)))
+    Ok(Some(Attempt {
+        payment_id: row.payment_id,
+        reference,
+        amount: g.grand_total,
+        created_at: row.created_at,
+    }))
 }
 
 /// Acts on a verified notification: exactly once per provider transaction, in one transaction
@@ -412,7 +446,20 @@ pub async fn apply(
     .fetch_optional(&mut *tx)
     .await?;
     let (outcome, group, payment) = if claimed.is_none() {
-        (Outcome::Duplicate, None, None)
+        // kept with the order the first delivery was about, so its history shows both
+        let first = sqlx::query!(
+            "select e.order_group_id, e.payment_id from payment_tx_claim c join payment_event e using (payment_event_id)
+             where c.provider = $1 and c.provider_tx_id = $2",
+            n.provider,
+            n.tx_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        (
+            Outcome::Duplicate,
+            first.as_ref().and_then(|f| f.order_group_id),
+            first.and_then(|f| f.payment_id),
+        )
     } else {
         decide(&mut tx, bank, n).await?
     };

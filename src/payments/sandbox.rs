@@ -2,6 +2,10 @@
 //! "Pay", "Cancel" and "Pay the wrong amount", which sends the app the callback that provider
 //! would send, signed with the provider's real algorithm and the configured test secret. The
 //! callbacks go through exactly the handlers the real providers reach. Off, these routes are 404.
+//!
+//! The gateways also remember each transaction (in Redis, shared by every instance) and answer
+//! the status queries reconciliation asks (VNPAY querydr, MoMo query, Stripe's session), so the
+//! button "pay, but the notification is lost" shows the order turning paid without a callback.
 
 use super::http::{casso, momo_ipn, now, sepay, stripe_webhook, vnpay_ipn};
 use super::sign;
@@ -22,9 +26,18 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sandbox/bank/{code}", get(bank_page).post(bank_pay))
         .route("/sandbox/vnpay", get(vnpay_page).post(vnpay_pay))
+        .route(
+            "/sandbox/vnpay/merchant_webapi/api/transaction",
+            post(vnpay_query),
+        )
         .route("/sandbox/momo/v2/gateway/api/create", post(momo_create))
+        .route("/sandbox/momo/v2/gateway/api/query", post(momo_query))
         .route("/sandbox/momo/pay", get(momo_page).post(momo_pay))
         .route("/sandbox/stripe/v1/checkout/sessions", post(stripe_create))
+        .route(
+            "/sandbox/stripe/v1/checkout/sessions/{id}",
+            get(stripe_retrieve),
+        )
         .route("/sandbox/stripe/pay", get(stripe_page).post(stripe_pay))
 }
 
@@ -50,10 +63,42 @@ fn page(
     )
 }
 
-/// Which button: the amount the simulated provider reports.
+/// What a simulated gateway knows about a transaction, kept a week (the sandbox's own state).
+async fn remember(
+    state: &AppState,
+    provider: &str,
+    id: &str,
+    what: &serde_json::Value,
+) -> Result<(), AppError> {
+    let mut redis = state.redis.clone();
+    redis::cmd("SET")
+        .arg(format!("ocop:sandbox:{provider}:{id}"))
+        .arg(what.to_string())
+        .arg("EX")
+        .arg(7 * 24 * 3600)
+        .query_async::<()>(&mut redis)
+        .await
+        .map_err(|e| AppError::Unavailable(format!("sandbox state: {e}")))
+}
+
+pub async fn recall(
+    state: &AppState,
+    provider: &str,
+    id: &str,
+) -> Result<Option<serde_json::Value>, AppError> {
+    let mut redis = state.redis.clone();
+    let kept: Option<String> = redis::cmd("GET")
+        .arg(format!("ocop:sandbox:{provider}:{id}"))
+        .query_async(&mut redis)
+        .await
+        .map_err(|e| AppError::Unavailable(format!("sandbox state: {e}")))?;
+    Ok(kept.and_then(|k| serde_json::from_str(&k).ok()))
+}
+
+/// Which button: the amount the simulated provider reports. "lost" pays but sends no callback.
 fn reported(choice: &str, amount: i64) -> (bool, i64) {
     match choice {
-        "pay" => (true, amount),
+        "pay" | "lost" => (true, amount),
         "wrong" => (true, (amount - 10_000).max(1)),
         _ => (false, amount),
     }
@@ -234,15 +279,59 @@ async fn vnpay_pay(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    remember(&state, "vnpay", &get("vnp_TxnRef"), &json!(back)).await?;
     let hash = sign::vnpay_sign(&back, &cfg.secret);
     back.insert("vnp_SecureHash".into(), hash.clone());
     let query = format!("{}&vnp_SecureHash={hash}", sign::vnpay_hash_data(&back));
     // server to server first (the IPN is the source of truth), then the shopper's browser
-    let answer = vnpay_ipn(&state, &HeaderMap::new(), &query).await;
-    if !answer.status().is_success() {
-        return Err(AppError::Internal("sandbox VNPAY IPN refused".into()));
+    if c.choice != "lost" {
+        let answer = vnpay_ipn(&state, &HeaderMap::new(), &query).await;
+        if !answer.status().is_success() {
+            return Err(AppError::Internal("sandbox VNPAY IPN refused".into()));
+        }
     }
     Ok(Redirect::to(&format!("{}?{query}", get("vnp_ReturnUrl"))).into_response())
+}
+
+/// Stands in for VNPAY's merchant API, `vnp_Command=querydr` only: the transaction as the
+/// simulated gateway recorded it, signed over VNPAY's answer fields.
+async fn vnpay_query(
+    State(state): State<AppState>,
+    axum::Json(q): axum::Json<serde_json::Value>,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let cfg = state.payments.vnpay.clone().ok_or(AppError::NotFound)?;
+    let field = |k: &str| q[k].as_str().unwrap_or("").to_string();
+    let expected = sign::vnpay_pipe_sign(&sign::VNPAY_QUERY_REQUEST_FIELDS, &q, &cfg.secret);
+    if !sign::same_hex(&field("vnp_SecureHash"), &expected) {
+        return Ok(axum::Json(
+            json!({ "vnp_ResponseCode": "97", "vnp_Message": "Invalid Checksum" }),
+        )
+        .into_response());
+    }
+    if field("vnp_Command") != "querydr" || field("vnp_TmnCode") != cfg.tmn_code {
+        return Ok(
+            axum::Json(json!({ "vnp_ResponseCode": "99", "vnp_Message": "Unsupported" }))
+                .into_response(),
+        );
+    }
+    let Some(tx) = recall(&state, "vnpay", &field("vnp_TxnRef")).await? else {
+        return Ok(axum::Json(
+            json!({ "vnp_ResponseCode": "91", "vnp_Message": "Transaction not found", "vnp_TxnRef": field("vnp_TxnRef") }),
+        )
+        .into_response());
+    };
+    let t = |k: &str| tx[k].clone();
+    let mut answer = json!({
+        "vnp_ResponseId": field("vnp_RequestId"), "vnp_Command": "querydr", "vnp_ResponseCode": "00",
+        "vnp_Message": "QueryDR Success", "vnp_TmnCode": cfg.tmn_code, "vnp_TxnRef": t("vnp_TxnRef"),
+        "vnp_Amount": t("vnp_Amount"), "vnp_OrderInfo": t("vnp_OrderInfo"), "vnp_BankCode": t("vnp_BankCode"),
+        "vnp_PayDate": t("vnp_PayDate"), "vnp_TransactionNo": t("vnp_TransactionNo"), "vnp_TransactionType": "01",
+        "vnp_TransactionStatus": t("vnp_TransactionStatus"),
+    });
+    answer["vnp_SecureHash"] =
+        sign::vnpay_pipe_sign(&sign::VNPAY_QUERY_RESPONSE_FIELDS, &answer, &cfg.secret).into();
+    Ok(axum::Json(answer).into_response())
 }
 
 // ---------- MoMo ----------
@@ -277,6 +366,15 @@ async fn momo_create(State(state): State<AppState>, body: Bytes) -> Result<Respo
         )
         .into_response());
     }
+    remember(
+        &state,
+        "momo",
+        &s("orderId"),
+        &json!({ "partnerCode": s("partnerCode"), "orderId": s("orderId"), "requestId": s("requestId"),
+                 "amount": amount, "transId": 0, "resultCode": 1000, "message": "Giao dịch đã được khởi tạo, chờ người dùng xác nhận thanh toán.",
+                 "payType": "", "responseTime": now() * 1000, "extraData": "" }),
+    )
+    .await?;
     let pay_url = format!(
         "{}/sandbox/momo/pay?{}",
         state.config.public_url(),
@@ -293,6 +391,50 @@ async fn momo_create(State(state): State<AppState>, body: Bytes) -> Result<Respo
         "responseTime": now() * 1000, "message": "Thành công.", "resultCode": 0, "payUrl": pay_url,
     }))
     .into_response())
+}
+
+/// Stands in for MoMo's `/v2/gateway/api/query`: the order as the simulated wallet left it.
+async fn momo_query(
+    State(state): State<AppState>,
+    axum::Json(q): axum::Json<serde_json::Value>,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    let cfg = state.payments.momo.clone().ok_or(AppError::NotFound)?;
+    let field = |k: &str| q[k].as_str().unwrap_or("").to_string();
+    let expected = sign::hmac_sha256_hex(
+        cfg.secret_key.as_bytes(),
+        sign::momo_query_raw(
+            &cfg.access_key,
+            &field("orderId"),
+            &field("partnerCode"),
+            &field("requestId"),
+        )
+        .as_bytes(),
+    );
+    if !sign::same_hex(&field("signature"), &expected) || field("partnerCode") != cfg.partner_code {
+        return Ok(axum::Json(
+            json!({ "resultCode": 13, "message": "Merchant authentication failed" }),
+        )
+        .into_response());
+    }
+    let Some(mut tx) = recall(&state, "momo", &field("orderId")).await? else {
+        return Ok(axum::Json(json!({
+            "partnerCode": cfg.partner_code, "orderId": field("orderId"), "requestId": field("requestId"),
+            "resultCode": 42, "message": "orderId không tồn tại.", "responseTime": now() * 1000,
+        }))
+        .into_response());
+    };
+    tx["requestId"] = field("requestId").into();
+    tx["refundTrans"] = json!([]);
+    tx["lastUpdated"] = tx["responseTime"].clone();
+    tx["responseTime"] = (now() * 1000).into();
+    if let Some(o) = tx.as_object_mut() {
+        // the IPN's fields that a query answer does not carry
+        o.remove("signature");
+        o.remove("orderType");
+        o.remove("orderInfo");
+    }
+    Ok(axum::Json(tx).into_response())
 }
 
 async fn momo_page(
@@ -362,18 +504,21 @@ async fn momo_pay(
         cfg.secret_key.as_bytes(),
         sign::momo_result_raw(&cfg.access_key, &result).as_bytes(),
     );
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
-    let answer = momo_ipn(
+    let body = serde_json::to_string(&result).expect("serialises");
+    remember(
         &state,
-        &headers,
-        serde_json::to_string(&result)
-            .expect("serialises")
-            .as_bytes(),
+        "momo",
+        &result.order_id,
+        &serde_json::from_str(&body).expect("json"),
     )
-    .await;
-    if answer.status() != StatusCode::NO_CONTENT {
-        return Err(AppError::Internal("sandbox MoMo IPN refused".into()));
+    .await?;
+    if c.choice != "lost" {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        let answer = momo_ipn(&state, &headers, body.as_bytes()).await;
+        if answer.status() != StatusCode::NO_CONTENT {
+            return Err(AppError::Internal("sandbox MoMo IPN refused".into()));
+        }
     }
     Ok(Redirect::to(&format!(
         "{}?orderId={}&resultCode={}",
@@ -393,13 +538,11 @@ async fn stripe_create(
     body: Bytes,
 ) -> Result<Response, AppError> {
     on(&state)?;
-    let cfg = state.payments.stripe.clone().ok_or(AppError::NotFound)?;
-    let authorised = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a == format!("Bearer {}", cfg.secret_key));
-    if !authorised {
-        return Ok((StatusCode::UNAUTHORIZED, axum::Json(json!({ "error": { "type": "invalid_request_error", "message": "Invalid API Key provided" } }))).into_response());
+    if !stripe_authorised(&state, &headers)? {
+        return Ok(stripe_refusal(
+            StatusCode::UNAUTHORIZED,
+            "Invalid API Key provided",
+        ));
     }
     let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let reference = form.get("client_reference_id").cloned().unwrap_or_default();
@@ -425,13 +568,52 @@ async fn stripe_create(
             )
             .finish()
     );
-    Ok(axum::Json(json!({
+    let session = json!({
         "id": id, "object": "checkout.session", "amount_total": amount, "currency": "vnd",
         "automatic_tax": { "enabled": false }, "created": now(), "custom_fields": [], "custom_text": {},
         "expires_at": now() + 1800, "livemode": false, "mode": "payment", "payment_method_types": ["card"],
         "payment_status": "unpaid", "shipping_options": [], "client_reference_id": reference, "status": "open", "url": url,
-    }))
-    .into_response())
+    });
+    remember(&state, "stripe", &id, &session).await?;
+    Ok(axum::Json(session).into_response())
+}
+
+fn stripe_authorised(state: &AppState, headers: &HeaderMap) -> Result<bool, AppError> {
+    let cfg = state.payments.stripe.as_ref().ok_or(AppError::NotFound)?;
+    Ok(headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a == format!("Bearer {}", cfg.secret_key)))
+}
+
+fn stripe_refusal(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": { "type": "invalid_request_error", "message": message } })),
+    )
+        .into_response()
+}
+
+/// Stands in for `GET /v1/checkout/sessions/{id}`: the session as the sandbox last left it.
+async fn stripe_retrieve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    on(&state)?;
+    if !stripe_authorised(&state, &headers)? {
+        return Ok(stripe_refusal(
+            StatusCode::UNAUTHORIZED,
+            "Invalid API Key provided",
+        ));
+    }
+    Ok(match recall(&state, "stripe", &id).await? {
+        Some(session) => axum::Json(session).into_response(),
+        None => stripe_refusal(
+            StatusCode::NOT_FOUND,
+            &format!("No such checkout.session: '{id}'"),
+        ),
+    })
 }
 
 async fn stripe_page(
@@ -455,14 +637,21 @@ async fn stripe_pay(
     let cfg = state.payments.stripe.clone().ok_or(AppError::NotFound)?;
     let get = |k: &str| c.rest.get(k).cloned().unwrap_or_default();
     let (paid, amount) = reported(&c.choice, get("amount").parse().unwrap_or(0));
+    let mut session = recall(&state, "stripe", &get("session"))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    session["amount_total"] = amount.into();
+    session["payment_status"] = if paid { "paid" } else { "unpaid" }.into();
+    session["status"] = if paid { "complete" } else { "expired" }.into();
+    remember(&state, "stripe", &get("session"), &session).await?;
+    if c.choice == "lost" {
+        return Ok(Redirect::to(&get("success")).into_response());
+    }
     let event_id = format!("evt_{}", &crate::auth::session::random_token()[..24]);
     let body = json!({
         "id": event_id, "object": "event", "type": if paid { "checkout.session.completed" } else { "checkout.session.expired" },
         "created": now(),
-        "data": { "object": {
-            "id": get("session"), "object": "checkout.session", "client_reference_id": get("reference"),
-            "amount_total": amount, "currency": "vnd", "payment_status": if paid { "paid" } else { "unpaid" },
-            "status": if paid { "complete" } else { "expired" } } },
+        "data": { "object": session },
     })
     .to_string();
     let t = now();

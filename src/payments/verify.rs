@@ -198,7 +198,7 @@ pub fn vnpay(p: &Providers, query: &str, now: i64) -> Result<Read, Refusal> {
     }
     Ok(Read::Notify(Notification {
         provider: "vnpay",
-        tx_id: format!("{}:{}", get("vnp_TxnRef"), get("vnp_TransactionNo")),
+        tx_id: vnpay_tx_id(get("vnp_TxnRef"), get("vnp_TransactionNo")),
         target: Target::Attempt(get("vnp_TxnRef").to_string()),
         amount: amount / 100,
         success: get("vnp_ResponseCode") == "00" && get("vnp_TransactionStatus") == "00",
@@ -226,7 +226,7 @@ pub fn momo(p: &Providers, body: &[u8], now: i64) -> Result<Read, Refusal> {
     }
     Ok(Read::Notify(Notification {
         provider: "momo",
-        tx_id: format!("{}:{}", r.order_id, r.trans_id),
+        tx_id: momo_tx_id(&r.order_id, r.trans_id),
         target: Target::Attempt(r.order_id.clone()),
         amount: r.amount,
         success: r.result_code == 0,
@@ -279,7 +279,9 @@ pub fn stripe(p: &Providers, headers: &HeaderMap, body: &[u8], now: i64) -> Resu
         .ok_or(Refusal::Unreadable)?;
     Ok(Read::Notify(Notification {
         provider: "stripe",
-        tx_id: event_id,
+        // claimed by session and outcome, not by event: a redelivered event, a second event
+        // about the same payment and reconciliation's answer are all one transaction
+        tx_id: stripe_tx_id(session["id"].as_str().unwrap_or(&event_id), success),
         target: Target::Attempt(reference.to_string()),
         // VND is zero-decimal at Stripe: the amount is đồng
         amount: session["amount_total"].as_i64().unwrap_or(0),
@@ -287,4 +289,19 @@ pub fn stripe(p: &Providers, headers: &HeaderMap, body: &[u8], now: i64) -> Resu
         account: None,
         provider_ref: session["id"].as_str().map(str::to_string),
     }))
+}
+
+/// The transaction id a Stripe Checkout Session's outcome is claimed under.
+pub fn stripe_tx_id(session: &str, paid: bool) -> String {
+    format!("{session}:{}", if paid { "paid" } else { "unpaid" })
+}
+
+/// The transaction id of a VNPAY payment, from its IPN or a querydr answer.
+pub fn vnpay_tx_id(txn_ref: &str, transaction_no: &str) -> String {
+    format!("{txn_ref}:{transaction_no}")
+}
+
+/// The transaction id of a MoMo payment, from its IPN or a query answer.
+pub fn momo_tx_id(order_id: &str, trans_id: i64) -> String {
+    format!("{order_id}:{trans_id}")
 }

@@ -13,6 +13,7 @@ mod orders;
 mod pages;
 mod payments;
 mod portal;
+mod reconcile;
 mod search;
 mod search_index;
 mod seed;

@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode, header};
 use ocop_market::payments::{self as pay, sign};
 
 /// A shopper with an order paid by `method`, on the order page; answers the visitor and code.
-async fn ordered<'a>(app: &'a TestApp, method: &str) -> (Visitor<'a>, String) {
+pub(crate) async fn ordered<'a>(app: &'a TestApp, method: &str) -> (Visitor<'a>, String) {
     let mut v = Visitor::new(app);
     add(&mut v, "mien-dong", 2).await;
     let page = v.get("/checkout").await;
@@ -31,7 +31,7 @@ async fn ordered<'a>(app: &'a TestApp, method: &str) -> (Visitor<'a>, String) {
     (v, code)
 }
 
-async fn statuses(app: &TestApp, code: &str) -> Vec<String> {
+pub(crate) async fn statuses(app: &TestApp, code: &str) -> Vec<String> {
     sqlx::query_scalar("select o.status from shop_order o join order_group g using (order_group_id) where g.code = $1")
         .bind(code)
         .fetch_all(&app.pool)
@@ -39,7 +39,7 @@ async fn statuses(app: &TestApp, code: &str) -> Vec<String> {
         .unwrap()
 }
 
-async fn paid_payments(app: &TestApp, code: &str) -> Vec<(String, bool)> {
+pub(crate) async fn paid_payments(app: &TestApp, code: &str) -> Vec<(String, bool)> {
     sqlx::query_as("select p.method, p.non_cash from payment p join order_group g using (order_group_id) where g.code = $1 and p.status = 'paid'")
         .bind(code)
         .fetch_all(&app.pool)
@@ -73,7 +73,7 @@ fn hidden_fields(page: &Answer) -> Vec<(String, String)> {
     out
 }
 
-fn path_of(location: &str) -> String {
+pub(crate) fn path_of(location: &str) -> String {
     match location.find("://") {
         Some(i) => location[i + 3..]
             .find('/')
@@ -84,7 +84,7 @@ fn path_of(location: &str) -> String {
 }
 
 /// Presses `choice` on the sandbox page at `location`.
-async fn press(v: &mut Visitor<'_>, location: &str, choice: &str) -> Answer {
+pub(crate) async fn press(v: &mut Visitor<'_>, location: &str, choice: &str) -> Answer {
     let page = v.get(&path_of(location)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let action = page
@@ -106,7 +106,7 @@ async fn press(v: &mut Visitor<'_>, location: &str, choice: &str) -> Answer {
 }
 
 /// Starts paying `code` with a gateway from the order page; answers where the shopper is sent.
-async fn start(v: &mut Visitor<'_>, code: &str, method: &str) -> String {
+pub(crate) async fn start(v: &mut Visitor<'_>, code: &str, method: &str) -> String {
     let page = v.get(&format!("/orders/{code}")).await;
     assert!(
         page.body.contains(&format!("/pay/{code}/{method}")),
@@ -257,6 +257,15 @@ pub(crate) fn sepay_body(id: i64, code: &str, amount: i64) -> String {
         "code": null, "content": format!("{code} thanh toan"), "transferType": "in", "transferAmount": amount,
         "accumulated": 1, "referenceCode": "FT1", "description": "" })
     .to_string()
+}
+
+/// A `Stripe-Signature` header for `body`, signed now with the sandbox's webhook secret.
+pub(crate) fn stripe_signed(body: &str) -> String {
+    let t = now();
+    format!(
+        "t={t},v1={}",
+        sign::stripe_signature(pay::SANDBOX_STRIPE_WEBHOOK_SECRET, t, body.as_bytes())
+    )
 }
 
 pub(crate) fn sepay_signed(body: &str, t: i64) -> Vec<(&'static str, String)> {
@@ -780,7 +789,7 @@ async fn each_valid_callback_replayed_changes_state_exactly_once() {
             .await
             .unwrap()
             .unwrap()
-            .1
+            .reference
         };
         // one genuine callback, signed now
         let (headers, body): (Vec<(&'static str, String)>, String) = match provider {
@@ -847,21 +856,7 @@ async fn each_valid_callback_replayed_changes_state_exactly_once() {
                 let body = serde_json::json!({ "id": format!("evt_{reference}"), "type": "checkout.session.completed",
                     "data": { "object": { "id": "cs_x", "client_reference_id": reference, "amount_total": total, "payment_status": "paid" } } })
                 .to_string();
-                let t = now();
-                (
-                    vec![(
-                        "stripe-signature",
-                        format!(
-                            "t={t},v1={}",
-                            sign::stripe_signature(
-                                pay::SANDBOX_STRIPE_WEBHOOK_SECRET,
-                                t,
-                                body.as_bytes()
-                            )
-                        ),
-                    )],
-                    body,
-                )
+                (vec![("stripe-signature", stripe_signed(&body))], body)
             }
         };
         let mut header_map = axum::http::HeaderMap::new();
