@@ -524,7 +524,7 @@ async fn stripe_create(
         .request_strategy(stripe::RequestStrategy::Idempotent(key))
         .send(&client)
         .await
-        .map_err(|e| AppError::Unavailable(format!("stripe: {e}")))?;
+        .map_err(|e| AppError::Unavailable(stripe_error(&e)))?;
     // reconciliation asks Stripe about the session by its id
     sqlx::query!(
         "update payment set provider_ref = $2 where reference = $1",
@@ -536,6 +536,17 @@ async fn stripe_create(
     session
         .url
         .ok_or_else(|| AppError::Unavailable("stripe: no checkout url".into()))
+}
+
+/// One line for a Stripe error (the client's own text spreads the whole error object over lines).
+pub(crate) fn stripe_error(e: &stripe::StripeError) -> String {
+    match e {
+        stripe::StripeError::Stripe(api, status) => format!(
+            "Stripe answered {status}: {}",
+            api.message.as_deref().unwrap_or("no message")
+        ),
+        other => format!("Stripe: {other}"),
+    }
 }
 
 // ---------- the order page's poll ----------

@@ -361,10 +361,16 @@ pub async fn ask_stripe(p: &Providers, due: &Due) -> Result<Answer, String> {
         .url(cfg.api_url.clone())
         .build()
         .map_err(|e| format!("Stripe client: {e}"))?;
-    let session = stripe_checkout::checkout_session::RetrieveCheckoutSession::new(id)
+    let session = match stripe_checkout::checkout_session::RetrieveCheckoutSession::new(id)
         .send(&client)
         .await
-        .map_err(|e| format!("Stripe: {e}"))?;
+    {
+        Ok(s) => s,
+        Err(stripe::StripeError::Stripe(_, 404)) => {
+            return Ok(Answer::Pending("unknown to Stripe".into()));
+        }
+        Err(e) => return Err(super::http::stripe_error(&e)),
+    };
     let status = session.status.as_ref().map(|s| s.as_str()).unwrap_or("");
     let paid = session.payment_status.as_str() == "paid";
     // what the answer said, kept as the event's body (the client hands us the parsed session)

@@ -118,7 +118,7 @@ const BATCH_SQL: [&str; 7] = [
     "insert into payment (order_group_id, method, amount, reference, provider_ref, status, paid_at, created_at)
      select gid, method, goods + case when goods >= 500000 then 0 when buyer_province = province_code then 20000 else 35000 end,
             case when method = 'cod' then code || 'C' || oid when method = 'vietqr' then code else code || '01' end,
-            case when method <> 'cod' then 'SEED' || gid end,
+            case when method <> 'cod' and status not in ('pending_payment', 'cancelled') then 'SEED' || gid end,
             case when status = 'refunded' then 'refunded'
                  when status = 'pending_payment' then 'pending'
                  when status = 'cancelled' and method <> 'cod' then 'expired'
