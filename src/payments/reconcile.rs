@@ -63,9 +63,10 @@ impl Report {
     }
 }
 
-/// Claims up to `limit` attempts older than `after` that are due a question. Questions about one
-/// attempt grow apart (after, 2×, 4×… at most an hour); after three days it is left alone (late
-/// money still arrives by callback, and goes to staff review if the order has expired).
+/// Claims up to `limit` attempts older than `after` that are due a question: every `after` in
+/// their first hour (which covers the time an order waits for its payment), then hourly; after a
+/// day they are left alone (the gateways' pages and sessions have long expired; late money still
+/// arrives by callback, and goes to staff review if the order has expired).
 pub async fn claim(
     pool: &sqlx::PgPool,
     after: Duration,
@@ -78,10 +79,11 @@ pub async fn claim(
                select payment_id from payment
                where status = 'pending' and method in ('vnpay', 'momo', 'card')
                  and created_at < now() - make_interval(secs => $1)
-                 and created_at > now() - interval '3 days'
+                 and created_at > now() - interval '24 hours'
                  and (checked_at is null
-                      or checked_at < now() - least(make_interval(secs => $1 * power(2, least(checks, 12))),
-                                                    interval '1 hour'))
+                      or checked_at < now() - case when created_at > now() - interval '1 hour'
+                                                   then make_interval(secs => $1)
+                                                   else interval '1 hour' end)
                order by created_at
                limit $2
                for update skip locked)

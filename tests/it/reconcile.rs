@@ -290,17 +290,23 @@ async fn questions_are_spaced_out_then_stop_and_a_forged_answer_changes_nothing(
         .unwrap();
     assert_eq!(paid, 0);
 
-    // the next question waits twice as long (2 minutes), the one after 4
+    // in its first hour it is asked every minute (the delay), not sooner
     assert_eq!(pass().await.unwrap().asked, 0, "asked again at once");
-    backdate("checked_at", 3).await;
+    backdate("checked_at", 1).await;
     assert_eq!(pass().await.unwrap().asked, 1);
-    backdate("checked_at", 3).await;
-    assert_eq!(pass().await.unwrap().asked, 0, "4 minutes not yet passed");
-    backdate("checked_at", 2).await;
+    // older than an hour: asked hourly
+    backdate("created_at", 60).await;
+    backdate("checked_at", 30).await;
+    assert_eq!(
+        pass().await.unwrap().asked,
+        0,
+        "half an hour is not yet an hour"
+    );
+    backdate("checked_at", 31).await;
     assert_eq!(pass().await.unwrap().asked, 1);
-    // after three days nobody asks any more
-    backdate("created_at", 3 * 24 * 60).await;
-    backdate("checked_at", 24 * 60).await;
+    // after a day nobody asks any more
+    backdate("created_at", 24 * 60).await;
+    backdate("checked_at", 2 * 60).await;
     assert_eq!(pass().await.unwrap().asked, 0);
     assert_eq!(
         asked.load(std::sync::atomic::Ordering::SeqCst),
