@@ -102,7 +102,8 @@ pub async fn reconcile_once(
     after: Duration,
 ) -> Result<Report, sqlx::Error> {
     let mut report = Report::default();
-    for due in claim(&state.pool, after, 100).await? {
+    // a small batch: questions go one at a time, and a provider that hangs costs a timeout each
+    for due in claim(&state.pool, after, 25).await? {
         report.asked += 1;
         let (provider, answer) = match due.method.as_str() {
             "vnpay" => ("vnpay", ask_vnpay(&state.payments, client, &due).await),
@@ -144,7 +145,7 @@ pub async fn reconcile_once(
 /// Runs `reconcile_once` every `every` until the process stops.
 pub async fn reconcile_forever(state: AppState, every: Duration) {
     let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(15))
         .build()
     {
         Ok(c) => c,
