@@ -498,10 +498,7 @@ async fn stripe_create(
     use stripe::StripeRequest;
     let cfg = state.payments.stripe.as_ref().expect("enabled");
     let public = state.config.public_url();
-    let client = stripe::ClientBuilder::new(cfg.secret_key.clone())
-        .url(cfg.api_url.clone())
-        .build()
-        .map_err(|e| AppError::Internal(format!("stripe client: {e}")))?;
+    let client = cfg.client().map_err(AppError::Internal)?;
     let mut price = stripe_checkout::checkout_session::CreateCheckoutSessionLineItemsPriceData::new(
         stripe_types::Currency::VND,
     );

@@ -62,6 +62,16 @@ pub struct Stripe {
     pub api_url: String,
 }
 
+impl Stripe {
+    /// An async-stripe client for this account, pointed at `api_url` (the sandbox's, in tests).
+    pub fn client(&self) -> Result<stripe::Client, String> {
+        stripe::ClientBuilder::new(self.secret_key.clone())
+            .url(self.api_url.clone())
+            .build()
+            .map_err(|e| format!("Stripe client: {e}"))
+    }
+}
+
 // Test values the sandbox signs with (the payments.md test keys where there are some).
 pub const SANDBOX_SEPAY_SECRET: &str = "sandbox-sepay-secret";
 pub const SANDBOX_SEPAY_API_KEY: &str = "sandbox-sepay-api-key";

@@ -10,6 +10,7 @@ use super::sign::{self, same_hex};
 use super::verify::{momo_tx_id, stripe_tx_id, vnpay_tx_id};
 use super::{Notification, Outcome, Providers, Target, apply, record_event, reject_event};
 use crate::app::AppState;
+use crate::auth::session::random_token;
 use axum::http::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -180,18 +181,8 @@ fn evidence() -> HeaderMap {
     h
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    getrandom::fill(&mut b).expect("the operating system's random source");
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn text(v: &Value, key: &str) -> String {
-    match &v[key] {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
+    sign::json_text(&v[key])
 }
 
 /// VNPAY `querydr` (API 2.1.0): a JSON POST signed with HMAC-SHA512 over `|`-joined fields; the
@@ -203,7 +194,7 @@ pub async fn ask_vnpay(
 ) -> Result<Answer, String> {
     let cfg = p.vnpay.as_ref().ok_or("VNPAY is not configured")?;
     let mut request = json!({
-        "vnp_RequestId": random_hex(12),
+        "vnp_RequestId": &random_token()[..24],
         "vnp_Version": "2.1.0",
         "vnp_Command": "querydr",
         "vnp_TmnCode": cfg.tmn_code,
@@ -288,7 +279,7 @@ pub async fn ask_momo(
     due: &Due,
 ) -> Result<Answer, String> {
     let cfg = p.momo.as_ref().ok_or("MoMo is not configured")?;
-    let request_id = format!("{}Q{}", due.reference, random_hex(6));
+    let request_id = format!("{}Q{}", due.reference, &random_token()[..12]);
     let signature = sign::hmac_sha256_hex(
         cfg.secret_key.as_bytes(),
         sign::momo_query_raw(
@@ -360,10 +351,7 @@ pub async fn ask_stripe(p: &Providers, due: &Due) -> Result<Answer, String> {
     let Some(id) = due.provider_ref.as_deref() else {
         return Ok(Answer::Pending("no Checkout Session was created".into()));
     };
-    let client = stripe::ClientBuilder::new(cfg.secret_key.clone())
-        .url(cfg.api_url.clone())
-        .build()
-        .map_err(|e| format!("Stripe client: {e}"))?;
+    let client = cfg.client()?;
     let session = match stripe_checkout::checkout_session::RetrieveCheckoutSession::new(id)
         .send(&client)
         .await

@@ -141,15 +141,20 @@ pub const VNPAY_QUERY_RESPONSE_FIELDS: [&str; 15] = [
     "vnp_PromotionAmount",
 ];
 
+/// A JSON value as the text a signature covers: a string as it is, absent as empty.
+pub fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 /// `fields` of a querydr message (a JSON object), `|`-joined; an absent field is empty.
 pub fn vnpay_pipe_data(fields: &[&str], message: &serde_json::Value) -> String {
     fields
         .iter()
-        .map(|f| match &message[*f] {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
-        })
+        .map(|f| json_text(&message[*f]))
         .collect::<Vec<_>>()
         .join("|")
 }
