@@ -367,32 +367,13 @@ async fn a_reset_link_is_mailed_works_once_and_the_old_password_stops_working() 
     assert!(again.body.contains("đã hết hạn hoặc đã được dùng"));
 
     let mut someone = Visitor::new(&app);
-    let form = someone.get("/login").await;
-    let old = someone
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf(&form)),
-                ("login", &email),
-                ("password", "mật khẩu cũ"),
-            ],
-        )
-        .await;
+    let old = someone.sign_in(&email, "mật khẩu cũ").await;
     assert_eq!(
         old.status,
         StatusCode::UNAUTHORIZED,
         "the old password no longer works"
     );
-    let new = someone
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf(&form)),
-                ("login", &email),
-                ("password", "mật khẩu mới"),
-            ],
-        )
-        .await;
+    let new = someone.sign_in(&email, "mật khẩu mới").await;
     assert_eq!(new.status, StatusCode::SEE_OTHER);
 }
 

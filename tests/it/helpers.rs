@@ -612,6 +612,20 @@ pub struct Visitor<'a> {
 }
 
 impl<'a> Visitor<'a> {
+    /// Signs in through the form, as a person would; answers what the form's POST got.
+    pub async fn sign_in(&mut self, login: &str, password: &str) -> Answer {
+        let form = self.get("/login").await;
+        self.post(
+            "/login",
+            &[
+                ("csrf", &csrf(&form)),
+                ("login", login),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     pub fn new(app: &'a TestApp) -> Self {
         let n: u32 = std::process::id()
             ^ (std::time::SystemTime::now()
@@ -770,17 +784,7 @@ pub async fn person<'a>(
     .await
     .unwrap();
     let mut v = Visitor::new(app);
-    let form = v.get("/login").await;
-    let done = v
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf(&form)),
-                ("login", &email),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let done = v.sign_in(&email, PASSWORD).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     (v, id)
 }

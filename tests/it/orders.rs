@@ -331,17 +331,7 @@ async fn a_shopper_fills_a_cart_logs_in_and_the_carts_merge_then_orders() {
     .unwrap();
     // earlier, on another device, the account's cart got 8 of mien-dong (10 in stock)
     let mut phone = Visitor::new(&app);
-    let form = phone.get("/login").await;
-    phone
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf(&form)),
-                ("login", &email),
-                ("password", "mật khẩu dài"),
-            ],
-        )
-        .await;
+    phone.sign_in(&email, "mật khẩu dài").await;
     assert_eq!(
         add(&mut phone, "mien-dong", 8).await.status,
         StatusCode::SEE_OTHER
@@ -415,17 +405,7 @@ async fn a_shopper_fills_a_cart_logs_in_and_the_carts_merge_then_orders() {
     assert!(cart.body.contains("11 sản phẩm"), "{}", cart.body);
 
     // logging in merges: 8 + 10 capped at the 10 in stock; bánh đa kế joins
-    let form = v.get("/login").await;
-    let done = v
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf(&form)),
-                ("login", &email),
-                ("password", "mật khẩu dài"),
-            ],
-        )
-        .await;
+    let done = v.sign_in(&email, "mật khẩu dài").await;
     let cookies: Vec<_> = done
         .headers
         .get_all(header::SET_COOKIE)

@@ -2,10 +2,11 @@
 //! the provider's real algorithm), every kind of bad callback refused and kept, duplicates that
 //! change nothing, mismatched money sent to staff review and settled there.
 
-use crate::helpers::{Answer, TestApp, Visitor, csrf, load_fixture};
+use crate::helpers::{Answer, Options, TestApp, Visitor, csrf, load_fixture};
 use crate::orders::{add, checkout_with};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use ocop_market::config::Config;
 use ocop_market::payments::{self as pay, sign};
 
 /// A shopper with an order paid by `method`, on the order page; answers the visitor and code.
@@ -127,13 +128,7 @@ pub(crate) async fn start(v: &mut Visitor<'_>, code: &str, method: &str) -> Stri
 
 #[tokio::test]
 async fn every_provider_pays_through_its_sandbox_page() {
-    let app = TestApp::new().await;
-    load_fixture(&app).await;
-    sqlx::query("update product set stock = 100 where slug = 'mien-dong'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    app.refresh().await;
+    let app = stocked(None).await;
 
     // VietQR: the QR and the words for people who type, then a transfer reported by SePay, then Casso
     for via in ["sepay", "casso"] {
@@ -234,6 +229,22 @@ async fn every_provider_pays_through_its_sandbox_page() {
             .await
             .unwrap();
     assert_eq!(unverified, 0);
+}
+
+/// The fixture catalog, with enough miến dong for several orders.
+pub(crate) async fn stocked(tweak: Option<Box<dyn FnOnce(&mut Config) + Send>>) -> TestApp {
+    let app = TestApp::custom(Options {
+        tweak,
+        ..Options::default()
+    })
+    .await;
+    load_fixture(&app).await;
+    sqlx::query("update product set stock = 100 where slug = 'mien-dong'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.refresh().await;
+    app
 }
 
 pub(crate) fn sepay_request(body: &str, headers: &[(&str, String)]) -> Request<Body> {
@@ -759,13 +770,7 @@ async fn cash_on_delivery_is_paid_when_delivered() {
 /// Every provider's genuine callback, delivered 10 times one after another and 10 times at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_valid_callback_replayed_changes_state_exactly_once() {
-    let app = TestApp::new().await;
-    load_fixture(&app).await;
-    sqlx::query("update product set stock = 100 where slug = 'mien-dong'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    app.refresh().await;
+    let app = stocked(None).await;
     for provider in ["sepay", "casso", "vnpay", "momo", "stripe"] {
         let method = match provider {
             "sepay" | "casso" => "vietqr",

@@ -782,17 +782,7 @@ async fn the_first_admin_comes_from_the_command_line_and_appoints_province_staff
         .await
         .unwrap();
     let mut admin = Visitor::new(&app);
-    let form = admin.get("/login").await;
-    admin
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf(&form)),
-                ("login", &email),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    admin.sign_in(&email, PASSWORD).await;
     let (_, future_staff) = person(&app, "future-staff", "shopper", None).await;
     let page = admin.get("/staff/users").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);

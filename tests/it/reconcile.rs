@@ -3,8 +3,10 @@
 //! the real ones do), applied once however many instances ask, and the callback that finally
 //! arrives afterwards changes nothing.
 
-use crate::helpers::{Options, TestApp, load_fixture};
-use crate::payments::{now, ordered, paid_payments, press, start, statuses, stripe_signed};
+use crate::helpers::{Options, TestApp};
+use crate::payments::{
+    now, ordered, paid_payments, press, start, statuses, stocked, stripe_signed,
+};
 use axum::http::{HeaderMap, StatusCode};
 use ocop_market::config::Config;
 use ocop_market::payments::reconcile::{self, Report};
@@ -18,21 +20,6 @@ fn quiet() -> Tweak {
     Some(Box::new(|c: &mut Config| {
         c.reconcile_after_secs = Some(86_400)
     }))
-}
-
-async fn stocked(tweak: Tweak) -> TestApp {
-    let app = TestApp::custom(Options {
-        tweak,
-        ..Options::default()
-    })
-    .await;
-    load_fixture(&app).await;
-    sqlx::query("update product set stock = 100 where slug = 'mien-dong'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    app.refresh().await;
-    app
 }
 
 async fn reference(app: &TestApp, code: &str) -> String {
