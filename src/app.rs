@@ -35,7 +35,17 @@ pub struct AppState {
     pub config: Arc<Config>,
 }
 
+/// The Content-Security-Policy of every answer.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 pub fn router(state: AppState) -> Router {
+    // browsers remember to use https only when the shop is served over https
+    let hsts = state
+        .config
+        .public_url()
+        .starts_with("https://")
+        .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     // uploaded pictures: random names, re-encoded by us, never changed once written
     let media = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(
@@ -96,6 +106,20 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
+        // pages are rendered on the server from our own files: no inline script or style, no
+        // framing by anyone (clickjacking), nothing loaded from elsewhere
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            hsts,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::observe,
@@ -139,6 +163,10 @@ pub enum StartError {
     },
     #[error("bad Meilisearch configuration: {0}")]
     Search(crate::search::SearchError),
+    #[error(
+        "PAYMENT_SANDBOX is on while real provider secrets are configured ({0}): the sandbox would sign callbacks with them. Turn the sandbox off, or unset those secrets"
+    )]
+    SandboxWithRealSecrets(String),
     #[error("bad mail configuration: {0}")]
     Mail(String),
     #[error("cannot listen on {bind}: {source}")]
@@ -189,6 +217,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        // the sandbox signs callbacks: never with a real provider's secret
+        let real = config.real_provider_secrets();
+        if config.payment_sandbox && !real.is_empty() {
+            return Err(StartError::SandboxWithRealSecrets(real.join(", ")));
+        }
         let pool = crate::db::connect(&config.database_url, config.db_max_connections).await?;
         crate::db::migrate(&pool).await?;
         let mut redis = connect_redis(&config.redis_url).await?;
@@ -265,6 +298,10 @@ impl Application {
             self.state.clone(),
             Duration::from_secs(15),
         ));
+        let housekeeping = tokio::spawn(housekeeping_forever(
+            self.state.clone(),
+            Duration::from_secs(3600),
+        ));
         let pool = self.state.pool.clone();
         let outbox = match self.state.search.meili().cloned() {
             Some(meili) => tokio::spawn(async move {
@@ -305,10 +342,45 @@ impl Application {
         follower.abort();
         expiry.abort();
         reconcile.abort();
+        housekeeping.abort();
         visits.abort();
         stats.abort();
         outbox.abort();
         result
+    }
+}
+
+/// Uploads nothing points at any more are removed after this long (an upload whose form is
+/// still being saved is not an orphan yet).
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
+
+/// What is kept only for a while: refused provider callbacks (after REFUSED_EVENT_DAYS) and
+/// uploaded files nothing points at. Safe on every instance at once.
+pub async fn housekeeping_once(
+    state: &AppState,
+    grace: Duration,
+) -> Result<(u64, usize), sqlx::Error> {
+    let purged =
+        crate::payments::purge_refused(&state.pool, state.config.refused_event_days).await?;
+    let swept = crate::media::sweep_orphans(&state.pool, &state.media, grace).await?;
+    Ok((purged, swept))
+}
+
+async fn housekeeping_forever(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match housekeeping_once(&state, ORPHAN_GRACE).await {
+            Ok((0, 0)) => {}
+            Ok((purged, swept)) => {
+                tracing::info!(
+                    refused_events = purged,
+                    orphaned_files = swept,
+                    "housekeeping"
+                )
+            }
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed; retrying next hour"),
+        }
     }
 }
 

@@ -127,6 +127,13 @@ pub struct Config {
     /// When set, `/metrics` answers only `Authorization: Bearer <this>`.
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Days a refused provider callback (bad signature, unreadable) is kept before it is purged;
+    /// accepted callbacks are kept forever.
+    #[arg(long, env = "REFUSED_EVENT_DAYS", default_value_t = 30)]
+    pub refused_event_days: u32,
+    /// Cart changes (add, update, remove) one client address may make per minute.
+    #[arg(long, env = "CART_WRITES_PER_MINUTE", default_value_t = 120)]
+    pub cart_writes_per_minute: u32,
     /// `json` for structured logs, anything else for human-readable ones.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -138,6 +145,30 @@ impl Config {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.bind),
         }
+    }
+
+    /// A short tag of this marketplace's database, prefixed to Redis counters keyed by database
+    /// ids (a producer's uploads, its invitations), so marketplaces sharing one Redis (a
+    /// province's staging beside production, the test suite) never count each other's.
+    pub fn redis_namespace(&self) -> String {
+        crate::crypto::sha256_hex(self.database_url.as_bytes())[..8].to_string()
+    }
+
+    /// The names of the provider secrets that are configured (never their values).
+    pub fn real_provider_secrets(&self) -> Vec<&'static str> {
+        [
+            ("SEPAY_API_KEY", &self.sepay_api_key),
+            ("SEPAY_WEBHOOK_SECRET", &self.sepay_webhook_secret),
+            ("CASSO_CHECKSUM_KEY", &self.casso_checksum_key),
+            ("VNPAY_HASH_SECRET", &self.vnpay_hash_secret),
+            ("MOMO_SECRET_KEY", &self.momo_secret_key),
+            ("STRIPE_SECRET_KEY", &self.stripe_secret_key),
+            ("STRIPE_WEBHOOK_SECRET", &self.stripe_webhook_secret),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_some_and(|v| !v.is_empty()))
+        .map(|(name, _)| name)
+        .collect()
     }
 
     /// The connection string with any password replaced, safe to print.

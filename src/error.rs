@@ -17,6 +17,9 @@ pub enum AppError {
     /// a form without this session's CSRF token
     #[error("phiên làm việc không hợp lệ")]
     Forbidden,
+    /// what the person acted on changed since they saw it
+    #[error("{0}")]
+    Conflict(String),
     #[error("quá nhiều lần thử")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("dịch vụ tạm thời không khả dụng")]
@@ -41,6 +44,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::LoginRequired => StatusCode::UNAUTHORIZED,
@@ -56,6 +60,7 @@ impl AppError {
     fn code(&self) -> &'static str {
         match self {
             AppError::BadRequest { code, .. } => code,
+            AppError::Conflict(_) => "changed",
             AppError::NotFound => "not_found",
             AppError::Forbidden => "forbidden",
             AppError::LoginRequired => "login_required",
@@ -71,6 +76,7 @@ impl AppError {
     fn public_message(&self) -> String {
         match self {
             AppError::BadRequest { message, .. } => message.clone(),
+            AppError::Conflict(message) => message.clone(),
             AppError::NotFound => "Không tìm thấy trang hoặc sản phẩm bạn yêu cầu.".into(),
             AppError::LoginRequired => "Vui lòng đăng nhập để tiếp tục.".into(),
             AppError::Forbidden => {

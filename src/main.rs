@@ -89,6 +89,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             for (name, login) in accounts {
                 eprintln!("  {name}: {login}");
             }
+            if !config.bind.ip().is_loopback() {
+                eprintln!(
+                    "\n!!! CẢNH BÁO / WARNING: the demo listens on {} with the published password above (admin included) and the payment sandbox on. Anyone who reaches this address can sign in as admin. Use `serve` for anything but a trial on your own machine.\n",
+                    config.bind
+                );
+            }
             serve(config).await
         }
         Command::Seed {

@@ -63,8 +63,9 @@ impl MediaStore {
         self.root.join("private")
     }
 
-    /// Checks, re-encodes and stores a product picture; answers the URL of the large version.
-    pub async fn store_product_image(&self, bytes: Vec<u8>) -> Result<String, UploadError> {
+    /// Checks, re-encodes and stores a product picture; answers the URL of the large version and
+    /// the bytes both versions take on disk.
+    pub async fn store_product_image(&self, bytes: Vec<u8>) -> Result<(String, u64), UploadError> {
         let (large, thumb) = tokio::task::spawn_blocking(move || product_image_versions(&bytes))
             .await
             .map_err(|_| UploadError::Corrupt)??;
@@ -72,11 +73,15 @@ impl MediaStore {
         let dir = self.public_dir().join("p");
         write(&dir, &format!("{name}.jpg"), &large).await?;
         write(&dir, &format!("{name}-thumb.jpg"), &thumb).await?;
-        Ok(format!("/media/p/{name}.jpg"))
+        Ok((
+            format!("/media/p/{name}.jpg"),
+            (large.len() + thumb.len()) as u64,
+        ))
     }
 
-    /// Stores a certificate scan (a PDF as sent, a picture re-encoded); answers its file name.
-    pub async fn store_scan(&self, bytes: Vec<u8>) -> Result<String, UploadError> {
+    /// Stores a certificate scan (a PDF as sent, a picture re-encoded); answers its file name and
+    /// size.
+    pub async fn store_scan(&self, bytes: Vec<u8>) -> Result<(String, u64), UploadError> {
         let (ext, content) = if bytes.starts_with(b"%PDF-") {
             check_size(&bytes)?;
             ("pdf", bytes)
@@ -92,7 +97,7 @@ impl MediaStore {
         };
         let name = format!("{}.{ext}", fresh_name());
         write(&self.private_dir().join("scans"), &name, &content).await?;
-        Ok(name)
+        Ok((name, content.len() as u64))
     }
 
     /// A stored scan and its content type; `None` for a name we did not make.
@@ -127,6 +132,109 @@ async fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), UploadError> 
     let tmp = dir.join(format!(".{name}.part"));
     tokio::fs::write(&tmp, bytes).await.map_err(fail)?;
     tokio::fs::rename(&tmp, dir.join(name)).await.map_err(fail)
+}
+
+/// Room and pace for one producer's uploads. A producer still waiting for approval gets what its
+/// approval needs (a few pictures and certificate scans), an approved one a working catalog's.
+#[derive(Debug, Clone, Copy)]
+pub struct Quota {
+    pub bytes: i64,
+    pub files: i64,
+    pub per_hour: u32,
+}
+
+pub const APPROVED_QUOTA: Quota = Quota {
+    bytes: 500 * 1024 * 1024,
+    files: 2_000,
+    per_hour: 120,
+};
+pub const PENDING_QUOTA: Quota = Quota {
+    bytes: 25 * 1024 * 1024,
+    files: 12,
+    per_hour: 12,
+};
+
+/// What a producer's stored files take now: (bytes, files).
+pub async fn usage(pool: &sqlx::PgPool, producer_id: i64) -> Result<(i64, i64), sqlx::Error> {
+    let r = sqlx::query!(
+        r#"select coalesce(sum(bytes), 0)::bigint as "bytes!", count(*) as "files!" from media_file where producer_id = $1"#,
+        producer_id
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((r.bytes, r.files))
+}
+
+/// Records a stored file as the producer's (for its quota, and so the sweeper can find it).
+pub async fn record(
+    pool: &sqlx::PgPool,
+    producer_id: i64,
+    name: &str,
+    kind: &str,
+    bytes: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into media_file (name, producer_id, kind, bytes) values ($1, $2, $3, $4) on conflict do nothing",
+        name,
+        producer_id,
+        kind,
+        bytes as i64
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Removes stored files older than `grace` that nothing points at any more (a replaced scan, a
+/// removed picture, an upload whose form failed after the file was written). Safe on every
+/// instance at once: rows are claimed with SKIP LOCKED, and a file already gone is no error.
+/// Answers how many files went.
+pub async fn sweep_orphans(
+    pool: &sqlx::PgPool,
+    store: &MediaStore,
+    grace: std::time::Duration,
+) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let orphans = sqlx::query!(
+        r#"select name, kind from media_file f
+           where created_at < now() - make_interval(secs => $1)
+             and not exists (select 1 from product p where f.name = any(p.images))
+             and not exists (select 1 from certificate c where c.scan_file = f.name)
+           order by created_at limit 500
+           for update skip locked"#,
+        grace.as_secs_f64()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for o in &orphans {
+        let paths = match o.kind.as_str() {
+            "picture" => {
+                let url = o.name.trim_start_matches("/media/");
+                let thumb = thumbnail_url(&o.name);
+                vec![
+                    store.root.join("public").join(url),
+                    store
+                        .root
+                        .join("public")
+                        .join(thumb.trim_start_matches("/media/")),
+                ]
+            }
+            _ => vec![store.private_dir().join("scans").join(&o.name)],
+        };
+        for path in paths {
+            if let Err(e) = tokio::fs::remove_file(&path).await {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, file = %path.display(), "orphaned upload not removed");
+                }
+            }
+        }
+    }
+    let names: Vec<String> = orphans.iter().map(|o| o.name.clone()).collect();
+    sqlx::query!("delete from media_file where name = any($1)", &names)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(names.len())
 }
 
 /// The URL of the card-sized version of a picture we stored; other pictures (the demo's SVGs)

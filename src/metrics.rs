@@ -157,7 +157,7 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if given.map(|g| g.as_bytes()) != Some(token.as_bytes()) {
+        if !given.is_some_and(|g| crate::crypto::same(g.as_bytes(), token.as_bytes())) {
             return (StatusCode::UNAUTHORIZED, "metrics: bearer token required\n").into_response();
         }
     }

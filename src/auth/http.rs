@@ -1,7 +1,7 @@
 //! `/signup`, `/login`, `/logout`, `/account`.
 
 use super::identity::{Login, check_password, hash_password, verify_password};
-use super::session::{Session, clear_rate_limit, rate_limit};
+use super::session::{Session, clear_rate_limit, random_token, rate_limit};
 use super::{CurrentUser, client_ip};
 use crate::app::AppState;
 use crate::error::AppError;
@@ -20,14 +20,23 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(signup_page).post(signup))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route("/signup/confirm", get(confirm_signup))
         .route("/account", get(account))
+        .route("/account/password", post(change_password))
         .merge(super::reset::router())
 }
 
-/// Log-in attempts allowed per window, per address and per account.
+/// Log-in attempts allowed per window: per address, per (account, address) pair, and a slower
+/// budget per account from everywhere. A stranger who guesses wrong six times locks out only
+/// their own address, never the owner typing from another one.
 const PER_IP: u32 = 20;
-const PER_ACCOUNT: u32 = 5;
+const PER_PAIR: u32 = 5;
 const WINDOW_SECS: u64 = 15 * 60;
+const PER_ACCOUNT: u32 = 100;
+const ACCOUNT_WINDOW_SECS: u64 = 60 * 60;
+/// Sign-ups (each costs an argon2 hash) per address per hour.
+const SIGNUPS_PER_IP: u32 = 10;
+const SIGNUP_LINK_MINUTES: u64 = 60;
 
 /// The requester's address, taken before the body is read.
 pub(crate) struct ClientIp(pub String);
@@ -58,12 +67,46 @@ fn with_session(
     response
 }
 
-/// Only paths on this site: never an open redirect.
-fn safe_next(next: Option<&str>) -> String {
+/// Only paths on this site: never an open redirect. Browsers drop tabs and line breaks from a
+/// URL and read `\\` as `/`, so `/%09/evil.example` or `/\\evil` would leave the site: any control
+/// character, space or backslash, before or after percent-decoding, sends the visitor to
+/// `/account` instead.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    let ok = |p: &str| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if ok(n) && ok(&percent_decoded(n)) => n.to_string(),
         _ => "/account".to_string(),
     }
+}
+
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Serialize, Default)]
@@ -87,14 +130,12 @@ impl FormPage {
         }
     }
 
-    /// An empty form to show, storing a new session first so its CSRF token is found on submit.
+    /// An empty form to show. Nothing is stored: a new visitor's token comes from their
+    /// cookie's id (see `session`).
     pub(crate) async fn shown(
-        state: &AppState,
+        _state: &AppState,
         session: &mut Session,
     ) -> Result<FormPage, AppError> {
-        if session.is_new {
-            session.save(state).await?;
-        }
         Ok(FormPage::for_session(session))
     }
 
@@ -165,12 +206,17 @@ async fn login(
             ));
         }
     };
-    let account_key = format!("login:account:{}", login.as_str());
-    for (key, limit) in [
-        (format!("login:ip:{ip}"), PER_IP),
-        (account_key.clone(), PER_ACCOUNT),
+    let pair_key = format!("login:pair:{}:{ip}", login.as_str());
+    for (key, limit, window) in [
+        (format!("login:ip:{ip}"), PER_IP, WINDOW_SECS),
+        (pair_key.clone(), PER_PAIR, WINDOW_SECS),
+        (
+            format!("login:account:{}", login.as_str()),
+            PER_ACCOUNT,
+            ACCOUNT_WINDOW_SECS,
+        ),
     ] {
-        if let Some(wait) = rate_limit(&state, &key, limit, WINDOW_SECS).await? {
+        if let Some(wait) = rate_limit(&state, &key, limit, window).await? {
             page.message = Some(format!(
                 "Bạn đã thử đăng nhập quá nhiều lần. Vui lòng thử lại sau {} phút.",
                 wait.div_ceil(60)
@@ -189,14 +235,14 @@ async fn login(
     }
     let found = match &login {
         Login::Email(e) => sqlx::query!(
-            "select user_id, password_hash from app_user where email = $1",
+            "select user_id, password_hash from app_user where email = $1 and disabled_at is null",
             e
         )
         .fetch_optional(&state.pool)
         .await?
         .map(|r| (r.user_id, r.password_hash)),
         Login::Phone(p) => sqlx::query!(
-            "select user_id, password_hash from app_user where phone = $1",
+            "select user_id, password_hash from app_user where phone = $1 and disabled_at is null",
             p
         )
         .fetch_optional(&state.pool)
@@ -217,7 +263,7 @@ async fn login(
     .map_err(|e| AppError::Internal(e.to_string()))?;
     match (user_id, ok) {
         (Some(id), true) => {
-            clear_rate_limit(&state, &account_key).await?;
+            clear_rate_limit(&state, &pair_key).await?;
             tracing::info!(user.id = id, "logged in");
             sign_in(&state, session, anon, id, &safe_next(form.next.as_deref())).await
         }
@@ -260,8 +306,8 @@ struct SignupForm {
 
 async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     session: Session,
-    anon: crate::cart::AnonymousCart,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, AppError> {
     if !session.csrf_ok(&form.csrf) {
@@ -298,10 +344,120 @@ async fn signup(
             "auth/signup.html",
         ));
     };
+    // each sign-up costs an argon2 hash: bounded per address
+    if let Some(wait) = rate_limit(&state, &format!("signup:ip:{ip}"), SIGNUPS_PER_IP, 3600).await?
+    {
+        page.message = Some(format!(
+            "Bạn đã đăng ký quá nhiều lần. Vui lòng thử lại sau {} phút.",
+            wait.div_ceil(60)
+        ));
+        return Ok(page.respond(
+            &state,
+            &session,
+            StatusCode::TOO_MANY_REQUESTS,
+            "auth/signup.html",
+        ));
+    }
+    let taken = match &login {
+        Login::Email(e) => {
+            sqlx::query_scalar!("select user_id from app_user where email = $1", e)
+                .fetch_optional(&state.pool)
+                .await?
+        }
+        Login::Phone(p) => {
+            sqlx::query_scalar!("select user_id from app_user where phone = $1", p)
+                .fetch_optional(&state.pool)
+                .await?
+        }
+    };
     let password = form.password.clone();
+    // hashed whether or not the login is taken, so the time taken tells nothing either
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    let public = state.config.public_url();
+    let body = if taken.is_some() {
+        format!(
+            "Xin chào,\r\n\r\nCó người vừa đăng ký Sàn OCOP bằng {} nhưng bạn đã có tài khoản. Nếu đó là bạn, hãy đăng nhập: {public}/login\r\nQuên mật khẩu: {public}/password/forgot\r\n\r\nNếu không phải bạn, hãy bỏ qua tin này.\r\n",
+            login.as_str()
+        )
+    } else {
+        let token = random_token();
+        let pending = serde_json::json!({ "name": name, "login": login.as_str(), "hash": hash });
+        let mut redis = state.redis.clone();
+        redis::cmd("SET")
+            .arg(signup_key(&token))
+            .arg(pending.to_string())
+            .arg("EX")
+            .arg(SIGNUP_LINK_MINUTES * 60)
+            .query_async::<()>(&mut redis)
+            .await
+            .map_err(super::session::redis_down)?;
+        format!(
+            "Xin chào {name},\r\n\r\nĐể hoàn tất đăng ký Sàn OCOP, hãy mở đường dẫn sau trong {SIGNUP_LINK_MINUTES} phút tới:\r\n\r\n{public}/signup/confirm?token={token}\r\n\r\nNếu bạn không đăng ký, hãy bỏ qua tin này.\r\n"
+        )
+    };
+    // a phone number's message goes to the SMS outbox (the same folder in development)
+    let message = crate::mail::Message {
+        to: login.as_str().to_string(),
+        subject: "Xác nhận đăng ký Sàn OCOP".into(),
+        body,
+    };
+    if let Err(e) = state.mailer.send(&message).await {
+        tracing::warn!(error = %e, "sign-up message not sent");
+    }
+    let mut page = FormPage::for_session(&session);
+    page.message = Some(SIGNUP_SENT.replace("{login}", login.as_str()));
+    Ok(page.respond(&state, &session, StatusCode::OK, "auth/signup.html"))
+}
+
+/// The same answer for a new login and a taken one: the page must not tell who has an account.
+const SIGNUP_SENT: &str = "Chúng tôi đã gửi đường dẫn xác nhận tới {login}. Hãy mở đường dẫn trong 60 phút để hoàn tất đăng ký (nếu đã có tài khoản, tin nhắn sẽ hướng dẫn bạn đăng nhập).";
+
+fn signup_key(token: &str) -> String {
+    format!("ocop:signup:{token}")
+}
+
+#[derive(Deserialize)]
+struct ConfirmParam {
+    #[serde(default)]
+    token: String,
+}
+
+/// The link from the sign-up message: creates the account (once) and signs the person in.
+async fn confirm_signup(
+    State(state): State<AppState>,
+    session: Session,
+    anon: crate::cart::AnonymousCart,
+    Query(q): Query<ConfirmParam>,
+) -> Result<Response, AppError> {
+    let gone = |session: &Session| {
+        let page = FormPage {
+            message: Some(
+                "Đường dẫn xác nhận đã hết hạn hoặc đã được dùng. Hãy đăng ký lại hoặc đăng nhập."
+                    .into(),
+            ),
+            ..FormPage::for_session(session)
+        };
+        page.respond(&state, session, StatusCode::GONE, "auth/signup.html")
+    };
+    if q.token.len() != 64 || !q.token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(gone(&session));
+    }
+    let mut redis = state.redis.clone();
+    let pending: Option<String> = redis::cmd("GETDEL")
+        .arg(signup_key(&q.token))
+        .query_async(&mut redis)
+        .await
+        .map_err(super::session::redis_down)?;
+    let Some(pending) = pending.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
+    else {
+        return Ok(gone(&session));
+    };
+    let text = |k: &str| pending[k].as_str().unwrap_or_default().to_string();
+    let Ok(login) = Login::parse(&text("login")) else {
+        return Ok(gone(&session));
+    };
     let (email, phone) = match &login {
         Login::Email(e) => (Some(e.as_str()), None),
         Login::Phone(p) => (None, Some(p.as_str())),
@@ -310,20 +466,16 @@ async fn signup(
         "insert into app_user (email, phone, display_name, password_hash) values ($1, $2, $3, $4) returning user_id",
         email,
         phone,
-        name,
-        hash
+        text("name"),
+        text("hash")
     )
     .fetch_one(&state.pool)
     .await;
     let user_id = match created {
         Ok(id) => id,
-        // the unique key says it better than a look-up first would (and without a race)
+        // made meanwhile by another link: that account stands
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            page.errors.insert(
-                "login",
-                "Đã có tài khoản với email hoặc số điện thoại này. Hãy đăng nhập.".into(),
-            );
-            return Ok(page.respond(&state, &session, StatusCode::CONFLICT, "auth/signup.html"));
+            return Ok(Redirect::to("/login").into_response());
         }
         Err(e) => return Err(e.into()),
     };
@@ -398,9 +550,18 @@ struct AccountPage {
     user: CurrentUser,
     role_label: &'static str,
     csrf: String,
+    errors: BTreeMap<&'static str, String>,
+    /// the password form keeps nothing typed
+    values: BTreeMap<&'static str, String>,
+    message: Option<&'static str>,
 }
 
-async fn account(user: CurrentUser, session: Session) -> Response {
+#[derive(Deserialize, Default)]
+struct AccountQuery {
+    ok: Option<String>,
+}
+
+async fn account(user: CurrentUser, session: Session, Query(q): Query<AccountQuery>) -> Response {
     let role_label = user.role_label();
     render_page(
         "auth/account.html",
@@ -408,6 +569,84 @@ async fn account(user: CurrentUser, session: Session) -> Response {
             user,
             role_label,
             csrf: session.data.csrf,
+            errors: BTreeMap::new(),
+            values: BTreeMap::new(),
+            message: (q.ok.as_deref() == Some("password"))
+                .then_some("Đã đổi mật khẩu. Các phiên đăng nhập khác của tài khoản đã kết thúc."),
         },
     )
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+/// A signed-in person changes their password; every other session of the account ends.
+async fn change_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    crate::forms::CheckedForm { form, session }: crate::forms::CheckedForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    let hash = sqlx::query_scalar!(
+        "select password_hash from app_user where user_id = $1",
+        user.user_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let current = form.current.clone();
+    let right = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let login = user
+        .email
+        .as_deref()
+        .or(user.phone.as_deref())
+        .and_then(|l| Login::parse(l).ok());
+    let mut errors = BTreeMap::new();
+    if !right {
+        errors.insert("current", "Mật khẩu hiện tại không đúng.".to_string());
+    } else if let Err(e) = check_password(&form.password, login.as_ref()) {
+        errors.insert("password", e.to_string());
+    } else if form.password != form.password_confirm {
+        errors.insert(
+            "password_confirm",
+            "Hai lần nhập mật khẩu không khớp.".to_string(),
+        );
+    }
+    if !errors.is_empty() {
+        let role_label = user.role_label();
+        let page = AccountPage {
+            user,
+            role_label,
+            csrf: session.data.csrf.clone(),
+            errors,
+            values: BTreeMap::new(),
+            message: None,
+        };
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render_page("auth/account.html", &page),
+        )
+            .into_response());
+    }
+    let password = form.password.clone();
+    let new_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    sqlx::query!(
+        "update app_user set password_hash = $2 where user_id = $1",
+        user.user_id,
+        new_hash
+    )
+    .execute(&state.pool)
+    .await?;
+    super::session::end_sessions(&state, user.user_id, Some(&session.id)).await?;
+    tracing::info!(user.id = user.user_id, "password changed");
+    Ok(Redirect::to("/account?ok=password").into_response())
 }

@@ -42,7 +42,7 @@ impl CurrentUser {
 pub async fn load_user(state: &AppState, user_id: i64) -> Result<Option<CurrentUser>, AppError> {
     Ok(sqlx::query_as!(
         CurrentUser,
-        "select user_id, display_name, email, phone, role, province_code from app_user where user_id = $1",
+        "select user_id, display_name, email, phone, role, province_code from app_user where user_id = $1 and disabled_at is null",
         user_id
     )
     .fetch_optional(&state.pool)
@@ -61,15 +61,18 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
-/// Where a request came from, for rate limits: the peer address, or the first X-Forwarded-For
-/// entry when the app is told it runs behind a proxy it trusts (TRUST_PROXY).
+/// Where a request came from, for rate limits: the peer address, or, when the app is told it
+/// runs behind a proxy it trusts (TRUST_PROXY), the last X-Forwarded-For entry: the one that
+/// proxy appended. Entries before it are whatever the client chose to send.
 pub fn client_ip(parts: &Parts, state: &AppState) -> String {
     if state.config.trust_proxy {
         if let Some(ip) = parts
             .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .last()
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|ip| !ip.is_empty())
         {

@@ -148,12 +148,9 @@ fn expired(state: &AppState, session: &Session) -> Response {
 
 async fn reset_page(
     State(state): State<AppState>,
-    mut session: Session,
+    session: Session,
     Query(q): Query<TokenParam>,
 ) -> Result<Response, AppError> {
-    if session.is_new {
-        session.save(&state).await?;
-    }
     if link_user(&state, &q.token).await?.is_none() {
         return Ok(expired(&state, &session));
     }
@@ -233,6 +230,8 @@ async fn reset(
     )
     .execute(&state.pool)
     .await?;
+    // whoever was signed in with the old password is signed out everywhere
+    super::session::end_sessions(&state, user_id, None).await?;
     tracing::info!(user.id = user_id, "password reset");
     sign_in(&state, session, anon, user_id, "/account").await
 }

@@ -1,6 +1,10 @@
 //! Sessions live in Redis (the app keeps none of its own), identified by a random id in an
-//! HttpOnly, SameSite=Lax cookie (Secure when the public address is https). Each session carries
-//! its CSRF token; the id changes at login so a planted cookie is worth nothing.
+//! HttpOnly, SameSite=Lax cookie (Secure when the public address is https). A session is stored
+//! only once it holds something (a signed-in person, an order to reopen): until then its CSRF
+//! token is derived from the cookie's id with the server key, so a visitor who only looks at a
+//! form costs Redis nothing. The id changes at login so a planted cookie is worth nothing, and
+//! each account keeps an index of its sessions so that a password reset or change, a disabled
+//! account or a removed member ends them all.
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -27,16 +31,22 @@ pub struct SessionData {
 pub struct Session {
     pub id: String,
     pub data: SessionData,
-    /// not in Redis yet: `save` stores it and `cookie` must be sent
+    /// the browser does not have this id yet: `cookie` must be sent
     pub is_new: bool,
+    /// the id came with the request's cookie (so a form may carry its token)
+    from_cookie: bool,
 }
 
-/// 32 random bytes as hex.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random source");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The CSRF token of a session not stored yet: only the server key can make it from the id.
+fn derived_csrf(key: &[u8], id: &str) -> String {
+    crate::crypto::hmac_sha256_hex(key, format!("csrf:{id}").as_bytes())
 }
+
+fn user_key(user_id: i64) -> String {
+    format!("ocop:user-sessions:{user_id}")
+}
+
+pub use crate::crypto::random_token;
 
 fn key(id: &str) -> String {
     format!("ocop:session:{id}")
@@ -71,10 +81,21 @@ impl FromRequestParts<AppState> for Session {
                     id,
                     data,
                     is_new: false,
+                    from_cookie: true,
                 });
             }
+            // a browser that has seen a form but whose session holds nothing (yet)
+            return Ok(Session {
+                data: SessionData {
+                    csrf: derived_csrf(&state.cookie_key, &id),
+                    ..Default::default()
+                },
+                id,
+                is_new: false,
+                from_cookie: true,
+            });
         }
-        Ok(Session::fresh())
+        Ok(Session::fresh(&state.cookie_key))
     }
 }
 
@@ -93,25 +114,34 @@ impl SessionData {
 }
 
 impl Session {
-    fn fresh() -> Session {
+    fn fresh(cookie_key: &[u8]) -> Session {
+        let id = random_token();
         Session {
-            id: random_token(),
             data: SessionData {
                 user_id: None,
-                csrf: random_token(),
+                csrf: derived_csrf(cookie_key, &id),
                 orders: vec![],
             },
+            id,
             is_new: true,
+            from_cookie: false,
         }
     }
 
+    /// Stores the session (call it once it holds something); a signed-in one joins its
+    /// account's index of sessions.
     pub async fn save(&mut self, state: &AppState) -> Result<(), AppError> {
         let mut redis = state.redis.clone();
         let json = serde_json::to_string(&self.data).expect("session data serialises");
-        let _: () = redis
-            .set_ex(key(&self.id), json, TTL_SECS)
-            .await
-            .map_err(redis_down)?;
+        let mut pipe = redis::pipe();
+        pipe.set_ex(key(&self.id), json, TTL_SECS).ignore();
+        if let Some(uid) = self.data.user_id {
+            pipe.sadd(user_key(uid), &self.id)
+                .ignore()
+                .expire(user_key(uid), TTL_SECS as i64)
+                .ignore();
+        }
+        let _: () = pipe.query_async(&mut redis).await.map_err(redis_down)?;
         Ok(())
     }
 
@@ -122,6 +152,7 @@ impl Session {
         self.id = random_token();
         self.data.csrf = random_token();
         self.is_new = true;
+        self.from_cookie = false;
         self.save(state).await
     }
 
@@ -152,11 +183,31 @@ impl Session {
 
     /// Whether a submitted form carries this session's token (compared in constant time).
     pub fn csrf_ok(&self, submitted: &str) -> bool {
-        let (a, b) = (self.data.csrf.as_bytes(), submitted.as_bytes());
-        !self.is_new
-            && a.len() == b.len()
-            && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        self.from_cookie && crate::crypto::same(self.data.csrf.as_bytes(), submitted.as_bytes())
     }
+}
+
+/// Ends every session of an account but `keep` (the one that made the change, if any): after a
+/// password reset or change, when an account is disabled, when a member is removed.
+pub async fn end_sessions(
+    state: &AppState,
+    user_id: i64,
+    keep: Option<&str>,
+) -> Result<(), AppError> {
+    let mut redis = state.redis.clone();
+    let ids: Vec<String> = redis
+        .smembers(user_key(user_id))
+        .await
+        .map_err(redis_down)?;
+    let mut pipe = redis::pipe();
+    for id in ids.iter().filter(|id| Some(id.as_str()) != keep) {
+        pipe.del(key(id))
+            .ignore()
+            .srem(user_key(user_id), id)
+            .ignore();
+    }
+    let _: () = pipe.query_async(&mut redis).await.map_err(redis_down)?;
+    Ok(())
 }
 
 /// Counts one attempt under `key`; when more than `limit` happened within `window_secs`, says how

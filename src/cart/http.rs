@@ -1,8 +1,9 @@
 //! `/cart`: the cart page, and add / change / remove. Each answers JSON to the page script
 //! (partial update, no reload) and a redirect to plain forms (works without JavaScript).
 
-use super::{Cart, MAX_LINE, count_cookie};
+use super::{Budget, Cart, MAX_LINE, count_cookie};
 use crate::app::AppState;
+use crate::auth::http::ClientIp;
 use crate::checkout::{ShippingRule, price_cart};
 use crate::error::AppError;
 use crate::forms::SameSiteForm;
@@ -105,8 +106,17 @@ struct AddForm {
     qty: Option<String>,
 }
 
+/// Each client's cart writes count against CART_WRITES_PER_MINUTE.
+fn budget<'a>(state: &AppState, ip: &'a str) -> Budget<'a> {
+    Budget {
+        client: ip,
+        per_minute: state.config.cart_writes_per_minute,
+    }
+}
+
 async fn add(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     cart: Cart,
     SameSiteForm(form): SameSiteForm<AddForm>,
@@ -135,7 +145,9 @@ async fn add(
         ("out", 0, None)
     } else {
         let cap = (product.stock as u32).min(MAX_LINE);
-        let added = cart.add(&state, product.id, qty, cap).await?;
+        let added = cart
+            .add(&state, budget(&state, &ip), product.id, qty, cap)
+            .await?;
         let outcome = if added.after < added.before + qty as u32 {
             "capped"
         } else {
@@ -192,6 +204,7 @@ struct LineForm {
 
 async fn update(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     cart: Cart,
     SameSiteForm(form): SameSiteForm<LineForm>,
@@ -208,6 +221,19 @@ async fn update(
             )
         })?;
     let snapshot = state.catalog.snapshot();
+    // only listed products enter a cart (a made-up id would be a line of nothing)
+    let listed = snapshot.row_of.contains_key(&form.product);
+    if qty > 0 && !listed {
+        return respond(
+            &state,
+            &headers,
+            &cart,
+            "unavailable",
+            None,
+            json!({ "quantity": 0 }),
+        )
+        .await;
+    }
     let stock = snapshot
         .products
         .get(&form.product)
@@ -217,7 +243,8 @@ async fn update(
         Some(s) if s > 0 => qty.min(s),
         _ => qty,
     };
-    cart.set(&state, form.product, qty).await?;
+    cart.set(&state, budget(&state, &ip), form.product, qty)
+        .await?;
     let outcome = if qty == 0 { "removed" } else { "updated" };
     respond(
         &state,
@@ -232,11 +259,13 @@ async fn update(
 
 async fn remove(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     cart: Cart,
     SameSiteForm(form): SameSiteForm<LineForm>,
 ) -> Result<Response, AppError> {
-    cart.set(&state, form.product, 0).await?;
+    cart.set(&state, budget(&state, &ip), form.product, 0)
+        .await?;
     respond(
         &state,
         &headers,

@@ -21,6 +21,8 @@ pub const COUNT_COOKIE: &str = "ocop_cart_n";
 pub const TTL_SECS: i64 = 30 * 24 * 3600;
 /// The most of one product a cart may hold.
 pub const MAX_LINE: u32 = 50;
+/// The most different products a cart may hold (a stranger must not fill Redis with lines).
+pub const MAX_LINES: u32 = 50;
 
 fn key(cart: &str) -> String {
     format!("ocop:cart:{cart}")
@@ -158,13 +160,20 @@ impl FromRequestParts<AppState> for Cart {
     }
 }
 
-/// Adds `qty` but never past `cap`, in one atomic step; answers the line's quantity before and
-/// after, and the cart's item count (one round trip for the whole add-to-cart).
-const ADD_CAPPED: &str = r"
+/// One cart write in one atomic round trip: counts it against the client's per-minute budget,
+/// then adds `qty` (or sets it) but never past `cap`, and never as a new line once the cart
+/// holds MAX_LINES products. Answers the line before and after and the cart's item count, or
+/// `{-1, seconds to wait}` when over budget, `{-2}` when the cart is full.
+const WRITE: &str = r"
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then redis.call('EXPIRE', KEYS[2], 60) end
+if n > tonumber(ARGV[7]) then return {-1, redis.call('TTL', KEYS[2]), 0} end
 local before = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local q = before + tonumber(ARGV[2])
+local q = tonumber(ARGV[2])
+if ARGV[5] == 'add' then q = before + q end
 local cap = tonumber(ARGV[3])
 if q > cap then q = cap end
+if q > 0 and before == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[6]) then return {-2, 0, 0} end
 if q <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]); q = 0 else redis.call('HSET', KEYS[1], ARGV[1], q) end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 local total = 0
@@ -178,6 +187,13 @@ pub struct Added {
     pub before: u32,
     pub after: u32,
     pub count: u32,
+}
+
+/// Who makes a cart write, for its per-minute budget.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget<'a> {
+    pub client: &'a str,
+    pub per_minute: u32,
 }
 
 impl Cart {
@@ -199,28 +215,47 @@ impl Cart {
         Ok(lines)
     }
 
+    /// Adds `qty` of a product the caller checked is listed, up to `cap`.
     pub async fn add(
         &self,
         state: &AppState,
+        budget: Budget<'_>,
         product: i64,
         qty: i64,
         cap: u32,
     ) -> Result<Added, AppError> {
-        add_capped(state, &self.id, product, qty, cap).await
+        write(state, &self.id, budget, Write::Add, product, qty, cap).await
     }
 
-    /// Sets a line's quantity (0 removes it).
-    pub async fn set(&self, state: &AppState, product: i64, qty: u32) -> Result<(), AppError> {
+    /// Sets a line's quantity (0 removes it); the caller checked the product is listed.
+    pub async fn set(
+        &self,
+        state: &AppState,
+        budget: Budget<'_>,
+        product: i64,
+        qty: u32,
+    ) -> Result<(), AppError> {
+        write(
+            state,
+            &self.id,
+            budget,
+            Write::Set,
+            product,
+            qty as i64,
+            MAX_LINE,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps a line within the stock there is (the checkout page's own correction, not a
+    /// visitor's write: no budget).
+    pub async fn clamp(&self, state: &AppState, product: i64, qty: u32) -> Result<(), AppError> {
         let mut redis = state.redis.clone();
-        let k = key(&self.id);
-        let mut pipe = redis::pipe();
-        if qty == 0 {
-            pipe.hdel(&k, product);
-        } else {
-            pipe.hset(&k, product, qty);
-        }
-        pipe.expire(&k, TTL_SECS);
-        let _: () = pipe.query_async(&mut redis).await.map_err(unavailable)?;
+        let _: () = redis
+            .hset(key(&self.id), product, qty)
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 
@@ -242,29 +277,57 @@ impl Cart {
     }
 }
 
-async fn add_capped(
+#[derive(Clone, Copy)]
+enum Write {
+    Add,
+    Set,
+}
+
+async fn write(
     state: &AppState,
     cart: &str,
+    budget: Budget<'_>,
+    how: Write,
     product: i64,
     qty: i64,
     cap: u32,
 ) -> Result<Added, AppError> {
     let mut redis = state.redis.clone();
-    let (before, after, count): (i64, i64, i64) = redis::Script::new(ADD_CAPPED)
+    let (before, after, count): (i64, i64, i64) = redis::Script::new(WRITE)
         .key(key(cart))
+        .key(format!("ocop:rate:cart:{}", budget.client))
         .arg(product)
         .arg(qty)
         .arg(cap)
         .arg(TTL_SECS)
+        .arg(match how {
+            Write::Add => "add",
+            Write::Set => "set",
+        })
+        .arg(MAX_LINES)
+        .arg(budget.per_minute)
         .invoke_async(&mut redis)
         .await
         .map_err(unavailable)?;
-    let n = |v: i64| v.max(0) as u32;
-    Ok(Added {
-        before: n(before),
-        after: n(after),
-        count: n(count),
-    })
+    match before {
+        -1 => Err(AppError::TooManyAttempts {
+            retry_after_secs: after.max(1) as u64,
+        }),
+        -2 => Err(AppError::bad(
+            "cart_full",
+            format!(
+                "Giỏ hàng đã có {MAX_LINES} sản phẩm khác nhau, mức tối đa. Hãy đặt hàng hoặc bỏ bớt sản phẩm trước khi thêm. Giỏ hàng chưa thay đổi."
+            ),
+        )),
+        _ => {
+            let n = |v: i64| v.max(0) as u32;
+            Ok(Added {
+                before: n(before),
+                after: n(after),
+                count: n(count),
+            })
+        }
+    }
 }
 
 /// At log-in the anonymous cart joins the account's: quantities add up, capped by stock and the
@@ -286,13 +349,26 @@ pub async fn merge_into_account(
         let Ok(id) = product.parse::<i64>() else {
             continue;
         };
-        let cap = snapshot
+        // only what is still listed moves over
+        let Some(p) = snapshot
             .products
             .get(&id)
-            .map(|p| (p.stock.max(0) as u32).min(MAX_LINE))
-            .unwrap_or(MAX_LINE)
-            .max(1);
-        add_capped(state, &to, id, qty as i64, cap).await?;
+            .filter(|_| snapshot.row_of.contains_key(&id))
+        else {
+            continue;
+        };
+        let cap = (p.stock.max(0) as u32).min(MAX_LINE).max(1);
+        let budget = Budget {
+            client: &to,
+            per_minute: u32::MAX,
+        };
+        match write(state, &to, budget, Write::Add, id, qty as i64, cap).await {
+            // a full account cart keeps what it has
+            Err(AppError::BadRequest { .. }) => break,
+            other => {
+                other?;
+            }
+        }
     }
     let _: () = redis.del(key(&from)).await.map_err(unavailable)?;
     Ok(())

@@ -152,14 +152,8 @@ async fn render_checkout(
 async fn checkout_page(
     State(state): State<AppState>,
     cart: Cart,
-    mut session: Session,
+    session: Session,
 ) -> Result<Response, AppError> {
-    if session.is_new {
-        session
-            .save(&state)
-            .await
-            .map_err(crate::cart::as_cart_error)?;
-    }
     let mut values = BTreeMap::new();
     values.insert("payment_method".to_string(), "cod".to_string());
     if let Some(uid) = cart.user_id {
@@ -295,7 +289,7 @@ async fn place(
                 if let Some(p) = snapshot.products.get(&line.product_id) {
                     let stock = p.stock.max(0) as u32;
                     if stock > 0 && stock < line.quantity {
-                        cart.set(&state, line.product_id, stock).await?;
+                        cart.clamp(&state, line.product_id, stock).await?;
                     }
                 }
             }

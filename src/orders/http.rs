@@ -210,11 +210,34 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
     }))
 }
 
-/// Whether this visitor may see the order group: they placed it or looked it up in this session,
-/// or it belongs to their account.
-fn may_see(session: &Session, group: &Group) -> bool {
-    session.data.orders.iter().any(|c| c == &group.code)
-        || (group.user_id.is_some() && session.data.user_id == group.user_id)
+/// Whether this visitor is the shopper of the order group: it belongs to their account, or they
+/// placed it or proved code + phone in this session and are not someone who could have learnt
+/// those facts from the other side (staff, or a member of a producer with a part in the group).
+async fn is_shopper(state: &AppState, session: &Session, group: &Group) -> Result<bool, AppError> {
+    if group.user_id.is_some() && session.data.user_id == group.user_id {
+        return Ok(true);
+    }
+    if !session.data.orders.iter().any(|c| c == &group.code) {
+        return Ok(false);
+    }
+    match session.data.user_id {
+        None => Ok(true),
+        Some(uid) => Ok(!insider(state, uid, group.id).await?),
+    }
+}
+
+/// Staff, or a member of a producer with a part in the group.
+async fn insider(state: &AppState, user_id: i64, group_id: i64) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"select exists(select 1 from app_user where user_id = $1
+                          and role in ('province_staff', 'national_staff', 'admin'))
+               or exists(select 1 from producer_member m join shop_order o using (producer_id)
+                          where m.user_id = $1 and o.order_group_id = $2) as "e!""#,
+        user_id,
+        group_id
+    )
+    .fetch_one(&state.pool)
+    .await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -230,7 +253,7 @@ async fn order_page(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let group = load_group(&state, &code).await?.ok_or(AppError::NotFound)?;
-    if !may_see(&session, &group) {
+    if !is_shopper(&state, &session, &group).await? {
         return Ok(Redirect::to("/orders/lookup").into_response());
     }
     let mut page = group.page;
@@ -288,11 +311,8 @@ fn payment_panel(
 
 async fn lookup_page(
     State(state): State<AppState>,
-    mut session: Session,
+    session: Session,
 ) -> Result<Response, AppError> {
-    if session.is_new {
-        session.save(&state).await?;
-    }
     let mut response = render_page(
         "orders/lookup.html",
         &json!({ "csrf": session.data.csrf, "values": {}, "errors": {} }),
@@ -327,9 +347,15 @@ async fn lookup(
     }
     let code = form.code.trim().to_uppercase().replace(' ', "");
     let phone = crate::auth::identity::parse_phone(&form.phone).unwrap_or_default();
-    let group = load_group(&state, &code)
+    let mut group = load_group(&state, &code)
         .await?
         .filter(|g| !phone.is_empty() && g.phone == phone);
+    // a producer or staff member who learnt code and phone from their side is not the shopper
+    if let (Some(g), Some(uid)) = (&group, session.data.user_id) {
+        if g.user_id != Some(uid) && insider(&state, uid, g.id).await? {
+            group = None;
+        }
+    }
     let Some(group) = group else {
         let page = json!({
             "csrf": session.data.csrf, "values": { "code": form.code, "phone": form.phone },
@@ -360,7 +386,7 @@ async fn shopper_cancel(
     CheckedForm { form, session }: CheckedForm<CancelForm>,
 ) -> Result<Response, AppError> {
     let group = load_group(&state, &code).await?.ok_or(AppError::NotFound)?;
-    if !may_see(&session, &group) {
+    if !is_shopper(&state, &session, &group).await? {
         return Err(AppError::NotFound);
     }
     let belongs = sqlx::query_scalar!(
@@ -443,7 +469,7 @@ async fn producer_orders(
     .await?
     .into_iter()
     .map(|o| {
-        json!({ "order_id": o.order_id, "code": o.code, "buyer_name": o.buyer_name, "province": o.province_name,
+        json!({ "order_id": o.order_id, "buyer_name": o.buyer_name, "province": o.province_name,
                 "status_label": Status::from_key(&o.status).map(Status::label), "status": o.status,
                 "goods_total": o.goods_total, "shipping_fee": o.shipping_fee, "created_at": o.created_at, "lines": o.lines })
     })
@@ -483,8 +509,9 @@ async fn producer_order(
         .next()
         .ok_or(AppError::NotFound)?;
     let status = Status::from_key(&order.status).unwrap_or(Status::Cancelled);
+    // the group's code is the shopper's: a producer sees its own part by its own number
     let page = json!({
-        "member": member, "csrf": session.data.csrf, "order": order, "code": o.code,
+        "member": member, "csrf": session.data.csrf, "order": order,
         "buyer_name": o.buyer_name, "phone": o.phone, "note": o.note, "created_at": o.created_at,
         "address": format!("{}, {}, {}", o.street, o.commune_name, o.province_name),
         "method": crate::checkout::PaymentMethod::from_key(&o.payment_method).map(|m| m.label()),
@@ -601,9 +628,9 @@ pub async fn notify_change(state: &AppState, order_id: i64, to: Status) {
         .mailer
         .notify(
             owner.as_deref(),
-            &format!("Đơn hàng {code}: {}", to.label()),
+            &format!("Đơn hàng #{order_id}: {}", to.label()),
             format!(
-                "Đơn hàng {code} đã chuyển sang: {}.\n\n{}/producer/orders/{order_id}\n",
+                "Đơn hàng #{order_id} đã chuyển sang: {}.\n\n{}/producer/orders/{order_id}\n",
                 to.label(),
                 state.config.public_url()
             ),
@@ -642,9 +669,9 @@ pub async fn notify_placed(state: &AppState, group_id: i64) {
             .mailer
             .notify(
                 owner.as_deref(),
-                &format!("Đơn hàng mới {code}"),
+                &format!("Đơn hàng mới #{order_id}"),
                 format!(
-                    "Gian hàng của bạn có đơn hàng mới {code}.\n\n{}/producer/orders/{order_id}\n",
+                    "Gian hàng của bạn có đơn hàng mới #{order_id}.\n\n{}/producer/orders/{order_id}\n",
                     state.config.public_url()
                 ),
             )

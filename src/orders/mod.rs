@@ -89,6 +89,8 @@ impl Status {
         matches!(
             (self, to, actor),
             (S::PendingPayment, S::Paid, A::Payment | A::Staff)
+                // staff apply money that came after the order expired (checked in `transition`)
+                | (S::Cancelled, S::Paid, A::Staff)
                 | (
                     S::PendingPayment,
                     S::Cancelled,
@@ -141,16 +143,43 @@ pub async fn transition(
     actor: Actor,
     details: &Details,
 ) -> Result<Status, TransitionError> {
-    let current = sqlx::query_scalar!(
-        "select status from shop_order where order_id = $1 for update",
+    let current = sqlx::query!(
+        "select status, cancelled_by from shop_order where order_id = $1 for update",
         order_id
     )
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(TransitionError::NotFound)?;
-    let from = Status::from_key(&current).ok_or(TransitionError::NotFound)?;
+    let from = Status::from_key(&current.status).ok_or(TransitionError::NotFound)?;
     if !from.allows(to, actor) {
         return Err(TransitionError::Refused { from, to });
+    }
+    if from == Status::Cancelled && to == Status::Paid {
+        // only an order that expired waiting for this money comes back, and only with its stock
+        if current.cancelled_by.as_deref() != Some("expiry") {
+            return Err(TransitionError::Refused { from, to });
+        }
+        let lines = sqlx::query!(
+            "select product_id, quantity from order_line where order_id = $1 order by product_id",
+            order_id
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        for l in lines {
+            let taken = sqlx::query!(
+                "update product set stock = stock - $2 where product_id = $1 and stock >= $2",
+                l.product_id,
+                l.quantity
+            )
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if taken == 0 {
+                return Err(TransitionError::Invalid(
+                    "Không còn đủ hàng để khôi phục đơn đã quá hạn; hãy hoàn tiền cho người mua.",
+                ));
+            }
+        }
     }
     if to == Status::Cancelled
         && actor == Actor::Producer
@@ -177,8 +206,8 @@ pub async fn transition(
     sqlx::query!(
         "update shop_order set status = $2,
              carrier = coalesce($3, carrier), tracking_number = coalesce($4, tracking_number),
-             cancel_reason = case when $2 = 'cancelled' then $5 else cancel_reason end,
-             cancelled_by = case when $2 = 'cancelled' then $6 else cancelled_by end
+             cancel_reason = case when $2 = 'cancelled' then $5 when $2 = 'paid' then null else cancel_reason end,
+             cancelled_by = case when $2 = 'cancelled' then $6 when $2 = 'paid' then null else cancelled_by end
          where order_id = $1",
         order_id,
         to.key(),

@@ -22,15 +22,36 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
+/// The largest callback body each provider's real payloads need, with room to spare (they are a
+/// few KB); anything larger is answered 413 and never stored.
+pub const BANK_BODY_LIMIT: usize = 16 * 1024;
+pub const MOMO_BODY_LIMIT: usize = 16 * 1024;
+pub const STRIPE_BODY_LIMIT: usize = 64 * 1024;
+/// VNPAY's IPN is a GET: its query string is bounded the same way.
+pub const VNPAY_QUERY_LIMIT: usize = 4 * 1024;
+
 pub fn router() -> Router<AppState> {
+    use axum::extract::DefaultBodyLimit;
     Router::new()
-        .route("/payments/sepay/webhook", post(sepay_route))
-        .route("/payments/casso/webhook", post(casso_route))
+        .route(
+            "/payments/sepay/webhook",
+            post(sepay_route).layer(DefaultBodyLimit::max(BANK_BODY_LIMIT)),
+        )
+        .route(
+            "/payments/casso/webhook",
+            post(casso_route).layer(DefaultBodyLimit::max(BANK_BODY_LIMIT)),
+        )
         .route("/payments/vnpay/ipn", get(vnpay_ipn_route))
         .route("/payments/vnpay/return", get(vnpay_return))
-        .route("/payments/momo/ipn", post(momo_ipn_route))
+        .route(
+            "/payments/momo/ipn",
+            post(momo_ipn_route).layer(DefaultBodyLimit::max(MOMO_BODY_LIMIT)),
+        )
         .route("/payments/momo/return", get(momo_return))
-        .route("/payments/stripe/webhook", post(stripe_route))
+        .route(
+            "/payments/stripe/webhook",
+            post(stripe_route).layer(DefaultBodyLimit::max(STRIPE_BODY_LIMIT)),
+        )
         .route("/pay/{code}/{method}", post(start))
         .route("/orders/{code}/status", get(status))
         .route("/staff/payments", get(review_queue))
@@ -215,7 +236,11 @@ async fn vnpay_ipn_route(
     if let Err(r) = limited(&state, "vnpay", &ip).await {
         return r;
     }
-    vnpay_ipn(&state, &headers, q.as_deref().unwrap_or("")).await
+    let q = q.as_deref().unwrap_or("");
+    if q.len() > VNPAY_QUERY_LIMIT {
+        return (StatusCode::URI_TOO_LONG, "callback too large").into_response();
+    }
+    vnpay_ipn(&state, &headers, q).await
 }
 
 /// VNPAY's IPN, the source of truth for its payments; answered with RspCode as VNPAY's demo does.
@@ -575,7 +600,9 @@ async fn review_queue(
 ) -> Result<Response, AppError> {
     let rows: Vec<Value> = sqlx::query!(
         r#"select e.payment_event_id, e.provider, e.received_at, e.amount, e.review_reason, e.provider_tx_id,
-                  g.code as "code?", g.grand_total as "grand_total?", e.body
+                  g.code as "code?", g.grand_total as "grand_total?", e.body,
+                  ($1::smallint is not null and exists (select 1 from shop_order o join producer pr using (producer_id)
+                        where o.order_group_id = e.order_group_id and pr.province_code <> $1)) as "national_only!"
            from payment_event e left join order_group g using (order_group_id)
            where e.outcome = 'review' and e.resolved_at is null
              and ($1::smallint is null
@@ -592,6 +619,7 @@ async fn review_queue(
             "id": r.payment_event_id, "provider": r.provider, "received_at": r.received_at, "amount": r.amount,
             "reason": super::review_label(r.review_reason.as_deref().unwrap_or("")), "tx": r.provider_tx_id,
             "code": r.code, "grand_total": r.grand_total, "body": r.body.chars().take(400).collect::<String>(),
+            "national_only": r.national_only,
         })
     })
     .collect();
@@ -626,11 +654,13 @@ async fn resolve(
             "Vui lòng ghi chú cách xử lý (ít nhất 5 ký tự). Chưa có gì thay đổi.",
         ));
     }
-    // in scope: national staff everything; province staff events of their province's orders
+    // in scope: national staff everything; province staff only money whose every order is in
+    // their province (a group spanning provinces, or money of no known order, is national staff's)
     let visible = sqlx::query_scalar!(
         r#"select exists(select 1 from payment_event e where e.payment_event_id = $1 and ($2::smallint is null
-             or exists (select 1 from shop_order o join producer pr using (producer_id)
-                        where o.order_group_id = e.order_group_id and pr.province_code = $2))) as "e!""#,
+             or (exists (select 1 from shop_order o where o.order_group_id = e.order_group_id)
+                 and not exists (select 1 from shop_order o join producer pr using (producer_id)
+                                 where o.order_group_id = e.order_group_id and pr.province_code <> $2)))) as "e!""#,
         id,
         staff.province
     )

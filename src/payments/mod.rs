@@ -267,16 +267,37 @@ pub async fn record_event(
     .await
 }
 
-/// Marks an event as failing verification; nothing else changes.
+/// How much of a refused callback is kept (with the size and SHA-256 of all of it).
+pub const REFUSED_PREFIX_CHARS: i32 = 2048;
+
+/// Marks an event as failing verification, keeping only a prefix of its body with the whole
+/// body's size and hash (a stranger's junk must not fill the database); nothing else changes.
 pub async fn reject_event(pool: &PgPool, event_id: i64, why: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "update payment_event set verified = false, verification_error = $2, outcome = 'rejected' where payment_event_id = $1",
+        "update payment_event set verified = false, verification_error = $2, outcome = 'rejected',
+             body = left(body, $3), body_bytes = octet_length(body),
+             body_sha256 = encode(sha256(convert_to(body, 'UTF8')), 'hex')
+         where payment_event_id = $1",
         event_id,
-        why
+        why,
+        REFUSED_PREFIX_CHARS
     )
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Deletes refused callbacks older than `days` (safe on every instance at once: a delete of
+/// what another instance deleted deletes nothing). Answers how many went.
+pub async fn purge_refused(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "delete from payment_event where outcome = 'rejected'
+           and received_at < now() - make_interval(days => $1)",
+        days as i32
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 /// What a verified callback says.
@@ -703,71 +724,44 @@ pub async fn resolve(
                 "Không biết khoản tiền này thuộc đơn hàng nào; hãy hoàn tiền hoặc bỏ qua.",
             ));
         };
-        let orders = sqlx::query!(
-            "select order_id, status, cancelled_by from shop_order where order_group_id = $1 order by order_id for update",
+        // an amount the provider did not state is never recorded as some made-up number
+        let Some(amount) = ev.amount.filter(|a| *a > 0) else {
+            return Ok(Err(
+                "Không rõ số tiền của khoản này; hãy đối chiếu sao kê rồi hoàn tiền hoặc bỏ qua.",
+            ));
+        };
+        let orders = sqlx::query_scalar!(
+            "select order_id from shop_order where order_group_id = $1 order by order_id for update",
             group
         )
         .fetch_all(&mut *tx)
         .await?;
-        if orders.iter().any(|o| {
-            !(o.status == "pending_payment"
-                || (o.status == "cancelled" && o.cancelled_by.as_deref() == Some("expiry")))
-        }) {
-            return Ok(Err(
-                "Đơn hàng đã được thanh toán hoặc đã bị huỷ bởi người mua/nhà sản xuất; hãy hoàn tiền.",
-            ));
-        }
-        for o in orders.iter().filter(|o| o.status == "cancelled") {
-            // the expired order gets its stock back, if there is still some
-            let lines = sqlx::query!(
-                "select product_id, quantity from order_line where order_id = $1",
-                o.order_id
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-            for l in lines {
-                let taken = sqlx::query!(
-                    "update product set stock = stock - $2 where product_id = $1 and stock >= $2",
-                    l.product_id,
-                    l.quantity
-                )
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if taken == 0 {
+        let details = Details {
+            reason: Some(format!("Cán bộ xác nhận khoản thanh toán: {note}")),
+            ..Default::default()
+        };
+        // every part goes through the state machine (an expired one takes its stock again)
+        for &o in &orders {
+            match transition(&mut tx, o, Status::Paid, Actor::Staff, &details).await {
+                Ok(_) => {}
+                Err(crate::orders::TransitionError::Database(e)) => return Err(e),
+                Err(crate::orders::TransitionError::Invalid(m)) => return Ok(Err(m)),
+                Err(_) => {
                     return Ok(Err(
-                        "Không còn đủ hàng để khôi phục đơn đã quá hạn; hãy hoàn tiền cho người mua.",
+                        "Đơn hàng đã được thanh toán hoặc đã bị huỷ bởi người mua/nhà sản xuất; hãy hoàn tiền.",
                     ));
                 }
             }
-            sqlx::query!(
-                "update shop_order set status = 'pending_payment', cancelled_by = null, cancel_reason = null where order_id = $1",
-                o.order_id
-            )
-            .execute(&mut *tx)
-            .await?;
         }
         let payment = mark_paid(
             &mut tx,
             group,
             ev.payment_id,
             &ev.provider,
-            ev.amount.unwrap_or(0).max(1),
+            amount,
             ev.provider_tx_id.as_deref(),
         )
         .await?;
-        let details = Details {
-            reason: Some(format!("Cán bộ xác nhận khoản thanh toán: {note}")),
-            ..Default::default()
-        };
-        for o in &orders {
-            transition(&mut tx, o.order_id, Status::Paid, Actor::Staff, &details)
-                .await
-                .map_err(|e| match e {
-                    crate::orders::TransitionError::Database(e) => e,
-                    other => sqlx::Error::Protocol(other.to_string()),
-                })?;
-        }
         sqlx::query!(
             "update payment_event set payment_id = $2 where payment_event_id = $1",
             event_id,

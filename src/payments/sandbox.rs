@@ -41,6 +41,27 @@ pub fn router() -> Router<AppState> {
         .route("/sandbox/stripe/pay", get(stripe_page).post(stripe_pay))
 }
 
+/// Where a simulated gateway may send the shopper back: only this site's own return routes
+/// (the VNPAY and MoMo return pages, an order page). Anything else goes home, so the sandbox is
+/// no open redirect.
+fn own_return(state: &AppState, url: &str) -> String {
+    let public = state.config.public_url();
+    let path = url.strip_prefix(public.as_str()).unwrap_or(url);
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    let order_page = route
+        .strip_prefix("/orders/")
+        .is_some_and(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let ok = matches!(route, "/payments/vnpay/return" | "/payments/momo/return") || order_page;
+    let safe_query = query
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"=&_-.%+".contains(&b));
+    match (ok && safe_query, query.is_empty()) {
+        (true, true) => route.to_string(),
+        (true, false) => format!("{route}?{query}"),
+        (false, _) => "/".to_string(),
+    }
+}
+
 fn on(state: &AppState) -> Result<(), AppError> {
     if state.payments.sandbox {
         Ok(())
@@ -290,7 +311,8 @@ async fn vnpay_pay(
             return Err(AppError::Internal("sandbox VNPAY IPN refused".into()));
         }
     }
-    Ok(Redirect::to(&format!("{}?{query}", get("vnp_ReturnUrl"))).into_response())
+    let back = own_return(&state, &get("vnp_ReturnUrl"));
+    Ok(Redirect::to(&format!("{back}?{query}")).into_response())
 }
 
 /// Stands in for VNPAY's merchant API, `vnp_Command=querydr` only: the transaction as the
@@ -522,7 +544,7 @@ async fn momo_pay(
     }
     Ok(Redirect::to(&format!(
         "{}?orderId={}&resultCode={}",
-        get("redirectUrl"),
+        own_return(&state, &get("redirectUrl")),
         result.order_id,
         result.result_code
     ))
@@ -645,7 +667,7 @@ async fn stripe_pay(
     session["status"] = if paid { "complete" } else { "expired" }.into();
     remember(&state, "stripe", &get("session"), &session).await?;
     if c.choice == "lost" {
-        return Ok(Redirect::to(&get("success")).into_response());
+        return Ok(Redirect::to(&own_return(&state, &get("success"))).into_response());
     }
     let event_id = format!("evt_{}", &crate::auth::session::random_token()[..24]);
     let body = json!({
@@ -668,5 +690,6 @@ async fn stripe_pay(
     if !answer.status().is_success() {
         return Err(AppError::Internal("sandbox Stripe webhook refused".into()));
     }
-    Ok(Redirect::to(&if paid { get("success") } else { get("cancel") }).into_response())
+    let back = if paid { get("success") } else { get("cancel") };
+    Ok(Redirect::to(&own_return(&state, &back)).into_response())
 }

@@ -58,6 +58,9 @@ fn notice_text(key: Option<&str>) -> Option<&'static str> {
         "profile" => "Đã lưu thông tin chủ thể.",
         "created" => "Đã tạo sản phẩm. Hãy khai báo giấy chứng nhận OCOP để sản phẩm được bày bán.",
         "saved" => "Đã lưu thay đổi.",
+        "recheck" => {
+            "Đã lưu. Vì tên hoặc nhóm sản phẩm đã đổi, giấy chứng nhận OCOP được gửi lại cho cán bộ tỉnh xác nhận; sản phẩm tạm ngừng bày bán đến khi được xác nhận."
+        }
         "hidden" => "Sản phẩm đã được ẩn khỏi sàn.",
         "shown" => "Sản phẩm đã hiện lại trên sàn (nếu đủ điều kiện).",
         "image_removed" => "Đã xoá ảnh.",
@@ -603,18 +606,82 @@ async fn new_product_page(
     Ok(show(StatusCode::OK, "producer/product.html", &ctx))
 }
 
-/// An uploaded picture, stored; or the field's error.
-async fn take_image(state: &AppState, form: &UploadForm, errors: &mut Errors) -> Option<String> {
+/// Whether this producer may store one more upload now: within its quota (room and files) and
+/// its hourly pace. A producer waiting for approval gets only what approval needs. Answers the
+/// reason when not.
+async fn upload_refusal(
+    state: &AppState,
+    member: &ProducerMember,
+) -> Result<Option<String>, AppError> {
+    let pending = member.producer_status != "approved";
+    let quota = if pending {
+        crate::media::PENDING_QUOTA
+    } else {
+        crate::media::APPROVED_QUOTA
+    };
+    let (bytes, files) = crate::media::usage(&state.pool, member.producer_id).await?;
+    if bytes + crate::media::MAX_UPLOAD_BYTES as i64 > quota.bytes || files >= quota.files {
+        return Ok(Some(if pending {
+            format!(
+                "Khi chờ phê duyệt, gian hàng được tải lên tối đa {} tệp ({} MB). Hãy chờ cán bộ tỉnh phê duyệt rồi tải thêm.",
+                quota.files,
+                quota.bytes / 1024 / 1024
+            )
+        } else {
+            format!(
+                "Gian hàng đã dùng hết dung lượng tải lên ({} tệp, {} MB). Hãy xoá bớt ảnh không dùng.",
+                quota.files,
+                quota.bytes / 1024 / 1024
+            )
+        }));
+    }
+    if let Some(wait) = crate::auth::session::rate_limit(
+        state,
+        &format!(
+            "upload:{}:producer:{}",
+            state.config.redis_namespace(),
+            member.producer_id
+        ),
+        quota.per_hour,
+        3600,
+    )
+    .await?
+    {
+        return Ok(Some(format!(
+            "Gian hàng đã tải lên {} tệp trong một giờ qua, mức tối đa. Vui lòng thử lại sau {} phút.",
+            quota.per_hour,
+            wait.div_ceil(60)
+        )));
+    }
+    Ok(None)
+}
+
+/// An uploaded picture, stored and counted against the producer's quota; or the field's error.
+async fn take_image(
+    state: &AppState,
+    member: &ProducerMember,
+    form: &UploadForm,
+    errors: &mut Errors,
+) -> Result<Option<String>, AppError> {
     if form.too_big.iter().any(|f| f == "image") {
         errors.insert("image", crate::media::UploadError::TooBig.to_string());
-        return None;
+        return Ok(None);
     }
-    let bytes = form.file("image")?.clone();
+    let Some(bytes) = form.file("image").cloned() else {
+        return Ok(None);
+    };
+    if let Some(why) = upload_refusal(state, member).await? {
+        errors.insert("image", why);
+        return Ok(None);
+    }
     match state.media.store_product_image(bytes).await {
-        Ok(url) => Some(url),
+        Ok((url, size)) => {
+            crate::media::record(&state.pool, member.producer_id, &url, "picture", size).await?;
+            Ok(Some(url))
+        }
         Err(e) => {
             errors.insert("image", e.to_string());
-            None
+            Ok(None)
         }
     }
 }
@@ -631,7 +698,7 @@ async fn create_product(
     };
     // the picture is checked even when other fields are wrong, so every problem shows at once
     let image = if errors.is_empty() {
-        take_image(&state, &form, &mut errors).await
+        take_image(&state, &member, &form, &mut errors).await?
     } else {
         if form.too_big.iter().any(|f| f == "image") {
             errors.insert("image", crate::media::UploadError::TooBig.to_string());
@@ -736,7 +803,7 @@ async fn update_product(
         );
     }
     let image = if errors.is_empty() {
-        take_image(&state, &form, &mut errors).await
+        take_image(&state, &member, &form, &mut errors).await?
     } else {
         None
     };
@@ -788,9 +855,25 @@ async fn update_product(
         }
     }
     result?;
+    // the certificate names the product: a new name or sector must be checked again by staff
+    let renamed = product.values.get("name").map(String::as_str) != Some(draft.name.as_str())
+        || product.values.get("sector").map(String::as_str) != Some(draft.sector.key());
+    let sent_back = if renamed {
+        sqlx::query!(
+            "update certificate set verification = 'pending', verified_by = null, verified_at = null
+             where product_id = $1 and verification = 'verified' and status = 'active'",
+            id
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+    } else {
+        0
+    };
     tx.commit().await?;
     refresh(&state, &[id], &[]).await;
-    Ok(to(format!("/producer/products/{id}?ok=saved")))
+    let notice = if sent_back > 0 { "recheck" } else { "saved" };
+    Ok(to(format!("/producer/products/{id}?ok={notice}")))
 }
 
 #[derive(Deserialize)]
@@ -999,13 +1082,21 @@ async fn submit_certificate(
             "Quyết định này đã được xác nhận cho sản phẩm.".into(),
         );
     }
+    if errors.is_empty() {
+        if let Some(why) = upload_refusal(&state, &member).await? {
+            errors.insert("scan", why);
+        }
+    }
     let scan = if errors.is_empty() {
         match state
             .media
             .store_scan(form.file("scan").expect("checked").clone())
             .await
         {
-            Ok(name) => Some(name),
+            Ok((name, size)) => {
+                crate::media::record(&state.pool, member.producer_id, &name, "scan", size).await?;
+                Some(name)
+            }
             Err(e) => {
                 errors.insert("scan", e.to_string());
                 None
@@ -1029,6 +1120,13 @@ async fn submit_certificate(
     let d = CertificateDraft::parse(&values).expect("checked above");
     let mut tx =
         crate::audit::begin(&state.pool, member.user.user_id, "certificate.submit", None).await?;
+    // the same lock staff verification takes: a swap and a verification never interleave
+    sqlx::query!(
+        "select product_id from product where product_id = $1 for update",
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     // a pending or rejected entry of the same decision is corrected and goes back to the queue
     sqlx::query!(
         r#"insert into certificate (product_id, stars, awarding_level, awarding_body, decision_number, issued_on, expires_on,
@@ -1104,6 +1202,9 @@ struct Invitation {
     invited_by: i64,
 }
 
+/// Invitations a producer may send per 24 hours.
+const INVITES_PER_DAY: u32 = 10;
+
 fn invite_key(token: &str) -> String {
     format!("ocop:invite:{token}")
 }
@@ -1159,6 +1260,41 @@ async fn invite(
     CheckedForm { form, session }: CheckedForm<InviteForm>,
 ) -> Result<Response, AppError> {
     member.owner()?;
+    // invitations are mail we send to any address: only approved producers, and a few a day
+    if member.producer_status != "approved" {
+        return invite_refused(
+            &state,
+            &member,
+            &session,
+            &form.login,
+            "Chủ thể cần được cán bộ tỉnh phê duyệt trước khi mời thành viên.".into(),
+        )
+        .await;
+    }
+    if let Some(wait) = crate::auth::session::rate_limit(
+        &state,
+        &format!(
+            "invite:{}:producer:{}",
+            state.config.redis_namespace(),
+            member.producer_id
+        ),
+        INVITES_PER_DAY,
+        24 * 3600,
+    )
+    .await?
+    {
+        return invite_refused(
+            &state,
+            &member,
+            &session,
+            &form.login,
+            format!(
+                "Gian hàng đã gửi {INVITES_PER_DAY} lời mời trong 24 giờ qua, mức tối đa. Vui lòng thử lại sau {} giờ.",
+                wait.div_ceil(3600)
+            ),
+        )
+        .await;
+    }
     let login = match crate::auth::identity::Login::parse(&form.login) {
         Ok(l) => l,
         Err(msg) => {
@@ -1213,6 +1349,28 @@ async fn invite(
     Ok(show(StatusCode::OK, "producer/members.html", &ctx))
 }
 
+/// The members page again, with why the invitation was not sent.
+async fn invite_refused(
+    state: &AppState,
+    member: &ProducerMember,
+    session: &Session,
+    typed: &str,
+    message: String,
+) -> Result<Response, AppError> {
+    let ctx = members_ctx(
+        state,
+        member,
+        session,
+        json!({ "values": { "login": typed }, "errors": { "login": message } }),
+    )
+    .await?;
+    Ok(show(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "producer/members.html",
+        &ctx,
+    ))
+}
+
 async fn remove_member(
     State(state): State<AppState>,
     member: ProducerMember,
@@ -1241,6 +1399,8 @@ async fn remove_member(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    // whoever was removed is signed out everywhere
+    crate::auth::session::end_sessions(&state, user_id, None).await?;
     Ok(to("/producer/members?ok=member_removed".into()))
 }
 

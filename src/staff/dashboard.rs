@@ -558,31 +558,23 @@ pub async fn csv(
     let province = scope(&staff, q.province.as_deref(), &state);
     let table = q.table.clone().unwrap_or_else(|| "sector".into());
     let rows = breakdown(&state, &stats_scope(&state, province, from, to), &table).await?;
-    let mut out = String::from("\u{feff}");
-    let mut w = csv::Writer::from_writer(vec![]);
-    w.write_record([
-        "Mục",
-        "Số đơn",
-        "Đơn đã thanh toán / số lượng bán",
-        "Giá trị (đồng)",
-    ])
+    let out = crate::export::csv_document(
+        &[
+            "Mục",
+            "Số đơn",
+            "Đơn đã thanh toán / số lượng bán",
+            "Giá trị (đồng)",
+        ],
+        rows.iter().map(|r| {
+            [
+                r.label.clone(),
+                r.orders.map(|o| o.to_string()).unwrap_or_default(),
+                r.paid_orders.to_string(),
+                r.value.to_string(),
+            ]
+        }),
+    )
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    for r in &rows {
-        w.write_record([
-            r.label.clone(),
-            r.orders.map(|o| o.to_string()).unwrap_or_default(),
-            r.paid_orders.to_string(),
-            r.value.to_string(),
-        ])
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    out.push_str(
-        &String::from_utf8(
-            w.into_inner()
-                .map_err(|e| AppError::Internal(e.to_string()))?,
-        )
-        .map_err(|e| AppError::Internal(e.to_string()))?,
-    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/orders/{id}/refund", post(refund))
         .route("/staff/audit", get(audit))
         .route("/staff/users", get(users_page).post(appoint))
+        .route("/staff/users/disable", post(disable_account))
 }
 
 #[derive(Deserialize, Default)]
@@ -54,6 +55,7 @@ fn notice_text(key: Option<&str>) -> Option<&'static str> {
         "cert_rejected" => "Đã từ chối giấy chứng nhận và gửi lý do cho chủ thể.",
         "revoked" => "Đã thu hồi chứng nhận: sản phẩm đã rời khỏi sàn và kết quả tìm kiếm.",
         "appointed" => "Đã cập nhật vai trò.",
+        "disabled" => "Đã khoá tài khoản: mọi phiên đăng nhập của tài khoản đã kết thúc.",
         "refunded" => "Đã ghi nhận hoàn tiền.",
         _ => return None,
     })
@@ -273,7 +275,7 @@ async fn certificates(
         r#"select c.certificate_id, c.decision_number, c.stars, c.awarding_level, c.awarding_body, c.issued_on, c.expires_on,
                   c.status, c.revoked_on, c.revoked_reason, c.scan_file is not null as "has_scan!", c.created_at,
                   p.product_id, p.name as product_name, p.slug, pr.name as producer_name, pr.status as producer_status,
-                  pv.name as province_name
+                  pv.name as province_name, p.sector, certificate_version(c.certificate_id) as "version!"
            from certificate c join product p using (product_id) join producer pr using (producer_id)
            join province pv on pv.province_code = pr.province_code
            where c.verification = $1 and ($2::smallint is null or pr.province_code = $2)
@@ -295,6 +297,7 @@ async fn certificates(
             "revoked": r.status == "revoked", "revoked_on": r.revoked_on.map(|d| d.to_string()), "revoked_reason": r.revoked_reason,
             "has_scan": r.has_scan, "product_id": r.product_id, "product_name": r.product_name, "slug": r.slug,
             "producer_name": r.producer_name, "producer_approved": r.producer_status == "approved", "province": r.province_name,
+            "sector": crate::domain::Sector::from_key(&r.sector).map(|s| s.label()), "version": r.version,
         })
     })
     .collect();
@@ -327,27 +330,55 @@ async fn certificate_in_scope(
     Ok((r.product_id, r.producer_id, r.name))
 }
 
+#[derive(Deserialize)]
+struct VerifyForm {
+    /// what the page showed (`certificate_version`)
+    #[serde(default)]
+    version: String,
+}
+
 async fn verify_certificate(
     State(state): State<AppState>,
     staff: Staff,
     Id(id): Id,
-    CheckedForm { .. }: CheckedForm<ReasonForm>,
+    CheckedForm { form, .. }: CheckedForm<VerifyForm>,
 ) -> Result<Response, AppError> {
     let (product_id, producer_id, name) = certificate_in_scope(&state, &staff, id).await?;
     let mut tx =
         crate::audit::begin(&state.pool, staff.user.user_id, "certificate.verify", None).await?;
+    // the product's row is the lock a producer's edit also takes: nothing changes in between
+    sqlx::query!(
+        "select product_id from product where product_id = $1 for update",
+        product_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let current = sqlx::query!(
+        r#"select verification, certificate_version(certificate_id) as "version!" from certificate
+           where certificate_id = $1 for update"#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if current.verification != "pending" {
+        return Err(AppError::bad(
+            "not_pending",
+            "Giấy chứng nhận này không còn chờ xác nhận.",
+        ));
+    }
+    if !crate::crypto::same(current.version.as_bytes(), form.version.as_bytes()) {
+        return Err(AppError::Conflict(
+            "Chủ thể đã sửa sản phẩm hoặc giấy chứng nhận sau khi bạn mở trang. Chưa có gì được xác nhận; hãy tải lại trang và xem lại hồ sơ.".into(),
+        ));
+    }
     sqlx::query!(
         "update certificate set verification = 'verified', verified_by = $2, verified_at = now()
-         where certificate_id = $1 and verification = 'pending'",
+         where certificate_id = $1",
         id,
         staff.user.user_id
     )
     .execute(&mut *tx)
-    .await?
-    .rows_affected()
-    .eq(&1)
-    .then_some(())
-    .ok_or_else(|| AppError::bad("not_pending", "Giấy chứng nhận này không còn chờ xác nhận."))?;
+    .await?;
     tx.commit().await?;
     refresh(&state, &[product_id], &[]).await;
     notify_owner(
@@ -724,4 +755,48 @@ async fn appoint(
     }
     tx.commit().await?;
     Ok(Redirect::to("/staff/users?ok=appointed").into_response())
+}
+
+#[derive(Deserialize)]
+struct DisableForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// An admin switches an account off: it can no longer log in, and every session it has ends.
+async fn disable_account(
+    State(state): State<AppState>,
+    Admin(user): Admin,
+    CheckedForm { form, .. }: CheckedForm<DisableForm>,
+) -> Result<Response, AppError> {
+    let login = crate::auth::identity::Login::parse(&form.login)
+        .map_err(|m| AppError::bad("bad_login", format!("{m} Chưa có gì thay đổi.")))?;
+    let why = form.reason.trim();
+    if why.chars().count() < 5 {
+        return Err(AppError::bad(
+            "reason_required",
+            "Vui lòng ghi lý do khoá tài khoản (ít nhất 5 ký tự). Chưa có gì thay đổi.",
+        ));
+    }
+    let mut tx = crate::audit::begin(&state.pool, user.user_id, "user.disable", Some(why)).await?;
+    let target = sqlx::query_scalar!(
+        "update app_user set disabled_at = now()
+         where (email = $1 or phone = $1) and user_id <> $2 and disabled_at is null
+         returning user_id",
+        login.as_str(),
+        user.user_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| {
+        AppError::bad(
+            "no_such_account",
+            "Không có tài khoản đang hoạt động nào với email hoặc số điện thoại này (và không thể tự khoá chính mình).",
+        )
+    })?;
+    tx.commit().await?;
+    crate::auth::session::end_sessions(&state, target, None).await?;
+    Ok(Redirect::to("/staff/users?ok=disabled").into_response())
 }

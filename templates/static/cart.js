@@ -14,6 +14,10 @@
     });
   }
   badge();
+  // a choice that recomputes the page (no inline handlers: the CSP allows none)
+  document.querySelectorAll('select[data-autosubmit]').forEach(function (el) {
+    el.addEventListener('change', function () { el.form.submit(); });
+  });
   if (!window.fetch || !window.FormData) return;
   document.addEventListener('submit', function (ev) {
     var form = ev.target;

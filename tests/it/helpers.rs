@@ -282,6 +282,8 @@ impl TestApp {
             mail_from: "Sàn OCOP <no-reply@ocop.local>".into(),
             media_dir: std::env::temp_dir().join(format!("ocop-media-{db_name}")),
             log_format: "text".into(),
+            refused_event_days: 30,
+            cart_writes_per_minute: 120,
         };
         if let Some(tweak) = tweak {
             tweak(&mut config);
@@ -787,4 +789,52 @@ pub async fn person<'a>(
     let done = v.sign_in(&email, PASSWORD).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     (v, id)
+}
+
+/// The messages the app sent (mail, and SMS in development), oldest first.
+pub fn messages(app: &TestApp) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("ocop-mail-{}", app.db_name));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .collect()
+}
+
+/// The path of the newest sign-up confirmation link the app sent.
+pub fn confirm_link(app: &TestApp) -> Option<String> {
+    messages(app).iter().rev().find_map(|m| {
+        let at = m.find("/signup/confirm?token=")?;
+        Some(m[at..at + 22 + 64].to_string())
+    })
+}
+
+/// Signs up through the form and then the link the confirmation message carries, as a person
+/// would; answers what following the link got.
+pub async fn sign_up(
+    v: &mut Visitor<'_>,
+    token: &str,
+    name: &str,
+    login: &str,
+    password: &str,
+) -> Answer {
+    let sent = v
+        .post(
+            "/signup",
+            &[
+                ("csrf", token),
+                ("display_name", name),
+                ("login", login),
+                ("password", password),
+                ("password_confirm", password),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert!(sent.body.contains("đường dẫn xác nhận"), "{}", sent.body);
+    let link = confirm_link(v.app).expect("a confirmation message");
+    v.get(&link).await
 }

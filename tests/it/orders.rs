@@ -599,7 +599,11 @@ async fn producers_move_their_orders_and_only_theirs() {
     let mut hanoi = member("cong-ty-ha-noi", "hanoi").await;
     let mut binhlieu = member("htx-binh-lieu", "binhlieu").await;
     let list = hanoi.get("/producer/orders").await;
-    assert!(list.body.contains(&placed.code));
+    assert!(list.body.contains(&format!("#{hanoi_order}")));
+    assert!(
+        !list.body.contains(&placed.code),
+        "the group's code is the shopper's, not the producer's"
+    );
     let mine = hanoi.get(&format!("/producer/orders/{hanoi_order}")).await;
     assert!(mine.body.contains("Bánh đa Kế"), "{}", mine.body);
     assert!(

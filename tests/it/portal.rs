@@ -4,7 +4,7 @@
 use crate::helpers::{Answer, PASSWORD, TestApp, Visitor, csrf, person};
 use axum::http::{StatusCode, header};
 
-async fn commune_of(app: &TestApp, province: i16) -> i32 {
+pub(crate) async fn commune_of(app: &TestApp, province: i16) -> i32 {
     sqlx::query_scalar(
         "select commune_code from commune where province_code = $1 order by commune_code limit 1",
     )
@@ -15,7 +15,7 @@ async fn commune_of(app: &TestApp, province: i16) -> i32 {
 }
 
 /// Registers a producer through the form; answers its id.
-async fn register(v: &mut Visitor<'_>, name: &str, province: i16) -> i64 {
+pub(crate) async fn register(v: &mut Visitor<'_>, name: &str, province: i16) -> i64 {
     let commune = commune_of(v.app, province).await;
     let form = v.get("/producer/register").await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
@@ -42,7 +42,7 @@ async fn register(v: &mut Visitor<'_>, name: &str, province: i16) -> i64 {
         .unwrap()
 }
 
-fn png(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn png(w: u32, h: u32) -> Vec<u8> {
     let img = image::DynamicImage::new_rgb8(w, h);
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
@@ -50,7 +50,7 @@ fn png(w: u32, h: u32) -> Vec<u8> {
 }
 
 /// Creates a product through the multipart form; answers its id.
-async fn create_product(v: &mut Visitor<'_>, name: &str, image: Option<Vec<u8>>) -> i64 {
+pub(crate) async fn create_product(v: &mut Visitor<'_>, name: &str, image: Option<Vec<u8>>) -> i64 {
     let form = v.get("/producer/products/new").await;
     let files: Vec<(&str, &str, Vec<u8>)> =
         image.into_iter().map(|b| ("image", "anh.png", b)).collect();
@@ -85,7 +85,11 @@ async fn create_product(v: &mut Visitor<'_>, name: &str, image: Option<Vec<u8>>)
         .unwrap()
 }
 
-async fn submit_certificate(v: &mut Visitor<'_>, product: i64, decision: &str) -> Answer {
+pub(crate) async fn submit_certificate(
+    v: &mut Visitor<'_>,
+    product: i64,
+    decision: &str,
+) -> Answer {
     let page = v.get(&format!("/producer/products/{product}")).await;
     v.post_multipart(
         &format!("/producer/products/{product}/certificates"),
@@ -106,7 +110,7 @@ async fn submit_certificate(v: &mut Visitor<'_>, product: i64, decision: &str) -
     .await
 }
 
-async fn certificate_of(app: &TestApp, product: i64) -> i64 {
+pub(crate) async fn certificate_of(app: &TestApp, product: i64) -> i64 {
     sqlx::query_scalar("select certificate_id from certificate where product_id = $1 order by certificate_id desc limit 1")
         .bind(product)
         .fetch_one(&app.pool)
@@ -114,7 +118,7 @@ async fn certificate_of(app: &TestApp, product: i64) -> i64 {
         .unwrap()
 }
 
-async fn listed(app: &TestApp, name: &str) -> bool {
+pub(crate) async fn listed(app: &TestApp, name: &str) -> bool {
     app.get("/products").await.body.contains(name)
 }
 
@@ -239,10 +243,18 @@ async fn a_producer_is_approved_its_certificate_verified_and_then_revoked() {
     let ok = staff
         .post(
             &format!("/staff/certificates/{cert}/verify"),
-            &[("csrf", &csrf(&certs))],
+            &[
+                ("csrf", &csrf(&certs)),
+                ("version", &version_seen(&certs, cert)),
+            ],
         )
         .await;
-    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(
+        ok.status,
+        StatusCode::SEE_OTHER,
+        "seen {:?}",
+        version_seen(&certs, cert)
+    );
     assert!(
         listed(&app, "Mật ong bạc hà Bình Liêu").await,
         "listed at once"
@@ -705,8 +717,14 @@ async fn futures_join_all<F: std::future::Future>(
 async fn an_owner_invites_a_member_who_manages_products_but_not_members() {
     let app = TestApp::new().await;
     let (mut owner, _) = person(&app, "owner", "shopper", None).await;
-    register(&mut owner, "HTX Nước mắm Cái Rồng", QN).await;
+    let producer = register(&mut owner, "HTX Nước mắm Cái Rồng", QN).await;
     let product = create_product(&mut owner, "Nước mắm Cái Rồng", None).await;
+    // only an approved producer sends invitations (they are mail to any address)
+    sqlx::query("update producer set status = 'approved' where producer_id = $1")
+        .bind(producer)
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let (mut helper, helper_id) = person(&app, "helper", "shopper", None).await;
     let (mut stranger, _) = person(&app, "stranger", "shopper", None).await;
     let members = owner.get("/producer/members").await;
@@ -762,7 +780,13 @@ async fn an_owner_invites_a_member_who_manages_products_but_not_members() {
             &[("csrf", &csrf(&page))],
         )
         .await;
-    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    // removed, the helper is signed out everywhere; signed in again, the portal is closed
+    let gone = helper.get(&format!("/producer/products/{product}")).await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert_eq!(gone.headers.get(header::LOCATION).unwrap(), "/login");
+    let email = format!("helper-{}@example.vn", app.db_name);
+    helper.sign_in(&email, PASSWORD).await;
     assert_eq!(
         helper
             .get(&format!("/producer/products/{product}"))
@@ -840,4 +864,18 @@ async fn the_first_admin_comes_from_the_command_line_and_appoints_province_staff
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// The version of certificate `cert` that a staff page showed (its verify form's hidden field).
+pub(crate) fn version_seen(page: &Answer, cert: i64) -> String {
+    let form = format!("/staff/certificates/{cert}/verify");
+    let at = page.body.find(&form).expect("a verify form");
+    let rest = &page.body[at..];
+    let field = rest.find("name=\"version\"").expect("a version field");
+    rest[field..]
+        .split("value=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .expect("a value")
+        .to_string()
 }
