@@ -1,4 +1,5 @@
-//! The few cryptographic helpers everyone uses: random tokens, constant-time comparison, HMAC.
+//! The few cryptographic helpers everyone uses: random tokens, constant-time comparison, HMAC
+//! (the payment providers' signatures, signed cookies, CSRF tokens), SHA-256.
 
 use hmac::{KeyInit, Mac};
 
@@ -18,8 +19,23 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Compares two hex signatures in constant time, ignoring case.
+pub fn same_hex(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| {
+            acc | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase())
+        }) == 0
+}
+
 pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(message);
+    hex(&mac.finalize().into_bytes())
+}
+
+pub fn hmac_sha512_hex(key: &[u8], message: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha512>::new_from_slice(key).expect("any key length");
     mac.update(message);
     hex(&mac.finalize().into_bytes())
 }

@@ -208,17 +208,11 @@ pub async fn sweep_orphans(
     .await?;
     for o in &orphans {
         let paths = match o.kind.as_str() {
-            "picture" => {
-                let url = o.name.trim_start_matches("/media/");
-                let thumb = thumbnail_url(&o.name);
-                vec![
-                    store.root.join("public").join(url),
-                    store
-                        .root
-                        .join("public")
-                        .join(thumb.trim_start_matches("/media/")),
-                ]
-            }
+            // the URL and its thumbnail's, under the public folder served at /media
+            "picture" => [o.name.clone(), thumbnail_url(&o.name)]
+                .iter()
+                .map(|url| store.public_dir().join(url.trim_start_matches("/media/")))
+                .collect(),
             _ => vec![store.private_dir().join("scans").join(&o.name)],
         };
         for path in paths {

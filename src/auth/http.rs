@@ -1,6 +1,6 @@
 //! `/signup`, `/login`, `/logout`, `/account`.
 
-use super::identity::{Login, check_password, hash_password, verify_password};
+use super::identity::{Login, check_new_password, hash_password, verify_password};
 use super::session::{Session, clear_rate_limit, random_token, rate_limit};
 use super::{CurrentUser, client_ip};
 use crate::app::AppState;
@@ -12,6 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Router, routing::post};
+use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -130,15 +131,6 @@ impl FormPage {
         }
     }
 
-    /// An empty form to show. Nothing is stored: a new visitor's token comes from their
-    /// cookie's id (see `session`).
-    pub(crate) async fn shown(
-        _state: &AppState,
-        session: &mut Session,
-    ) -> Result<FormPage, AppError> {
-        Ok(FormPage::for_session(session))
-    }
-
     /// This form rendered with `template`, handing over the session cookie when it is new.
     pub(crate) fn respond(
         &self,
@@ -158,12 +150,12 @@ struct NextParam {
 
 async fn login_page(
     State(state): State<AppState>,
-    mut session: Session,
+    session: Session,
     Query(q): Query<NextParam>,
 ) -> Result<Response, AppError> {
     let page = FormPage {
         next: q.next,
-        ..FormPage::shown(&state, &mut session).await?
+        ..FormPage::for_session(&session)
     };
     Ok(page.respond(&state, &session, StatusCode::OK, "auth/login.html"))
 }
@@ -284,9 +276,9 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 
 async fn signup_page(
     State(state): State<AppState>,
-    mut session: Session,
+    session: Session,
 ) -> Result<Response, AppError> {
-    let page = FormPage::shown(&state, &mut session).await?;
+    let page = FormPage::for_session(&session);
     Ok(page.respond(&state, &session, StatusCode::OK, "auth/signup.html"))
 }
 
@@ -328,13 +320,10 @@ async fn signup(
     let login = Login::parse(&form.login)
         .map_err(|e| page.errors.insert("login", e.into()))
         .ok();
-    if let Err(e) = check_password(&form.password, login.as_ref()) {
-        page.errors.insert("password", e.into());
-    } else if form.password != form.password_confirm {
-        page.errors.insert(
-            "password_confirm",
-            "Hai lần nhập mật khẩu không khớp.".into(),
-        );
+    if let Err((field, e)) =
+        check_new_password(&form.password, &form.password_confirm, login.as_ref())
+    {
+        page.errors.insert(field, e.into());
     }
     let Some(login) = login.filter(|_| page.errors.is_empty()) else {
         return Ok(page.respond(
@@ -358,25 +347,19 @@ async fn signup(
             "auth/signup.html",
         ));
     }
-    let taken = match &login {
-        Login::Email(e) => {
-            sqlx::query_scalar!("select user_id from app_user where email = $1", e)
-                .fetch_optional(&state.pool)
-                .await?
-        }
-        Login::Phone(p) => {
-            sqlx::query_scalar!("select user_id from app_user where phone = $1", p)
-                .fetch_optional(&state.pool)
-                .await?
-        }
-    };
+    let taken = sqlx::query_scalar!(
+        r#"select exists(select 1 from app_user where email = $1 or phone = $1) as "e!""#,
+        login.as_str()
+    )
+    .fetch_one(&state.pool)
+    .await?;
     let password = form.password.clone();
     // hashed whether or not the login is taken, so the time taken tells nothing either
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let public = state.config.public_url();
-    let body = if taken.is_some() {
+    let body = if taken {
         format!(
             "Xin chào,\r\n\r\nCó người vừa đăng ký Sàn OCOP bằng {} nhưng bạn đã có tài khoản. Nếu đó là bạn, hãy đăng nhập: {public}/login\r\nQuên mật khẩu: {public}/password/forgot\r\n\r\nNếu không phải bạn, hãy bỏ qua tin này.\r\n",
             login.as_str()
@@ -385,12 +368,12 @@ async fn signup(
         let token = random_token();
         let pending = serde_json::json!({ "name": name, "login": login.as_str(), "hash": hash });
         let mut redis = state.redis.clone();
-        redis::cmd("SET")
-            .arg(signup_key(&token))
-            .arg(pending.to_string())
-            .arg("EX")
-            .arg(SIGNUP_LINK_MINUTES * 60)
-            .query_async::<()>(&mut redis)
+        let _: () = redis
+            .set_ex(
+                signup_key(&token),
+                pending.to_string(),
+                SIGNUP_LINK_MINUTES * 60,
+            )
             .await
             .map_err(super::session::redis_down)?;
         format!(
@@ -445,9 +428,9 @@ async fn confirm_signup(
         return Ok(gone(&session));
     }
     let mut redis = state.redis.clone();
-    let pending: Option<String> = redis::cmd("GETDEL")
-        .arg(signup_key(&q.token))
-        .query_async(&mut redis)
+    // taken, not read: the link works once even if opened twice at the same moment
+    let pending: Option<String> = redis
+        .get_del(signup_key(&q.token))
         .await
         .map_err(super::session::redis_down)?;
     let Some(pending) = pending.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
@@ -603,21 +586,15 @@ async fn change_password(
     let right = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let login = user
-        .email
-        .as_deref()
-        .or(user.phone.as_deref())
-        .and_then(|l| Login::parse(l).ok());
     let mut errors = BTreeMap::new();
     if !right {
         errors.insert("current", "Mật khẩu hiện tại không đúng.".to_string());
-    } else if let Err(e) = check_password(&form.password, login.as_ref()) {
-        errors.insert("password", e.to_string());
-    } else if form.password != form.password_confirm {
-        errors.insert(
-            "password_confirm",
-            "Hai lần nhập mật khẩu không khớp.".to_string(),
-        );
+    } else if let Err((field, e)) = check_new_password(
+        &form.password,
+        &form.password_confirm,
+        user.login().as_ref(),
+    ) {
+        errors.insert(field, e.to_string());
     }
     if !errors.is_empty() {
         let role_label = user.role_label();

@@ -91,6 +91,20 @@ pub fn check_password(password: &str, login: Option<&Login>) -> Result<(), &'sta
     Ok(())
 }
 
+/// A new password typed twice: its rules, then the two typings agreeing. The error names the
+/// field it belongs to.
+pub fn check_new_password(
+    password: &str,
+    confirm: &str,
+    login: Option<&Login>,
+) -> Result<(), (&'static str, &'static str)> {
+    check_password(password, login).map_err(|e| ("password", e))?;
+    if password != confirm {
+        return Err(("password_confirm", "Hai lần nhập mật khẩu không khớp."));
+    }
+    Ok(())
+}
+
 /// argon2id with a random salt, as a PHC string.
 pub fn hash_password(password: &str) -> String {
     Argon2::default()

@@ -28,6 +28,14 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// How the person logs in (the password may not equal it).
+    pub fn login(&self) -> Option<identity::Login> {
+        self.email
+            .as_deref()
+            .or(self.phone.as_deref())
+            .and_then(|l| identity::Login::parse(l).ok())
+    }
+
     pub fn role_label(&self) -> &'static str {
         match self.role.as_str() {
             "producer" => "Thành viên chủ thể OCOP",

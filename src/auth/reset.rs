@@ -3,7 +3,7 @@
 //! even if two tabs submit at the same moment.
 
 use super::http::{ClientIp, FormPage, sign_in};
-use super::identity::{Login, check_password, hash_password};
+use super::identity::{Login, check_new_password, hash_password};
 use super::session::{Session, random_token, rate_limit, redis_down};
 use crate::app::AppState;
 use crate::error::AppError;
@@ -29,9 +29,9 @@ fn token_key(token: &str) -> String {
 
 async fn forgot_page(
     State(state): State<AppState>,
-    mut session: Session,
+    session: Session,
 ) -> Result<Response, AppError> {
-    let page = FormPage::shown(&state, &mut session).await?;
+    let page = FormPage::for_session(&session);
     Ok(page.respond(&state, &session, StatusCode::OK, "auth/forgot.html"))
 }
 
@@ -186,20 +186,14 @@ async fn reset(
     let user = super::load_user(&state, user_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let login = user
-        .email
-        .as_deref()
-        .or(user.phone.as_deref())
-        .and_then(|l| Login::parse(l).ok());
     let mut page = FormPage::for_session(&session);
     page.values.insert("token", form.token.clone());
-    if let Err(e) = check_password(&form.password, login.as_ref()) {
-        page.errors.insert("password", e.into());
-    } else if form.password != form.password_confirm {
-        page.errors.insert(
-            "password_confirm",
-            "Hai lần nhập mật khẩu không khớp.".into(),
-        );
+    if let Err((field, e)) = check_new_password(
+        &form.password,
+        &form.password_confirm,
+        user.login().as_ref(),
+    ) {
+        page.errors.insert(field, e.into());
     }
     if !page.errors.is_empty() {
         // a mistake in the form does not use up the link

@@ -49,6 +49,12 @@ impl ProducerMember {
         }))
     }
 
+    /// Whether the province's staff approved the producer (before that it may prepare its
+    /// listings, but not sell, invite or upload beyond what approval needs).
+    pub fn is_approved(&self) -> bool {
+        self.producer_status == "approved"
+    }
+
     /// Owner-only actions (inviting, removing members, editing the producer).
     pub fn owner(&self) -> Result<(), AppError> {
         if self.is_owner {

@@ -156,9 +156,15 @@ impl Session {
         self.save(state).await
     }
 
+    /// Ends this session (log-out), and takes it out of its account's index.
     pub async fn destroy(self, state: &AppState) -> Result<(), AppError> {
         let mut redis = state.redis.clone();
-        let _: () = redis.del(key(&self.id)).await.map_err(redis_down)?;
+        let mut pipe = redis::pipe();
+        pipe.del(key(&self.id)).ignore();
+        if let Some(uid) = self.data.user_id {
+            pipe.srem(user_key(uid), &self.id).ignore();
+        }
+        let _: () = pipe.query_async(&mut redis).await.map_err(redis_down)?;
         Ok(())
     }
 

@@ -10,7 +10,6 @@ use crate::error::AppError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
-use hmac::{KeyInit, Mac};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
@@ -60,15 +59,11 @@ pub async fn cookie_key(
     Ok(key.into_bytes())
 }
 
+/// The cookie's signature: the first 16 bytes of HMAC-SHA256, as hex.
 fn sign(key: &[u8], id: &str) -> String {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
-    mac.update(id.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut mac = crate::crypto::hmac_sha256_hex(key, id.as_bytes());
+    mac.truncate(32);
+    mac
 }
 
 /// The anonymous cart id a request's cookie names, if its signature holds.
@@ -86,12 +81,7 @@ pub fn anonymous_id(parts: &Parts, key: &[u8]) -> Option<String> {
     let expected = sign(key, id);
     let ok = id.len() == 32
         && id.bytes().all(|b| b.is_ascii_hexdigit())
-        && sig.len() == expected.len()
-        && sig
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
+        && crate::crypto::same(sig.as_bytes(), expected.as_bytes());
     ok.then(|| id.to_string())
 }
 

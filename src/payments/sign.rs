@@ -1,34 +1,9 @@
 //! The providers' signature and payload algorithms, each pinned by the test vectors in
 //! shared/docs/payments.md. The sandbox signs with the same functions the verifiers check.
 
-use hmac::{KeyInit, Mac};
-use sha2::{Sha256, Sha512};
 use std::collections::BTreeMap;
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
-    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("any key length");
-    mac.update(message);
-    hex(&mac.finalize().into_bytes())
-}
-
-pub fn hmac_sha512_hex(key: &[u8], message: &[u8]) -> String {
-    let mut mac = hmac::Hmac::<Sha512>::new_from_slice(key).expect("any key length");
-    mac.update(message);
-    hex(&mac.finalize().into_bytes())
-}
-
-/// Compares two hex signatures in constant time, ignoring case.
-pub fn same_hex(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len()
-        && a.iter().zip(b).fold(0u8, |acc, (x, y)| {
-            acc | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase())
-        }) == 0
-}
+pub use crate::crypto::{hmac_sha256_hex, hmac_sha512_hex, same_hex};
 
 // ---------- VietQR (NAPAS EMVCo merchant-presented QR) ----------
 

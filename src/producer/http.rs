@@ -178,7 +178,7 @@ async fn home(
             "Đang bán"
         } else if r.hidden {
             "Đang ẩn"
-        } else if member.producer_status != "approved" {
+        } else if !member.is_approved() {
             "Chờ duyệt chủ thể"
         } else {
             match (
@@ -613,7 +613,7 @@ async fn upload_refusal(
     state: &AppState,
     member: &ProducerMember,
 ) -> Result<Option<String>, AppError> {
-    let pending = member.producer_status != "approved";
+    let pending = !member.is_approved();
     let quota = if pending {
         crate::media::PENDING_QUOTA
     } else {
@@ -1261,7 +1261,7 @@ async fn invite(
 ) -> Result<Response, AppError> {
     member.owner()?;
     // invitations are mail we send to any address: only approved producers, and a few a day
-    if member.producer_status != "approved" {
+    if !member.is_approved() {
         return invite_refused(
             &state,
             &member,

@@ -3,10 +3,9 @@
 
 use crate::helpers::{
     Options, PASSWORD, TestApp, Visitor, confirm_link, csrf, load_fixture, messages, person,
-    sign_up,
 };
-use crate::orders::{add, checkout_with};
-use crate::payments::{sepay_body, sepay_request, sepay_signed};
+use crate::orders::add;
+use crate::payments::{ordered_of, sepay_body, sepay_request, sepay_signed};
 use crate::portal::{certificate_of, create_product, register, submit_certificate, version_seen};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -25,19 +24,7 @@ fn location(a: &crate::helpers::Answer) -> String {
 /// A guest's order of two producers' products (Quảng Ninh and Hà Nội); answers the shopper and
 /// the code.
 async fn two_producer_order<'a>(app: &'a TestApp, method: &str) -> (Visitor<'a>, String) {
-    let mut v = Visitor::new(app);
-    add(&mut v, "mien-dong", 1).await;
-    add(&mut v, "banh-da-ke", 1).await;
-    let page = v.get("/checkout").await;
-    let placed = checkout_with(&mut v, &page, method).await;
-    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
-    let code = location(&placed)
-        .trim_start_matches("/orders/")
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
-    (v, code)
+    ordered_of(app, &["mien-dong", "banh-da-ke"], method).await
 }
 
 async fn order_of(app: &TestApp, code: &str, producer_slug: &str) -> i64 {
@@ -715,6 +702,40 @@ async fn a_product_named_like_a_formula_comes_out_of_the_dashboard_csv_as_text()
 
 // ---------- 11. certified data changed after staff checked it ----------
 
+/// The producer saves its product under a new name, everything else as `create_product` made it.
+async fn rename(owner: &mut Visitor<'_>, product: i64, name: &str) -> crate::helpers::Answer {
+    let page = owner.get(&format!("/producer/products/{product}")).await;
+    let token = csrf(&page);
+    let fields = [
+        ("csrf", token.as_str()),
+        ("name", name),
+        ("sector", "food"),
+        ("price", "185.000"),
+        ("unit", "hũ"),
+        ("story", "Mật ong hoa bạc hà."),
+    ];
+    owner
+        .post_multipart(&format!("/producer/products/{product}"), &fields, &[])
+        .await
+}
+
+/// Staff press "Xác nhận đúng" on the certificates page they are looking at.
+async fn verify(
+    staff: &mut Visitor<'_>,
+    seen: &crate::helpers::Answer,
+    cert: i64,
+) -> crate::helpers::Answer {
+    staff
+        .post(
+            &format!("/staff/certificates/{cert}/verify"),
+            &[
+                ("csrf", &csrf(seen)),
+                ("version", &version_seen(seen, cert)),
+            ],
+        )
+        .await
+}
+
 #[tokio::test]
 async fn staff_verify_only_what_they_saw_and_a_renamed_certified_product_is_checked_again() {
     let app = TestApp::new().await;
@@ -731,29 +752,9 @@ async fn staff_verify_only_what_they_saw_and_a_renamed_certified_product_is_chec
     let (mut staff, _) = person(&app, "staff-qn", "province_staff", Some(22)).await;
     let seen = staff.get("/staff/certificates").await;
     // the producer renames the product meanwhile
-    let page = owner.get(&format!("/producer/products/{product}")).await;
-    let fields = [
-        ("csrf", csrf(&page)),
-        ("name", "Mật ong đổi tên".to_string()),
-        ("sector", "food".into()),
-        ("price", "185.000".into()),
-        ("unit", "hũ".into()),
-        ("story", "Mật ong hoa bạc hà.".into()),
-    ];
-    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let saved = owner
-        .post_multipart(&format!("/producer/products/{product}"), &refs, &[])
-        .await;
+    let saved = rename(&mut owner, product, "Mật ong đổi tên").await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    let stale = staff
-        .post(
-            &format!("/staff/certificates/{cert}/verify"),
-            &[
-                ("csrf", &csrf(&seen)),
-                ("version", &version_seen(&seen, cert)),
-            ],
-        )
-        .await;
+    let stale = verify(&mut staff, &seen, cert).await;
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
     let verification = || async {
         sqlx::query_scalar::<_, String>(
@@ -767,31 +768,11 @@ async fn staff_verify_only_what_they_saw_and_a_renamed_certified_product_is_chec
     assert_eq!(verification().await, "pending");
     let fresh = staff.get("/staff/certificates").await;
     assert!(fresh.body.contains("Mật ong đổi tên"));
-    let ok = staff
-        .post(
-            &format!("/staff/certificates/{cert}/verify"),
-            &[
-                ("csrf", &csrf(&fresh)),
-                ("version", &version_seen(&fresh, cert)),
-            ],
-        )
-        .await;
+    let ok = verify(&mut staff, &fresh, cert).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
     assert_eq!(verification().await, "verified");
     // once certified, a new name goes back to staff
-    let page = owner.get(&format!("/producer/products/{product}")).await;
-    let fields = [
-        ("csrf", csrf(&page)),
-        ("name", "Tên khác hẳn".to_string()),
-        ("sector", "food".into()),
-        ("price", "185.000".into()),
-        ("unit", "hũ".into()),
-        ("story", "Mật ong hoa bạc hà.".into()),
-    ];
-    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let saved = owner
-        .post_multipart(&format!("/producer/products/{product}"), &refs, &[])
-        .await;
+    let saved = rename(&mut owner, product, "Tên khác hẳn").await;
     assert!(
         location(&saved).ends_with("ok=recheck"),
         "{}",
@@ -969,5 +950,4 @@ async fn a_pending_producer_cannot_invite_and_invitations_are_limited_per_day() 
         }
     }
     assert_eq!(sent, 10);
-    let _ = sign_up;
 }

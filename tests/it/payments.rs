@@ -11,8 +11,19 @@ use ocop_market::payments::{self as pay, sign};
 
 /// A shopper with an order paid by `method`, on the order page; answers the visitor and code.
 pub(crate) async fn ordered<'a>(app: &'a TestApp, method: &str) -> (Visitor<'a>, String) {
+    ordered_of(app, &["mien-dong", "mien-dong"], method).await
+}
+
+/// The same, for one of each of `slugs` (a slug twice is two of it).
+pub(crate) async fn ordered_of<'a>(
+    app: &'a TestApp,
+    slugs: &[&str],
+    method: &str,
+) -> (Visitor<'a>, String) {
     let mut v = Visitor::new(app);
-    add(&mut v, "mien-dong", 2).await;
+    for slug in slugs {
+        add(&mut v, slug, 1).await;
+    }
     let page = v.get("/checkout").await;
     let placed = checkout_with(&mut v, &page, method).await;
     assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
