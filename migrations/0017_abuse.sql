@@ -21,6 +21,9 @@ create table media_file (
 );
 create index media_file_producer_idx on media_file (producer_id);
 create index media_file_created_idx on media_file (created_at);
+-- the sweeper asks "does anything still point at this file?" per file: answered by index
+create index product_images_idx on product using gin (images);
+create index certificate_scan_idx on certificate (scan_file) where scan_file is not null;
 
 -- What staff saw when they checked a certificate: the product's name and sector and everything
 -- the certificate says, scan included. Verifying applies only to that version.

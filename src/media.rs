@@ -198,7 +198,7 @@ pub async fn sweep_orphans(
     let orphans = sqlx::query!(
         r#"select name, kind from media_file f
            where created_at < now() - make_interval(secs => $1)
-             and not exists (select 1 from product p where f.name = any(p.images))
+             and not exists (select 1 from product p where p.images @> array[f.name])
              and not exists (select 1 from certificate c where c.scan_file = f.name)
            order by created_at limit 500
            for update skip locked"#,

@@ -117,8 +117,10 @@ pub(crate) struct FormPage {
     pub values: BTreeMap<&'static str, String>,
     /// field → what is wrong with it
     pub errors: BTreeMap<&'static str, String>,
-    /// a message about the whole form
+    /// a message about the whole form (something went wrong)
     pub message: Option<String>,
+    /// news about the whole form (something was done)
+    pub notice: Option<String>,
     pub next: Option<String>,
 }
 
@@ -390,7 +392,7 @@ async fn signup(
         tracing::warn!(error = %e, "sign-up message not sent");
     }
     let mut page = FormPage::for_session(&session);
-    page.message = Some(SIGNUP_SENT.replace("{login}", login.as_str()));
+    page.notice = Some(SIGNUP_SENT.replace("{login}", login.as_str()));
     Ok(page.respond(&state, &session, StatusCode::OK, "auth/signup.html"))
 }
 
