@@ -56,7 +56,8 @@ header() {
 }
 
 serve() { # extra environment for the server, e.g. MEILI_URL=...
-  env "$@" "$bin" serve >"/tmp/ocop-bench-$PORT.log" 2>&1 &
+  # Meilisearch only when asked for here: an exported MEILI_URL must not reach a Postgres run
+  env -u MEILI_URL -u MEILI_MASTER_KEY "$@" "$bin" serve >"/tmp/ocop-bench-$PORT.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do curl -sf "http://$BIND/readyz" >/dev/null && break; sleep 0.1; done
 }

@@ -36,14 +36,22 @@ local function word() local w = "" for _ = 1, 3 do w = w .. string.char(a + math
 request = function() return wrk.format(nil, wrk.path .. word() .. "+" .. word()) end
 LUA
 
+# searches answered by Postgres because Meilisearch failed or was late, since the server started
+fallbacks() {
+  curl -s "http://$BIND/metrics" | awk '/^ocop_search_fallbacks_total/ {print $2}'
+}
+
 table() {
   header "backend: $1 ($CONNECTIONS connections, ${DURATION}s each)"
   healthz_row
-  row "/api/v1/search?q=… (typed mix, ~700 distinct)" "/api/v1/search?q=" "$lua/queries.lua"
+  row "/api/v1/search?q=… (typed mix, ~700 distinct: cold)" "/api/v1/search?q=" "$lua/queries.lua"
+  row "/api/v1/search?q=… (typed mix: warm)" "/api/v1/search?q=" "$lua/queries.lua"
   row "/search?q=… page (typed mix)" "/search?q=" "$lua/queries.lua"
   row "/api/v1/search/suggest?q=… (typed mix)" "/api/v1/search/suggest?q=" "$lua/queries.lua"
   row "/api/v1/search?q=… (all-new: random 3-letter words)" "/api/v1/search?q=" "$lua/fresh.lua"
+  row "/api/v1/search?q=…&province=22&sort=price_asc (all-new)" "/api/v1/search?province=22&sort=price_asc&q=" "$lua/fresh.lua"
   row "/api/v1/search?q=mat+ong (repeated: page cache)" "/api/v1/search?q=mat+ong"
+  echo "searches answered by Postgres instead (fallbacks, whole run): $(fallbacks)"
 }
 
 serve
@@ -51,10 +59,13 @@ table postgres
 stop
 
 if [ -n "${MEILI_URL:-}" ]; then
-  "$bin" reindex
+  start=$(date +%s.%N)
+  MEILI_URL="$MEILI_URL" MEILI_MASTER_KEY="${MEILI_MASTER_KEY:-}" "$bin" reindex | tail -n 1
+  echo "reindex of $PRODUCTS products took $(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)") s"
   serve MEILI_URL="$MEILI_URL" MEILI_MASTER_KEY="${MEILI_MASTER_KEY:-}"
   table meilisearch
-  # how long an edit takes to become findable in Meilisearch: commit → outbox → worker → task done
+  # how long an edit takes to become findable in Meilisearch during a burst of 40 edits, each its
+  # own transaction: commit → outbox → worker (one batch per burst) → task applied
   python3 - "$DATABASE_URL" "$MEILI_URL" "${MEILI_MASTER_KEY:-}" "${MEILI_INDEX:-products}" <<'PY'
 import json, random, string, subprocess, sys, time, urllib.request
 db, url, key, index = sys.argv[1:5]
@@ -62,17 +73,29 @@ def found(word):
     req = urllib.request.Request(f"{url}/indexes/{index}/search", data=json.dumps({"q": word, "limit": 1}).encode(),
                                  headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
     return json.load(urllib.request.urlopen(req))["hits"]
-waits = []
-for i in range(40):
-    word = "kiemtra" + "".join(random.choices(string.ascii_lowercase, k=8))
-    subprocess.run(["psql", db, "-qc", f"update product set name = 'Sản phẩm {word}' where slug = 'scale-{i + 1}'"], check=True)
-    start = time.monotonic()
-    while not found(word):
-        if time.monotonic() - start > 10: break
-        time.sleep(0.005)
-    waits.append((time.monotonic() - start) * 1000)
-waits.sort()
-print(f"\nedit → findable in Meilisearch (40 edits): p50 {waits[len(waits) // 2]:.0f} ms, p95 {waits[int(len(waits) * 0.95) - 1]:.0f} ms, max {waits[-1]:.0f} ms")
+def tasks():
+    req = urllib.request.Request(f"{url}/tasks?indexUids={index}&limit=1", headers={"Authorization": f"Bearer {key}"})
+    return json.load(urllib.request.urlopen(req))["total"]
+words = ["kiemtra" + "".join(random.choices(string.ascii_lowercase, k=8)) for _ in range(40)]
+before = tasks()
+# one psql session, 40 autocommitted updates, each stamped when it committed
+script = "".join(f"update product set name = 'Sản phẩm {w}' where slug = 'scale-{i + 1}';\nselect extract(epoch from clock_timestamp());\n"
+                 for i, w in enumerate(words))
+out = subprocess.run(["psql", db, "-qAt"], input=script, capture_output=True, text=True, check=True).stdout.split()
+committed = [float(t) for t in out]
+pending = dict(enumerate(words))
+waits = [None] * len(words)
+deadline = time.time() + 30
+while pending and time.time() < deadline:
+    for i, w in list(pending.items()):
+        if found(w):
+            waits[i] = (time.time() - committed[i]) * 1000
+            del pending[i]
+    time.sleep(0.005)
+waits = sorted(w if w is not None else float("inf") for w in waits)
+print(f"\nedit → findable in Meilisearch, burst of 40 edits over {(committed[-1] - committed[0]) * 1000:.0f} ms: "
+      f"p50 {waits[len(waits) // 2]:.0f} ms, p95 {waits[int(len(waits) * 0.95) - 1]:.0f} ms, max {waits[-1]:.0f} ms, "
+      f"{tasks() - before} Meilisearch tasks")
 PY
   stop
 else

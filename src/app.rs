@@ -303,17 +303,19 @@ impl Application {
             Duration::from_secs(3600),
         ));
         let pool = self.state.pool.clone();
+        let search = self.state.search.clone();
         let outbox = match self.state.search.meili().cloned() {
             Some(meili) => tokio::spawn(async move {
                 // settings are applied at every start; Meilisearch being down must not stop the shop
                 if let Err(e) = meili.ensure_index(meili.index_name()).await {
                     tracing::warn!(error = %e, "could not apply Meilisearch settings; search falls back to Postgres");
                 }
-                crate::search::outbox::follow(pool, meili).await
+                crate::search::outbox::follow(pool, meili, search).await
             }),
             None => tokio::spawn(crate::search::outbox::follow(
                 pool,
                 crate::search::outbox::NoIndex,
+                search,
             )),
         };
         tracing::info!(

@@ -59,10 +59,11 @@ pub fn render<T: Serialize>(template: &str, page: &T) -> tera::Result<String> {
 
 /// Rendered answers for one catalog snapshot. Pages depend only on the snapshot, the URL and the
 /// day (nothing per visitor yet), so a snapshot can keep what it rendered; a catalog change makes a
-/// new snapshot and with it an empty cache, so nothing stale is ever served.
+/// new snapshot and with it an empty cache, so nothing stale is ever served. (Search answers also
+/// carry the search index's version in their key.)
 #[derive(Default)]
 pub struct PageCache {
-    entries: RwLock<std::collections::HashMap<String, (&'static str, Bytes, std::time::Instant)>>,
+    entries: RwLock<std::collections::HashMap<String, (&'static str, Bytes)>>,
 }
 
 impl PageCache {
@@ -71,35 +72,20 @@ impl PageCache {
 
     /// The cached answer for `key`, if there is one.
     pub fn cached(&self, key: &str) -> Option<Response> {
-        self.cached_within(key, None)
-    }
-
-    /// The cached answer for `key` if it is younger than `max_age` (any age when `None`): for
-    /// answers that depend on something that catches up with the catalog later (a search engine).
-    pub fn cached_within(
-        &self,
-        key: &str,
-        max_age: Option<std::time::Duration>,
-    ) -> Option<Response> {
         let entries = self.entries.read().expect("page cache lock");
-        entries
-            .get(key)
-            .filter(|(_, _, at)| max_age.is_none_or(|max| at.elapsed() < max))
-            .map(|(ct, body, _)| {
-                ([(axum::http::header::CONTENT_TYPE, *ct)], body.clone()).into_response()
-            })
+        entries.get(key).map(|(ct, body)| {
+            ([(axum::http::header::CONTENT_TYPE, *ct)], body.clone()).into_response()
+        })
     }
 
-    /// The cached answer for `key` (younger than `max_age`, when given), or `render`'s, kept for
-    /// next time when it succeeded.
+    /// The cached answer for `key`, or `render`'s, kept for next time when it succeeded.
     pub fn get_or_render(
         &self,
         key: String,
         content_type: &'static str,
-        max_age: Option<std::time::Duration>,
         render: impl FnOnce() -> Result<String, String>,
     ) -> Response {
-        if let Some(hit) = self.cached_within(&key, max_age) {
+        if let Some(hit) = self.cached(&key) {
             return hit;
         }
         match render() {
@@ -109,7 +95,7 @@ impl PageCache {
                 if entries.len() >= Self::MAX_ENTRIES {
                     entries.clear();
                 }
-                entries.insert(key, (content_type, body.clone(), std::time::Instant::now()));
+                entries.insert(key, (content_type, body.clone()));
                 ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
             }
             Err(e) => {
@@ -130,33 +116,14 @@ impl PageCache {
         template: &str,
         page: impl FnOnce() -> T,
     ) -> Response {
-        self.page_within(key, template, None, page)
-    }
-
-    pub fn page_within<T: Serialize>(
-        &self,
-        key: String,
-        template: &str,
-        max_age: Option<std::time::Duration>,
-        page: impl FnOnce() -> T,
-    ) -> Response {
-        self.get_or_render(key, "text/html; charset=utf-8", max_age, || {
+        self.get_or_render(key, "text/html; charset=utf-8", || {
             render(template, &page()).map_err(|e| format!("{template}: {e:?}"))
         })
     }
 
     /// A JSON answer, through the cache.
     pub fn json<T: Serialize>(&self, key: String, value: impl FnOnce() -> T) -> Response {
-        self.json_within(key, None, value)
-    }
-
-    pub fn json_within<T: Serialize>(
-        &self,
-        key: String,
-        max_age: Option<std::time::Duration>,
-        value: impl FnOnce() -> T,
-    ) -> Response {
-        self.get_or_render(key, "application/json", max_age, || {
+        self.get_or_render(key, "application/json", || {
             serde_json::to_string(&value()).map_err(|e| e.to_string())
         })
     }
@@ -250,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cached_answer_is_reused_only_while_fresh_enough() {
+    fn a_cached_answer_is_rendered_once_and_reused() {
         let cache = PageCache::default();
         let mut renders = 0;
         for _ in 0..3 {
@@ -261,17 +228,7 @@ mod tests {
         }
         assert_eq!(renders, 1, "rendered once, then served from the cache");
         assert!(cache.cached("k").is_some());
-        assert!(
-            cache
-                .cached_within("k", Some(std::time::Duration::ZERO))
-                .is_none(),
-            "too old for a zero max age"
-        );
-        assert!(
-            cache
-                .cached_within("k", Some(std::time::Duration::from_secs(60)))
-                .is_some()
-        );
+        assert!(cache.cached("other").is_none());
     }
 
     #[test]

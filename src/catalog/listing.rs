@@ -483,7 +483,7 @@ impl Snapshot {
                 None => Box::new(0..self.rows.len() as u32),
             },
             Sort::PriceAsc => Box::new(self.by_price_asc.iter().copied()),
-            Sort::PriceDesc => Box::new(self.by_price_asc.iter().rev().copied()),
+            Sort::PriceDesc => Box::new(self.by_price_desc.iter().copied()),
             Sort::Stars => Box::new(self.by_stars.iter().copied()),
         }
     }

@@ -173,6 +173,7 @@ pub struct Snapshot {
     pub rows: Arc<Vec<Row>>,
     /// row positions in the other sort orders
     pub by_price_asc: Arc<Vec<u32>>,
+    pub by_price_desc: Arc<Vec<u32>>,
     pub by_stars: Arc<Vec<u32>>,
     /// row positions per province, newest first
     pub by_province: Arc<HashMap<i16, Vec<u32>>>,
@@ -187,8 +188,8 @@ pub struct Snapshot {
     pub(crate) memo: Mutex<HashMap<super::listing::FilterKey, Arc<super::listing::Counts>>>,
     /// rendered pages and API answers of this snapshot
     pub pages: crate::render::PageCache,
-    /// ranked search matches by folded words: the search index changes only with the catalog
-    pub(crate) search_memo: Mutex<HashMap<Vec<String>, (Arc<Vec<i64>>, std::time::Instant)>>,
+    /// ranked Postgres search matches by folded words: they change only with the catalog
+    pub(crate) search_memo: Mutex<HashMap<Vec<String>, Arc<Vec<i64>>>>,
 }
 
 impl Snapshot {
@@ -226,6 +227,9 @@ impl Snapshot {
             .collect();
         let mut by_price_asc: Vec<u32> = (0..rows.len() as u32).collect();
         by_price_asc.sort_by_key(|&i| rows[i as usize].price);
+        // stable sorts of the newest-first rows: equal prices or stars stay newest first
+        let mut by_price_desc: Vec<u32> = (0..rows.len() as u32).collect();
+        by_price_desc.sort_by_key(|&i| std::cmp::Reverse(rows[i as usize].price));
         let mut by_stars: Vec<u32> = (0..rows.len() as u32).collect();
         by_stars.sort_by_key(|&i| std::cmp::Reverse(rows[i as usize].stars));
         let mut by_province: HashMap<i16, Vec<u32>> = HashMap::new();
@@ -258,6 +262,7 @@ impl Snapshot {
             producers,
             rows: Arc::new(rows),
             by_price_asc: Arc::new(by_price_asc),
+            by_price_desc: Arc::new(by_price_desc),
             by_stars: Arc::new(by_stars),
             by_province: Arc::new(by_province),
             producer_products: Arc::new(producer_products),
@@ -315,6 +320,7 @@ impl Snapshot {
             producer_slugs: self.producer_slugs.clone(),
             rows: self.rows.clone(),
             by_price_asc: self.by_price_asc.clone(),
+            by_price_desc: self.by_price_desc.clone(),
             by_stars: self.by_stars.clone(),
             by_province: self.by_province.clone(),
             producer_products: self.producer_products.clone(),
@@ -341,16 +347,10 @@ impl Snapshot {
             .filter(|p| p.approved)
     }
 
-    /// Matches remembered for `words`, if younger than `max_age` (any age when `None`).
-    pub fn remembered_matches(
-        &self,
-        words: &[String],
-        max_age: Option<std::time::Duration>,
-    ) -> Option<Arc<Vec<i64>>> {
+    /// Postgres matches remembered for `words` in this snapshot.
+    pub fn remembered_matches(&self, words: &[String]) -> Option<Arc<Vec<i64>>> {
         let memo = self.search_memo.lock().expect("search memo lock");
-        memo.get(words)
-            .filter(|(_, at)| max_age.is_none_or(|max| at.elapsed() < max))
-            .map(|(ids, _)| ids.clone())
+        memo.get(words).cloned()
     }
 
     pub fn remember_matches(&self, words: Vec<String>, ids: Arc<Vec<i64>>) {
@@ -358,7 +358,7 @@ impl Snapshot {
         if memo.len() >= 4096 {
             memo.clear();
         }
-        memo.insert(words, (ids, std::time::Instant::now()));
+        memo.insert(words, ids);
     }
 
     pub fn listed_count(&self) -> usize {

@@ -15,7 +15,6 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Serialize;
-use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,30 +24,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/search/suggest", get(api_suggest))
 }
 
-/// Enough matches for every facet count to be exact in a province-sized catalog, and for the
-/// national catalog's broadest words.
-const MATCH_LIMIT: usize = 20_000;
-
-/// Ranked matches for `terms`, asked of the backend once per catalog snapshot.
-async fn ranked(state: &AppState, s: &Snapshot, terms: &Terms) -> Result<Arc<Vec<i64>>, AppError> {
-    if let Some(ids) = s.remembered_matches(&terms.words, state.search.freshness()) {
-        return Ok(ids);
-    }
-    let ids = state
+async fn matching(
+    state: &AppState,
+    s: &Snapshot,
+    q: &ListQuery,
+) -> Result<(Listing, Terms), AppError> {
+    let terms = Terms::parse(q.text.as_deref().unwrap_or(""));
+    let listing = state
         .search
-        .matches(terms, MATCH_LIMIT)
+        .listing(s, q, &terms, vn_today())
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
-    let ids = Arc::new(ids);
-    s.remember_matches(terms.words.clone(), ids.clone());
-    Ok(ids)
-}
-
-async fn matching(state: &AppState, q: &ListQuery) -> Result<(Listing, Terms), AppError> {
-    let s = state.catalog.snapshot();
-    let terms = Terms::parse(q.text.as_deref().unwrap_or(""));
-    let ids = ranked(state, &s, &terms).await?;
-    Ok((s.list_matches(&ids, q, vn_today()), terms))
+    Ok((listing, terms))
 }
 
 async fn search_page(
@@ -61,19 +48,17 @@ async fn search_page(
         // nothing typed: the listing, with whatever filters came along
         return Ok(Redirect::to(&listing_href(&q)).into_response());
     }
-    let today = vn_today();
-    let key = format!("search|{today}|{}", listing_href(&q));
+    let key = search_key("search", &state, &listing_href(&q));
     if problems.is_empty() {
-        if let Some(hit) = s.pages.cached_within(&key, state.search.freshness()) {
+        if let Some(hit) = s.pages.cached(&key) {
             return Ok(hit);
         }
     }
-    let (listing, terms) = matching(&state, &q).await?;
+    let (listing, terms) = matching(&state, &s, &q).await?;
     let cacheable = problems.is_empty();
     let page = list_view(&s, &q, problems, listing, Some(&terms));
     Ok(if cacheable {
-        s.pages
-            .page_within(key, "catalog/list.html", state.search.freshness(), || page)
+        s.pages.page(key, "catalog/list.html", || page)
     } else {
         render_page("catalog/list.html", &page)
     })
@@ -91,11 +76,11 @@ async fn api_search(
             AppError::bad("missing_query", "Hãy nhập từ khóa tìm kiếm (tham số q).").into(),
         );
     }
-    let key = format!("api-search|{}|{}", vn_today(), listing_href(&q));
-    if let Some(hit) = s.pages.cached_within(&key, state.search.freshness()) {
+    let key = search_key("api-search", &state, &listing_href(&q));
+    if let Some(hit) = s.pages.cached(&key) {
         return Ok(hit);
     }
-    let (listing, terms) = matching(&state, &q).await?;
+    let (listing, terms) = matching(&state, &s, &q).await?;
     let mut items = views::cards(&s, &listing.product_ids);
     for item in &mut items {
         item.highlight = Some(highlight(&item.name, &terms));
@@ -107,7 +92,7 @@ async fn api_search(
         facets: ApiFacets::new(&s, &listing.counts),
         items,
     };
-    Ok(s.pages.json_within(key, state.search.freshness(), || body))
+    Ok(s.pages.json(key, || body))
 }
 
 #[derive(Serialize)]
@@ -129,6 +114,8 @@ struct Suggestions {
 
 /// Suggestions start at two characters: fewer match half the catalog.
 const SUGGEST_MIN_CHARS: usize = 2;
+/// Products in the suggestion list: what fits above a phone's keyboard.
+const SUGGESTED_PRODUCTS: usize = 6;
 
 async fn suggestions(
     state: &AppState,
@@ -149,8 +136,11 @@ async fn suggestions(
     }
     let s = state.catalog.snapshot();
     let today = vn_today();
-    let ids = ranked(state, &s, &terms).await?;
-    let first = s.first_listed(&ids, 6, today);
+    let first = state
+        .search
+        .suggest(&s, &terms, SUGGESTED_PRODUCTS, today)
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
     out.products = views::cards(&s, &first)
         .into_iter()
         .map(|c| Suggestion {
@@ -199,14 +189,23 @@ async fn suggestions(
     Ok(out)
 }
 
+/// The cache key of a search answer: what was asked, the day, and the search index version.
+fn search_key(kind: &str, state: &AppState, asked: &str) -> String {
+    format!(
+        "{kind}|{}|{}|{asked}",
+        vn_today(),
+        state.search.generation()
+    )
+}
+
 /// The cache key of a suggestion answer: the cleaned text decides it, nothing else.
-fn suggest_key(kind: &str, params: &[(String, String)]) -> String {
+fn suggest_key(kind: &str, state: &AppState, params: &[(String, String)]) -> String {
     let text = params
         .iter()
         .find(|(k, _)| k == "q")
         .and_then(|(_, v)| super::clean_query(v))
         .unwrap_or_default();
-    format!("{kind}|{}|{text}", vn_today())
+    search_key(kind, state, &text)
 }
 
 async fn suggest_fragment(
@@ -214,14 +213,12 @@ async fn suggest_fragment(
     Query(params): Params,
 ) -> Result<Response, AppError> {
     let snapshot = state.catalog.snapshot();
-    let key = suggest_key("suggest", &params);
-    if let Some(hit) = snapshot.pages.cached_within(&key, state.search.freshness()) {
+    let key = suggest_key("suggest", &state, &params);
+    if let Some(hit) = snapshot.pages.cached(&key) {
         return Ok(hit);
     }
     let s = suggestions(&state, &params).await?;
-    Ok(snapshot
-        .pages
-        .page_within(key, "search/_suggest.html", state.search.freshness(), || s))
+    Ok(snapshot.pages.page(key, "search/_suggest.html", || s))
 }
 
 async fn api_suggest(
@@ -229,12 +226,10 @@ async fn api_suggest(
     Query(params): Params,
 ) -> Result<Response, ApiError> {
     let snapshot = state.catalog.snapshot();
-    let key = suggest_key("api-suggest", &params);
-    if let Some(hit) = snapshot.pages.cached_within(&key, state.search.freshness()) {
+    let key = suggest_key("api-suggest", &state, &params);
+    if let Some(hit) = snapshot.pages.cached(&key) {
         return Ok(hit);
     }
     let s = suggestions(&state, &params).await?;
-    Ok(snapshot
-        .pages
-        .json_within(key, state.search.freshness(), || s))
+    Ok(snapshot.pages.json(key, || s))
 }

@@ -2,12 +2,18 @@
 //! marking them done only when the engine confirms. Any number of instances may run it: rows are
 //! claimed with `FOR UPDATE SKIP LOCKED` and each product is held by one worker at a time (a
 //! transaction-scoped advisory lock), so a product's changes are never sent out of order.
+//!
+//! Changes travel in batches: everything pending (up to `BATCH` rows) goes as one document
+//! task, plus one deletion task when products left the catalog, which Meilisearch applies
+//! together. An edit waits at most for the batch before it and its own.
 
+use super::Search;
 use super::documents::{self, Doc};
 use crate::domain::vn_today;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the worker sends documents: Meilisearch in production, a recorder in tests.
@@ -25,7 +31,10 @@ pub trait SearchIndex: Send + Sync {
     }
 }
 
+/// Most outbox rows in one batch: a burst of edits, or a producer's whole catalog renamed.
 const BATCH: i64 = 500;
+/// After the first notification of a burst, how long to wait for the rest of it.
+const GATHER: Duration = Duration::from_millis(15);
 /// Namespace of the per-product advisory locks.
 const LOCK_NAMESPACE: i32 = 7_301;
 
@@ -94,6 +103,12 @@ pub async fn run_once(pool: &PgPool, index: &impl SearchIndex) -> Result<Round, 
             )
             .execute(&mut *tx)
             .await?;
+            if index.wants_documents() {
+                // every instance drops the search answers it cached from the older index
+                sqlx::query!("select from pg_notify('search_indexed', '')")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             Round {
                 sent: rows.len(),
                 failed: 0,
@@ -148,25 +163,37 @@ pub async fn queue_expired(pool: &PgPool, day: time::Date) -> Result<bool, sqlx:
 }
 
 /// Runs the worker until the process stops: woken by `search_outbox` notifications, and every
-/// few seconds for retries that have come due.
-pub async fn follow(pool: PgPool, index: impl SearchIndex) {
+/// few seconds for retries that have come due. Also follows `search_indexed`, so this instance's
+/// cached search answers never outlive the index they came from, whoever updated it.
+pub async fn follow(pool: PgPool, index: impl SearchIndex, search: Arc<Search>) {
     loop {
-        if let Err(e) = follow_once(&pool, &index).await {
+        if let Err(e) = follow_once(&pool, &index, &search).await {
             tracing::warn!(error = %e, "search outbox worker lost its connection; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 }
 
-async fn follow_once(pool: &PgPool, index: &impl SearchIndex) -> Result<(), sqlx::Error> {
+async fn follow_once(
+    pool: &PgPool,
+    index: &impl SearchIndex,
+    search: &Search,
+) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen("search_outbox").await?;
+    listener
+        .listen_all(["search_outbox", "search_indexed"])
+        .await?;
+    // whatever was indexed while we were not listening
+    search.index_changed();
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         let today = vn_today();
         queue_expired(pool, today).await?;
         loop {
             let round = run_once(pool, index).await?;
+            if round.sent > 0 {
+                search.index_changed();
+            }
             if round.sent == 0 {
                 break;
             }
@@ -175,9 +202,24 @@ async fn follow_once(pool: &PgPool, index: &impl SearchIndex) -> Result<(), sqlx
         sqlx::query!("delete from search_outbox where done_at < now() - interval '7 days'")
             .execute(pool)
             .await?;
-        tokio::select! {
-            n = listener.recv() => { n?; }
-            _ = tick.tick() => {}
+        // wait for work, then for the rest of its burst: one batch serves them all
+        loop {
+            tokio::select! {
+                n = listener.recv() => {
+                    if n?.channel() == "search_indexed" {
+                        search.index_changed();
+                        continue;
+                    }
+                }
+                _ = tick.tick() => {}
+            }
+            let deadline = tokio::time::Instant::now() + GATHER;
+            while let Ok(n) = tokio::time::timeout_at(deadline, listener.recv()).await {
+                if n?.channel() == "search_indexed" {
+                    search.index_changed();
+                }
+            }
+            break;
         }
     }
 }

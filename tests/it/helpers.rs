@@ -378,7 +378,17 @@ impl Drop for TestApp {
             return;
         }
         let name = self.db_name.clone();
-        let meili = self.state.search.meili().cloned();
+        // A client of its own: the app's client has connections driven by the test's runtime,
+        // which is blocked right here until this thread ends.
+        let meili = self.state.search.meili().map(|m| {
+            let config = &self.state.config;
+            ocop_market::search::MeiliSearch::new(
+                config.meili_url.as_deref().unwrap_or_default(),
+                config.meili_master_key.as_deref(),
+                m.index_name(),
+            )
+            .expect("the same Meilisearch settings as the app's")
+        });
         std::thread::spawn(move || {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()

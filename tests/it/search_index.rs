@@ -2,17 +2,23 @@
 //! Meilisearch backend against the same expectations as Postgres (when MEILI_URL is set).
 
 use crate::helpers::{TestApp, load_fixture};
+use ocop_market::catalog::listing::ListQuery;
 use ocop_market::search::documents::Doc;
-use ocop_market::search::outbox::{Round, SearchIndex, queue_expired, run_once};
+use ocop_market::search::outbox::{Round, SearchIndex, follow, queue_expired, run_once};
 use ocop_market::search::{MeiliSearch, PostgresSearch, Search, SearchBackend, Terms};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// Stands in for the engine: records what it is sent, and can be told to fail.
+/// Stands in for the engine: records what it is sent, and can be told to fail or to take time.
 #[derive(Default)]
 struct Recorder {
     fail: AtomicBool,
+    /// how long applying a batch takes, in milliseconds
+    delay_ms: AtomicU64,
+    /// batches applied
+    batches: AtomicU64,
     /// per product, every state sent, in order (None = deleted)
     sent: Mutex<HashMap<i64, Vec<Option<i64>>>>,
 }
@@ -22,6 +28,9 @@ impl SearchIndex for Recorder {
         if self.fail.load(Ordering::SeqCst) {
             return Err("engine unavailable".into());
         }
+        let delay = self.delay_ms.load(Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        self.batches.fetch_add(1, Ordering::SeqCst);
         let mut sent = self.sent.lock().unwrap();
         for d in upserts {
             sent.entry(d.id).or_default().push(Some(d.price_vnd));
@@ -233,6 +242,92 @@ async fn two_workers_never_send_a_product_out_of_order() {
     }
 }
 
+/// The worker's engine in a test: the shared recorder.
+struct Shared(Arc<Recorder>);
+
+impl SearchIndex for Shared {
+    async fn apply(&self, upserts: &[Doc], deletes: &[i64]) -> Result<(), String> {
+        self.0.apply(upserts, deletes).await
+    }
+}
+
+#[tokio::test]
+async fn a_burst_of_edits_reaches_the_engine_in_a_few_batches_and_invalidates_cached_answers() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    settle(&app).await;
+    let recorder = Arc::new(Recorder::default());
+    // an engine that takes a moment per batch, as Meilisearch does
+    recorder.delay_ms.store(150, Ordering::SeqCst);
+    let search = Arc::new(Search::new(app.pool.clone(), None));
+    let worker = tokio::spawn(follow(
+        app.pool.clone(),
+        Shared(recorder.clone()),
+        search.clone(),
+    ));
+    // the worker is listening once it has drained the (empty) queue
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = search.generation();
+    let products: Vec<i64> = sqlx::query_scalar("select product_id from product order by 1")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    // 40 edits, each its own transaction, from 8 connections at once
+    let edits: Vec<_> = (0..8)
+        .map(|lane| {
+            let pool = app.pool.clone();
+            let products = products.clone();
+            tokio::spawn(async move {
+                for i in 0..5usize {
+                    let n = lane * 5 + i;
+                    sqlx::query("update product set price_vnd = $1 where product_id = $2")
+                        .bind(60_000 + n as i64)
+                        .bind(products[n % products.len()])
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for edit in edits {
+        edit.await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while pending(&app).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the burst was not sent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    worker.abort();
+    let batches = recorder.batches.load(Ordering::SeqCst);
+    assert!(
+        (1..=4).contains(&batches),
+        "40 edits went to the engine in {batches} batches"
+    );
+    let finals: HashMap<i64, i64> =
+        sqlx::query_as::<_, (i64, i64)>("select product_id, price_vnd from product")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    let sent = recorder.sent.lock().unwrap();
+    for (id, states) in sent.iter() {
+        assert_eq!(
+            states.last().unwrap().unwrap_or(finals[id]),
+            finals[id],
+            "product {id} ends in its final state"
+        );
+    }
+    assert!(
+        search.generation() > before,
+        "answers cached before the batch are not served after it"
+    );
+}
+
 #[tokio::test]
 async fn certificates_that_expire_today_are_queued_once_whatever_the_number_of_instances() {
     let app = TestApp::without_workers().await;
@@ -283,9 +378,29 @@ async fn a_search_engine_that_does_not_answer_falls_back_to_postgres() {
     let meili =
         MeiliSearch::new(&format!("http://127.0.0.1:{port}"), Some("key"), "products").unwrap();
     let search = Search::new(app.pool.clone(), Some(meili));
-    let found = search.matches(&Terms::parse("banh da"), 100).await.unwrap();
-    assert!(found.contains(&id_of(&app, "banh-da-ke").await));
-    assert_eq!(search.fallbacks(), 1);
+    app.refresh().await;
+    let snapshot = app.state.catalog.snapshot();
+    let query = ListQuery {
+        text: Some("banh da".into()),
+        ..ListQuery::default()
+    };
+    let today = ocop_market::domain::vn_today();
+    let found = search
+        .listing(&snapshot, &query, &Terms::parse("banh da"), today)
+        .await
+        .unwrap();
+    assert!(found.product_ids.contains(&id_of(&app, "banh-da-ke").await));
+    assert_eq!(found.counts.total, 1);
+    let suggested = search
+        .suggest(&snapshot, &Terms::parse("banh da"), 6, today)
+        .await
+        .unwrap();
+    assert!(suggested.contains(&id_of(&app, "banh-da-ke").await));
+    assert_eq!(
+        search.fallbacks(),
+        2,
+        "each answer from Postgres is counted"
+    );
 }
 
 /// The same queries through Meilisearch and Postgres find the same products.
@@ -343,4 +458,5 @@ async fn meilisearch_finds_what_postgres_finds() {
         p.sort();
         assert_eq!(m, p, "{q}");
     }
+    meili.drop_index().await;
 }
