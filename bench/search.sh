@@ -76,11 +76,18 @@ def found(word):
 def tasks():
     req = urllib.request.Request(f"{url}/tasks?indexUids={index}&limit=1", headers={"Authorization": f"Bearer {key}"})
     return json.load(urllib.request.urlopen(req))["total"]
-words = ["kiemtra" + "".join(random.choices(string.ascii_lowercase, k=8)) for _ in range(40)]
+# 40 listed products (an unlisted one is never findable, whatever its name)
+slugs = subprocess.run(["psql", db, "-qAt", "-c", """
+    select p.slug from product p join producer pr using (producer_id)
+    join certificate c on c.product_id = p.product_id
+    where not p.hidden and pr.status = 'approved' and c.status = 'active'
+      and c.verification = 'verified' and c.expires_on > current_date + 1
+    order by p.product_id limit 40"""], capture_output=True, text=True, check=True).stdout.split()
+words = ["kiemtra" + "".join(random.choices(string.ascii_lowercase, k=8)) for _ in slugs]
 before = tasks()
 # one psql session, 40 autocommitted updates, each stamped when it committed
-script = "".join(f"update product set name = 'Sản phẩm {w}' where slug = 'scale-{i + 1}';\nselect extract(epoch from clock_timestamp());\n"
-                 for i, w in enumerate(words))
+script = "".join(f"update product set name = 'Sản phẩm {w}' where slug = '{slug}';\nselect extract(epoch from clock_timestamp());\n"
+                 for slug, w in zip(slugs, words))
 out = subprocess.run(["psql", db, "-qAt"], input=script, capture_output=True, text=True, check=True).stdout.split()
 committed = [float(t) for t in out]
 pending = dict(enumerate(words))

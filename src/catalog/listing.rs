@@ -23,7 +23,7 @@ pub struct Filter {
 
 pub type FilterKey = (Filter, Date);
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Sort {
     #[default]
     Newest,
@@ -401,6 +401,7 @@ fn count<'a>(rows: impl Iterator<Item = &'a Row>, f: &Filter, today: Date) -> Co
 }
 
 /// One page of results with the counts that go with them.
+#[derive(Clone, Debug)]
 pub struct Listing {
     pub product_ids: Vec<i64>,
     pub counts: Arc<Counts>,

@@ -23,8 +23,6 @@ pub struct Doc {
     pub price_vnd: i64,
     pub in_stock: bool,
     pub created_at: i64,
-    /// the certificate's last day of validity + 1, as a Julian day: valid while today is below
-    pub expires_on: i32,
 }
 
 /// For each product asked about (all when `ids` is None): its document when it is listed today,
@@ -81,7 +79,6 @@ pub async fn load(
             price_vnd: r.price_vnd,
             in_stock: r.stock > 0,
             created_at: r.created_at.unix_timestamp(),
-            expires_on: r.expires_on.map_or(0, |d| d.to_julian_day()),
         });
         out.push((r.product_id, doc));
     }

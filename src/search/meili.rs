@@ -7,7 +7,6 @@ use super::documents::Doc;
 use super::outbox::SearchIndex;
 use super::{SearchBackend, SearchError, Terms};
 use crate::catalog::listing::{Counts, Filter, ListQuery, Listing, Sort};
-use crate::catalog::snapshot::Snapshot;
 use crate::domain::{ProducerType, Sector};
 use meilisearch_sdk::client::{Client, SwapIndexes};
 use meilisearch_sdk::search::{MatchingStrategies, SearchQuery, SearchResults, Selectors};
@@ -17,7 +16,6 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use time::Date;
 
 /// The index settings, kept as data beside the code.
 pub const SETTINGS_JSON: &str = include_str!("../../search/products.json");
@@ -76,13 +74,11 @@ struct Condition {
     expression: String,
 }
 
-/// The listing's filter as Meilisearch conditions, built from typed values only, plus the
-/// certificate validity the catalog applies: valid on `today` means `today < expires_on`.
-fn conditions(f: &Filter, today: Date) -> Vec<Condition> {
-    let mut out = vec![Condition {
-        facet: None,
-        expression: format!("expires_on > {}", today.to_julian_day()),
-    }];
+/// The listing's filter as Meilisearch conditions, built from typed values only. Certificate
+/// expiry is not one: expired products leave the index by the outbox's daily job a few seconds
+/// after midnight, and a range filter on every search would cost a third of Meilisearch's time.
+fn conditions(f: &Filter) -> Vec<Condition> {
+    let mut out = Vec::new();
     let mut add =
         |facet: Option<Facet>, expression: String| out.push(Condition { facet, expression });
     if let Some(p) = f.province {
@@ -294,14 +290,8 @@ impl MeiliSearch {
     ///
     /// Facets are disjunctive, as on `/products`: the main query counts the facets that are not
     /// filtered; each filtered facet gets a query of its own without its filter (no hits, its
-    /// counts only). Hits are the ids of the page; the snapshot shows them.
-    pub async fn listing(
-        &self,
-        s: &Snapshot,
-        q: &ListQuery,
-        terms: &Terms,
-        today: Date,
-    ) -> Result<Listing, SearchError> {
+    /// counts only). Hits are the ids of the page, best or sorted first; the catalog shows them.
+    pub async fn listing(&self, q: &ListQuery, terms: &Terms) -> Result<Listing, SearchError> {
         if terms.is_empty() {
             return Ok(Listing {
                 product_ids: Vec::new(),
@@ -309,7 +299,7 @@ impl MeiliSearch {
             });
         }
         let text = terms.words.join(" ");
-        let all = conditions(&q.filter, today);
+        let all = conditions(&q.filter);
         let mut shown = vec![
             Facet::Province,
             Facet::Sector,
@@ -394,37 +384,24 @@ impl MeiliSearch {
                 add_distribution(&mut counts, *facet, values);
             }
         }
-        // the page as the catalog knows it: a product that left it a moment ago is not shown
-        let product_ids = first
-            .hits
-            .into_iter()
-            .map(|h| h.result.id)
-            .filter(|id| s.row_of.contains_key(id))
-            .collect();
+        let product_ids = first.hits.into_iter().map(|h| h.result.id).collect();
         Ok(Listing {
             product_ids,
             counts: Arc::new(counts),
         })
     }
 
-    /// The best `n` matches for suggestions: ids only, valid certificates only.
-    pub async fn suggest(
-        &self,
-        terms: &Terms,
-        n: usize,
-        today: Date,
-    ) -> Result<Vec<i64>, SearchError> {
+    /// The best `n` matches for suggestions: ids only.
+    pub async fn suggest(&self, terms: &Terms, n: usize) -> Result<Vec<i64>, SearchError> {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
         let text = terms.words.join(" ");
-        let valid = format!("expires_on > {}", today.to_julian_day());
         let index = self.client.index(&self.index);
         let results = index
             .search()
             .with_query(&text)
             .with_matching_strategy(MatchingStrategies::ALL)
-            .with_filter(&valid)
             .with_limit(n)
             .with_attributes_to_retrieve(Selectors::Some(&["id"]))
             .execute::<Hit>()
@@ -484,17 +461,20 @@ mod tests {
             price_max: Some(90_000),
             in_stock: true,
         };
-        let day = Date::from_calendar_date(2026, time::Month::November, 30).unwrap();
-        let c = conditions(&f, day);
+        let c = conditions(&f);
         let text: Vec<&str> = c.iter().map(|c| c.expression.as_str()).collect();
-        assert_eq!(text[0], format!("expires_on > {}", day.to_julian_day()));
         assert!(text.contains(&"province_code = 22"));
         assert!(text.contains(&"commune_code = 7093"));
         assert!(text.contains(&format!("sector = \"{}\"", Sector::ALL[0].key()).as_str()));
         assert!(text.contains(&"stars = 4"));
         assert!(text.contains(&"price_vnd >= 10000") && text.contains(&"price_vnd <= 90000"));
         assert!(text.contains(&"in_stock = true"));
-        assert_eq!(c.iter().filter(|c| c.facet.is_none()).count(), 3);
-        assert_eq!(conditions(&Filter::default(), day).len(), 1);
+        assert_eq!(c.len(), 8);
+        assert_eq!(
+            c.iter().filter(|c| c.facet.is_none()).count(),
+            2,
+            "prices are no facet"
+        );
+        assert!(conditions(&Filter::default()).is_empty());
     }
 }

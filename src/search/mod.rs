@@ -16,12 +16,13 @@ pub mod vocabulary;
 pub use meili::MeiliSearch;
 pub use postgres::PostgresSearch;
 
-use crate::catalog::listing::{ListQuery, Listing};
+use crate::catalog::listing::{DEFAULT_PER_PAGE, Filter, ListQuery, Listing, Sort};
 use crate::catalog::snapshot::Snapshot;
 use crate::domain::fold_vietnamese;
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::Date;
 
@@ -111,9 +112,24 @@ pub trait SearchBackend: Send + Sync {
 /// truly overloaded, and waiting longer only makes the shopper wait.
 const MEILI_DEADLINE: Duration = Duration::from_millis(250);
 
+/// Meilisearch answers kept per index version (free-form prices must not grow it without end).
+const MAX_ANSWERS: usize = 4_096;
+
 /// Enough matches for every facet count to be exact in a province-sized catalog, and for the
 /// national catalog's broadest words (the Postgres path counts facets in memory).
 const MATCH_LIMIT: usize = 20_000;
+
+/// What a Meilisearch answer was asked for: the words, and for a listing its filters, order and
+/// page (`None` for suggestions).
+type AnswerKey = (Vec<String>, Option<(Filter, Sort, u32, u32)>);
+
+/// Meilisearch answers kept while the index stays as it was: the results page, the API and the
+/// suggestions for the same words share them, as they share Postgres matches per snapshot.
+#[derive(Default)]
+struct Answers {
+    generation: u64,
+    by_key: HashMap<AnswerKey, Listing>,
+}
 
 /// The search the app uses: Meilisearch when configured, Postgres otherwise, and Postgres again
 /// whenever Meilisearch is down or slow, so a shopper never sees an error for it.
@@ -124,6 +140,7 @@ pub struct Search {
     /// Bumped each time the search index applied changes (here or on another instance): cached
     /// answers carry it, so none outlives the index state it was computed from.
     generation: AtomicU64,
+    answers: Mutex<Answers>,
 }
 
 impl Search {
@@ -133,6 +150,7 @@ impl Search {
             meili,
             fallbacks: AtomicU64::new(0),
             generation: AtomicU64::new(0),
+            answers: Mutex::new(Answers::default()),
         }
     }
 
@@ -197,6 +215,34 @@ impl Search {
         Ok(ids)
     }
 
+    /// The Meilisearch answer kept for `key`, if the index has not changed since.
+    fn remembered(&self, key: &AnswerKey) -> Option<Listing> {
+        let answers = self.answers.lock().expect("search answers lock");
+        (answers.generation == self.generation())
+            .then(|| answers.by_key.get(key).cloned())
+            .flatten()
+    }
+
+    /// The Meilisearch answer for `key`, asked once per index version.
+    async fn meili_answer(
+        &self,
+        key: AnswerKey,
+        ask: impl Future<Output = Result<Listing, SearchError>>,
+    ) -> Option<Listing> {
+        let generation = self.generation();
+        if let Some(hit) = self.remembered(&key) {
+            return Some(hit);
+        }
+        let answer = self.on_meili(ask).await?;
+        let mut answers = self.answers.lock().expect("search answers lock");
+        if answers.generation != generation || answers.by_key.len() >= MAX_ANSWERS {
+            answers.by_key.clear();
+            answers.generation = generation;
+        }
+        answers.by_key.insert(key, answer.clone());
+        Some(answer)
+    }
+
     /// The page of matches for `q` and the listing's facet counts for them.
     pub async fn listing(
         &self,
@@ -206,8 +252,17 @@ impl Search {
         today: Date,
     ) -> Result<Listing, SearchError> {
         if let Some(meili) = &self.meili {
-            if let Some(listing) = self.on_meili(meili.listing(s, q, terms, today)).await {
-                return Ok(listing);
+            let key = (
+                terms.words.clone(),
+                Some((q.filter.clone(), q.sort, q.page, q.per_page)),
+            );
+            if let Some(answer) = self.meili_answer(key, meili.listing(q, terms)).await {
+                // the page as the catalog knows it today: a product that left it a moment ago
+                // (and the index a moment later) is not shown
+                return Ok(Listing {
+                    product_ids: s.first_listed(&answer.product_ids, q.per_page as usize, today),
+                    counts: answer.counts,
+                });
             }
         }
         let ids = self.postgres_ranked(s, terms).await?;
@@ -223,8 +278,24 @@ impl Search {
         today: Date,
     ) -> Result<Vec<i64>, SearchError> {
         if let Some(meili) = &self.meili {
-            if let Some(ids) = self.on_meili(meili.suggest(terms, n, today)).await {
-                return Ok(s.first_listed(&ids, n, today));
+            // the top of the plain results for the same words, when someone asked for them
+            let results = (
+                terms.words.clone(),
+                Some((Filter::default(), Sort::Relevance, 1, DEFAULT_PER_PAGE)),
+            );
+            if n <= DEFAULT_PER_PAGE as usize {
+                if let Some(answer) = self.remembered(&results) {
+                    return Ok(s.first_listed(&answer.product_ids, n, today));
+                }
+            }
+            let ask = async {
+                Ok(Listing {
+                    product_ids: meili.suggest(terms, n).await?,
+                    counts: Arc::default(),
+                })
+            };
+            if let Some(answer) = self.meili_answer((terms.words.clone(), None), ask).await {
+                return Ok(s.first_listed(&answer.product_ids, n, today));
             }
         }
         let ids = self.postgres_ranked(s, terms).await?;
