@@ -4,7 +4,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use axum::Router;
 use axum::http::{HeaderValue, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
@@ -96,6 +96,15 @@ pub fn router(state: AppState) -> Router {
             "/static/pay.js",
             get(|| async { asset(JS, include_str!("../templates/static/pay.js")) }),
         )
+        .route(
+            "/static/favicon.svg",
+            get(|| async { asset(SVG, include_str!("../templates/static/favicon.svg")) }),
+        )
+        // browsers ask for this name whatever the page says
+        .route(
+            "/favicon.ico",
+            get(|| async { Redirect::permanent("/static/favicon.svg") }),
+        )
         .fallback(not_found)
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -141,6 +150,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {

@@ -33,6 +33,7 @@ pub fn build() -> tera::Result<Tera> {
     tera.register_filter("vnd", vnd_filter);
     tera.register_filter("date_vn", date_vn_filter);
     tera.register_filter("thousands", thousands_filter);
+    tera.register_filter("per_mille", per_mille_filter);
     tera.register_filter("time_vn", time_vn_filter);
     Ok(tera)
 }
@@ -165,7 +166,25 @@ fn thousands_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<V
         .as_i64()
         .ok_or_else(|| tera::Error::msg("thousands expects an integer"))?;
     let s = crate::domain::Vnd::format(n);
-    Ok(Value::String(s.trim_end_matches(" ₫").to_string()))
+    Ok(Value::String(s.trim_end_matches("\u{a0}₫").to_string()))
+}
+
+/// Per mille → a percentage written the Vietnamese way: 473 → "47,3%", 40 → "4%".
+pub fn per_mille(value: i64) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    let v = value.unsigned_abs();
+    if v % 10 == 0 {
+        format!("{sign}{}%", v / 10)
+    } else {
+        format!("{sign}{},{}%", v / 10, v % 10)
+    }
+}
+
+fn per_mille_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let n = value
+        .as_i64()
+        .ok_or_else(|| tera::Error::msg("per_mille expects an integer"))?;
+    Ok(Value::String(per_mille(n)))
 }
 
 /// "2026-05-10" → "10/05/2026", the way dates are written in Vietnam.
@@ -229,6 +248,15 @@ mod tests {
         assert_eq!(renders, 1, "rendered once, then served from the cache");
         assert!(cache.cached("k").is_some());
         assert!(cache.cached("other").is_none());
+    }
+
+    #[test]
+    fn shares_are_written_with_a_decimal_comma() {
+        assert_eq!(per_mille(473), "47,3%");
+        assert_eq!(per_mille(40), "4%");
+        assert_eq!(per_mille(0), "0%");
+        assert_eq!(per_mille(1000), "100%");
+        assert_eq!(per_mille(-125), "-12,5%");
     }
 
     #[test]

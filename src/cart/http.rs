@@ -39,6 +39,10 @@ fn message(key: Option<&str>) -> Option<&'static str> {
         "unavailable" => "Sản phẩm này hiện không được bán.",
         "updated" => "Đã cập nhật giỏ hàng.",
         "removed" => "Đã bỏ sản phẩm khỏi giỏ hàng.",
+        "bad_quantity_add" => "Chưa thêm vào giỏ: số lượng phải từ 1 đến 50.",
+        "bad_quantity_update" => {
+            "Giỏ hàng chưa thay đổi: số lượng phải từ 0 đến 50 (0 để bỏ sản phẩm)."
+        }
         _ => return None,
     })
 }
@@ -127,13 +131,14 @@ async fn add(
         .map(|q| q.trim().parse::<i64>())
         .unwrap_or(Ok(1))
         .ok()
-        .filter(|q| (1..=MAX_LINE as i64).contains(q))
-        .ok_or_else(|| {
-            AppError::bad(
-                "bad_quantity",
-                format!("Số lượng phải từ 1 đến {MAX_LINE}."),
-            )
-        })?;
+        .filter(|q| (1..=MAX_LINE as i64).contains(q));
+    let Some(qty) = qty else {
+        return bad_quantity(
+            &headers,
+            "add",
+            format!("Số lượng phải từ 1 đến {MAX_LINE}."),
+        );
+    };
     let snapshot = state.catalog.snapshot();
     let product = snapshot
         .product_by_slug(&form.slug)
@@ -164,6 +169,15 @@ async fn add(
         json!({ "quantity": quantity }),
     )
     .await
+}
+
+/// A quantity that cannot be used: scripts get the message; a page comes back to the cart with
+/// it, nothing changed (never a dead-end error page).
+fn bad_quantity(headers: &HeaderMap, what: &str, message: String) -> Result<Response, AppError> {
+    if wants_json(headers) {
+        return Err(AppError::bad("bad_quantity", message));
+    }
+    Ok(Redirect::to(&format!("/cart?msg=bad_quantity_{what}")).into_response())
 }
 
 async fn respond(
@@ -213,13 +227,14 @@ async fn update(
         .qty
         .as_deref()
         .and_then(|q| q.trim().parse::<u32>().ok())
-        .filter(|q| *q <= MAX_LINE)
-        .ok_or_else(|| {
-            AppError::bad(
-                "bad_quantity",
-                format!("Số lượng phải từ 0 đến {MAX_LINE}."),
-            )
-        })?;
+        .filter(|q| *q <= MAX_LINE);
+    let Some(qty) = qty else {
+        return bad_quantity(
+            &headers,
+            "update",
+            format!("Số lượng phải từ 0 đến {MAX_LINE}."),
+        );
+    };
     let snapshot = state.catalog.snapshot();
     // only listed products enter a cart (a made-up id would be a line of nothing)
     let listed = snapshot.row_of.contains_key(&form.product);

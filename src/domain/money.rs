@@ -77,7 +77,8 @@ fn format_vnd(amount: i64) -> String {
         }
         out.push(c);
     }
-    out.push_str(" ₫");
+    // a no-break space: "35.000 ₫" never breaks between the number and its unit
+    out.push_str("\u{a0}₫");
     out
 }
 
@@ -87,12 +88,12 @@ mod tests {
 
     #[test]
     fn vnd_is_written_the_vietnamese_way() {
-        assert_eq!(Vnd(125_000).to_string(), "125.000 ₫");
-        assert_eq!(Vnd(0).to_string(), "0 ₫");
-        assert_eq!(Vnd(999).to_string(), "999 ₫");
-        assert_eq!(Vnd(1_000).to_string(), "1.000 ₫");
-        assert_eq!(Vnd(1_250_000).to_string(), "1.250.000 ₫");
-        assert_eq!(format_vnd(-45_000), "-45.000 ₫");
+        assert_eq!(Vnd(125_000).to_string(), "125.000\u{a0}₫");
+        assert_eq!(Vnd(0).to_string(), "0\u{a0}₫");
+        assert_eq!(Vnd(999).to_string(), "999\u{a0}₫");
+        assert_eq!(Vnd(1_000).to_string(), "1.000\u{a0}₫");
+        assert_eq!(Vnd(1_250_000).to_string(), "1.250.000\u{a0}₫");
+        assert_eq!(format_vnd(-45_000), "-45.000\u{a0}₫");
     }
 
     #[test]

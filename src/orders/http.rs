@@ -244,6 +244,8 @@ async fn insider(state: &AppState, user_id: i64, group_id: i64) -> Result<bool, 
 struct PageQuery {
     placed: Option<String>,
     status: Option<String>,
+    /// the part the shopper asked to cancel: the page asks them to confirm it
+    cancel: Option<i64>,
 }
 
 async fn order_page(
@@ -259,6 +261,7 @@ async fn order_page(
     let mut page = group.page;
     page["csrf"] = json!(session.data.csrf);
     page["placed"] = json!(q.placed.is_some());
+    page["confirm_cancel"] = json!(q.cancel);
     if page["waiting"] == true {
         page["pay"] = payment_panel(
             &state,
@@ -347,6 +350,35 @@ async fn lookup(
     }
     let code = form.code.trim().to_uppercase().replace(' ', "");
     let phone = crate::auth::identity::parse_phone(&form.phone).unwrap_or_default();
+    // each field's own mistake beside it; a well-formed pair that matches nothing is said once,
+    // about the pair, without telling which half was wrong
+    let mut errors = serde_json::Map::new();
+    if !(code.len() == 12
+        && code.starts_with("OCOP")
+        && code.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        errors.insert(
+            "code".into(),
+            "Mã đơn có dạng OCOP và 8 ký tự, ví dụ OCOPAB12CD34: xem trong thư hoặc tin nhắn xác nhận đơn.".into(),
+        );
+    }
+    if phone.is_empty() {
+        errors.insert(
+            "phone".into(),
+            "Số điện thoại di động gồm 10 số, ví dụ 0912345678.".into(),
+        );
+    }
+    if !errors.is_empty() {
+        let page = json!({
+            "csrf": session.data.csrf, "values": { "code": form.code, "phone": form.phone },
+            "errors": errors,
+        });
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render_page("orders/lookup.html", &page),
+        )
+            .into_response());
+    }
     let mut group = load_group(&state, &code)
         .await?
         .filter(|g| !phone.is_empty() && g.phone == phone);
@@ -359,7 +391,8 @@ async fn lookup(
     let Some(group) = group else {
         let page = json!({
             "csrf": session.data.csrf, "values": { "code": form.code, "phone": form.phone },
-            "errors": { "code": "Không tìm thấy đơn hàng với mã và số điện thoại này. Mã đơn có dạng OCOP và 8 ký tự, ví dụ OCOPAB12CD34." },
+            "errors": {},
+            "problem": "Không tìm thấy đơn hàng nào có cả mã đơn và số điện thoại này. Hãy xem lại hai ô: số điện thoại là số của người nhận hàng đã ghi khi đặt.",
         });
         return Ok((
             StatusCode::NOT_FOUND,
@@ -378,6 +411,9 @@ struct CancelForm {
     order_id: i64,
     #[serde(default)]
     reason: String,
+    /// "yes" from the confirmation step; anything else only asks
+    #[serde(default)]
+    confirmed: String,
 }
 
 async fn shopper_cancel(
@@ -398,6 +434,14 @@ async fn shopper_cancel(
     .await?;
     if !belongs {
         return Err(AppError::NotFound);
+    }
+    // cancelling cannot be undone: without the confirmation step, only ask
+    if form.confirmed != "yes" {
+        return Ok(Redirect::to(&format!(
+            "/orders/{code}?cancel={}#cancel-{}",
+            form.order_id, form.order_id
+        ))
+        .into_response());
     }
     let mut tx = state.pool.begin().await?;
     let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
@@ -490,6 +534,23 @@ async fn producer_order(
     session: Session,
     Id(id): Id,
 ) -> Result<Response, AppError> {
+    producer_order_page(&state, &member, &session, id, None).await
+}
+
+/// A form of the order page that came back: which one, what was typed, and what is wrong.
+struct Mistake<'a> {
+    action: &'a str,
+    form: &'a ActionForm,
+    message: &'a str,
+}
+
+async fn producer_order_page(
+    state: &AppState,
+    member: &ProducerMember,
+    session: &Session,
+    id: i64,
+    mistake: Option<Mistake<'_>>,
+) -> Result<Response, AppError> {
     let o = sqlx::query!(
         r#"select o.order_group_id, g.code, g.buyer_name, g.phone, g.street, g.note, g.payment_method, g.created_at,
                   c.name as commune_name, pv.name as province_name
@@ -503,7 +564,7 @@ async fn producer_order(
     .await?
     .ok_or(AppError::NotFound)?;
     // only this producer's part of the group
-    let order = order_views(&state, o.order_group_id, Some(member.producer_id))
+    let order = order_views(state, o.order_group_id, Some(member.producer_id))
         .await?
         .into_iter()
         .next()
@@ -520,7 +581,21 @@ async fn producer_order(
         "can_deliver": status.allows(Status::Delivered, Actor::Producer),
         "can_cancel": status.allows(Status::Cancelled, Actor::Producer),
     });
-    Ok(render_page("producer/order.html", &page))
+    let mut page = page;
+    if let Some(m) = mistake {
+        page["mistake"] = json!({
+            "action": m.action, "message": m.message,
+            "carrier": m.form.carrier.as_deref().unwrap_or("").trim(),
+            "tracking_number": m.form.tracking_number.as_deref().unwrap_or("").trim(),
+            "reason": m.form.reason.as_deref().unwrap_or(""),
+        });
+    }
+    let status = if page.get("mistake").is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, render_page("producer/order.html", &page)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -536,7 +611,7 @@ async fn producer_action(
     State(state): State<AppState>,
     member: ProducerMember,
     Id(id): Id,
-    CheckedForm { form, .. }: CheckedForm<ActionForm>,
+    CheckedForm { form, session }: CheckedForm<ActionForm>,
 ) -> Result<Response, AppError> {
     let to = match form.action.as_str() {
         "confirm" => Status::Confirmed,
@@ -557,11 +632,24 @@ async fn producer_action(
     }
     let mut tx = state.pool.begin().await?;
     let details = Details {
-        reason: form.reason,
-        carrier: form.carrier,
-        tracking_number: form.tracking_number,
+        reason: form.reason.clone(),
+        carrier: form.carrier.clone(),
+        tracking_number: form.tracking_number.clone(),
     };
-    transition(&mut tx, id, to, Actor::Producer, &details).await?;
+    match transition(&mut tx, id, to, Actor::Producer, &details).await {
+        Ok(_) => {}
+        // a mistake in the form: the same page, the message beside that form, what was typed kept
+        Err(crate::orders::TransitionError::Invalid(message)) => {
+            drop(tx);
+            let mistake = Mistake {
+                action: &form.action,
+                form: &form,
+                message,
+            };
+            return producer_order_page(&state, &member, &session, id, Some(mistake)).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
     tx.commit().await?;
     if to == Status::Cancelled {
         refresh_products_of(&state, id).await;

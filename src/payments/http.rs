@@ -388,8 +388,20 @@ async fn start(
     let method = PaymentMethod::from_key(&method)
         .filter(|m| m.online() && state.payments.enabled().contains(m))
         .ok_or(AppError::NotFound)?;
-    let Some(attempt) = super::start_attempt(&state.pool, &code, method).await? else {
-        return Ok(Redirect::to(&format!("/orders/{code}")).into_response());
+    let to = begin(&state, &code, method, &ip).await?;
+    Ok(Redirect::to(&to).into_response())
+}
+
+/// Starts paying order group `code` with `method` (online, enabled) and says where the shopper
+/// goes next: the provider's page, or the order page when there is nothing left to pay.
+pub async fn begin(
+    state: &AppState,
+    code: &str,
+    method: PaymentMethod,
+    ip: &str,
+) -> Result<String, AppError> {
+    let Some(attempt) = super::start_attempt(&state.pool, code, method).await? else {
+        return Ok(format!("/orders/{code}"));
     };
     let (reference, amount) = (attempt.reference.clone(), attempt.amount);
     sqlx::query!(
@@ -416,7 +428,7 @@ async fn start(
                     sign::vnpay_date(created + time::Duration::minutes(15)),
                 ),
                 ("vnp_CurrCode", "VND".into()),
-                ("vnp_IpAddr", ip.clone()),
+                ("vnp_IpAddr", ip.to_string()),
                 ("vnp_Locale", "vn".into()),
                 ("vnp_OrderInfo", format!("Thanh toan don hang {code}")),
                 ("vnp_OrderType", "other".into()),
@@ -434,11 +446,11 @@ async fn start(
                 sign::vnpay_hash_data(&params)
             )
         }
-        PaymentMethod::Momo => momo_create(&state, &code, &reference, amount).await?,
-        PaymentMethod::Card => stripe_create(&state, &code, &reference, amount).await?,
+        PaymentMethod::Momo => momo_create(state, code, &reference, amount).await?,
+        PaymentMethod::Card => stripe_create(state, code, &reference, amount).await?,
         _ => format!("/orders/{code}"),
     };
-    Ok(Redirect::to(&to).into_response())
+    Ok(to)
 }
 
 async fn owns(state: &AppState, session: &Session, code: &str) -> Result<bool, AppError> {

@@ -592,7 +592,8 @@ async fn new_product_page(
     member: ProducerMember,
     session: Session,
 ) -> Result<Response, AppError> {
-    let values: BTreeMap<String, String> = [("unit".to_string(), "hộp".to_string())].into();
+    // nothing pre-filled: an example in the field would be typed after ("hộphộp")
+    let values: BTreeMap<String, String> = BTreeMap::new();
     let ctx = product_ctx(
         &state,
         &member,

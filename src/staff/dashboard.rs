@@ -58,9 +58,35 @@ fn periods(
         }
         _ => (today - Duration::days(29), today, "30d"),
     };
-    let length = (to - from).whole_days() + 1;
-    let previous = (from - Duration::days(length), from - Duration::days(1));
-    Ok(((from, to), previous, name))
+    Ok(((from, to), compared_with(name, from, to), name))
+}
+
+/// The span a period is compared with: this year so far against the same days a year earlier,
+/// this month so far against the same days of the month before, any other span against the
+/// days just before it.
+fn compared_with(name: &str, from: Date, to: Date) -> (Date, Date) {
+    // 29 February and days a shorter month lacks fall back to that month's last day
+    let shift = |d: Date, year: i32, month: time::Month| {
+        let last = month.length(year);
+        Date::from_calendar_date(year, month, d.day().min(last)).expect("a real day")
+    };
+    match name {
+        "year" => (
+            shift(from, from.year() - 1, from.month()),
+            shift(to, to.year() - 1, to.month()),
+        ),
+        "month" => {
+            let (year, month) = match from.month() {
+                time::Month::January => (from.year() - 1, time::Month::December),
+                m => (from.year(), m.previous()),
+            };
+            (shift(from, year, month), shift(to, year, month))
+        }
+        _ => {
+            let length = (to - from).whole_days() + 1;
+            (from - Duration::days(length), from - Duration::days(1))
+        }
+    }
 }
 
 /// The province this person may look at: their own, or (national) the one chosen, or all.
@@ -326,8 +352,9 @@ async fn overview(
     ))
 }
 
+/// The change against the period compared with, in per mille (shown as "+12,5%").
 fn change(now: i64, before: i64) -> Option<i64> {
-    (before != 0).then(|| ((now - before) * 100) / before.abs())
+    (before != 0).then(|| ((now - before) * 1000) / before.abs())
 }
 
 pub async fn page(
@@ -586,4 +613,42 @@ pub async fn csv(
         out,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn this_year_is_compared_with_the_same_days_a_year_earlier() {
+        assert_eq!(
+            compared_with("year", date!(2026 - 01 - 01), date!(2026 - 11 - 30)),
+            (date!(2025 - 01 - 01), date!(2025 - 11 - 30))
+        );
+        assert_eq!(
+            compared_with("year", date!(2028 - 01 - 01), date!(2028 - 02 - 29)),
+            (date!(2027 - 01 - 01), date!(2027 - 02 - 28))
+        );
+    }
+
+    #[test]
+    fn this_month_is_compared_with_the_same_days_of_the_month_before() {
+        assert_eq!(
+            compared_with("month", date!(2026 - 03 - 01), date!(2026 - 03 - 31)),
+            (date!(2026 - 02 - 01), date!(2026 - 02 - 28))
+        );
+        assert_eq!(
+            compared_with("month", date!(2026 - 01 - 01), date!(2026 - 01 - 15)),
+            (date!(2025 - 12 - 01), date!(2025 - 12 - 15))
+        );
+    }
+
+    #[test]
+    fn other_spans_are_compared_with_the_days_just_before() {
+        assert_eq!(
+            compared_with("7d", date!(2026 - 11 - 24), date!(2026 - 11 - 30)),
+            (date!(2026 - 11 - 17), date!(2026 - 11 - 23))
+        );
+    }
 }

@@ -132,12 +132,40 @@ async fn a_producer_never_learns_the_shoppers_code_nor_opens_or_cancels_the_grou
     assert_eq!(found.status, StatusCode::SEE_OTHER);
     let page = guest.get(&format!("/orders/{code}")).await;
     assert!(page.body.contains("Miến dong") && page.body.contains("Bánh đa"));
+    // the order page offers cancelling as a link to a confirmation: its form holds the token
+    let page = guest
+        .get(&format!("/orders/{code}?cancel={binhlieu_part}"))
+        .await;
+    // the first press only asks; the confirmation cancels
+    let ask = guest
+        .post(
+            &format!("/orders/{code}/cancel"),
+            &[
+                ("csrf", &csrf(&page)),
+                ("order_id", &binhlieu_part.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&ask),
+        format!("/orders/{code}?cancel={binhlieu_part}#cancel-{binhlieu_part}")
+    );
+    assert_ne!(status_of(&app, binhlieu_part).await, "cancelled");
+    let confirm = guest
+        .get(&format!("/orders/{code}?cancel={binhlieu_part}"))
+        .await;
+    assert!(
+        confirm.body.contains("Có, huỷ phần đơn này"),
+        "{}",
+        confirm.body
+    );
     let cancel = guest
         .post(
             &format!("/orders/{code}/cancel"),
             &[
                 ("csrf", &csrf(&page)),
                 ("order_id", &binhlieu_part.to_string()),
+                ("confirmed", "yes"),
             ],
         )
         .await;

@@ -108,8 +108,8 @@ async fn a_shopper_pays_by_each_provider_and_by_cash_and_staff_see_it_on_the_das
     let (client, _driver) = browser(390, 844).await;
     let base = format!("http://{}", app.addr);
 
-    // online: the order page offers the gateway, whose (sandbox) page takes the payment and sends
-    // the signed callback; the shopper comes back to the order, paid
+    // online: the order page offers the gateway chosen first, whose (sandbox) page takes the
+    // payment and sends the signed callback; the shopper comes back to the order, paid
     let mut paid_total = 0i64;
     for (method, slug) in [
         ("vnpay", "mien-dong"),
@@ -123,6 +123,23 @@ async fn a_shopper_pays_by_each_provider_and_by_cash_and_staff_see_it_on_the_das
             .await
             .unwrap();
         paid_total += grand;
+        // the method chosen at checkout comes first; the others wait behind "Đổi cách thanh toán"
+        let chosen = text_of(&client, "#pay > form button").await;
+        assert!(
+            chosen.ends_with(match method {
+                "vnpay" => "VNPAY",
+                "momo" => "MoMo",
+                _ => "Mastercard)",
+            }),
+            "{method}: {chosen}"
+        );
+        assert!(
+            client
+                .find(Locator::Css("#pay details.other-methods:not([open])"))
+                .await
+                .is_ok(),
+            "the other methods are folded away"
+        );
         click(
             &client,
             &format!("form[action='/pay/{code}/{method}'] button"),
@@ -453,4 +470,118 @@ async fn a_producer_signs_up_lists_a_certified_product_and_ships_its_first_order
     producer.close().await.unwrap();
     staff.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What misled shoppers, at a phone's size and at a desktop's: the payment choices read as a
+/// list (a small radio at the start of each label, not a big circle above it), a price never
+/// breaks between the number and ₫, and cancelling asks first, in a step that needs no script.
+#[tokio::test]
+async fn payment_choices_read_as_a_list_prices_keep_their_unit_and_cancelling_asks_first() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    sqlx::query("update product set stock = 100")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.refresh().await;
+    let base = format!("http://{}", app.addr);
+    for (width, height) in [(390, 844), (1366, 900)] {
+        let (client, _driver) = browser(width, height).await;
+        client
+            .goto(&format!("{base}/products/mien-dong"))
+            .await
+            .unwrap();
+        click(&client, "form.add-to-cart button").await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !text_of(&client, ".cart-status").await.contains("Đã thêm") {
+            assert!(Instant::now() < deadline, "not added to the cart");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        client.goto(&format!("{base}/checkout")).await.unwrap();
+        let radios = client
+            .execute(
+                "return Array.from(document.querySelectorAll('input[name=payment_method]')).map(r => {
+                   const a = r.getBoundingClientRect(), l = r.closest('label').getBoundingClientRect();
+                   return [a.width, a.height, l.height, a.left - l.left, a.top - l.top];
+                 })",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let radios: Vec<[f64; 5]> = serde_json::from_value(radios).unwrap();
+        assert!(radios.len() >= 2, "{radios:?}");
+        for [w, h, label_height, left, top] in &radios {
+            assert!(
+                *w <= 24.0 && *h <= 24.0,
+                "{width}px: a radio is {w}×{h}, not a small circle"
+            );
+            assert!(
+                *label_height <= 52.0 && *left <= 2.0 && *top <= 16.0,
+                "{width}px: the radio is not at the start of its label's line ({label_height}, {left}, {top})"
+            );
+        }
+        let total = client
+            .execute(
+                "return document.querySelector('.grand-total').textContent",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            total.as_str().unwrap().contains("\u{a0}₫") && !total.as_str().unwrap().contains(" ₫"),
+            "prices keep ₫ with a no-break space: {total}"
+        );
+        client
+            .execute(
+                "document.querySelector('input[name=payment_method]').closest('fieldset').scrollIntoView()",
+                vec![],
+            )
+            .await
+            .unwrap();
+        screenshot(&client, &format!("look-checkout-{width}")).await;
+
+        type_into(&client, "#f-buyer_name", "Trần Thị Khách").await;
+        type_into(&client, "#f-phone", "0987 654 321").await;
+        click(&client, "#f-province option[value='1']").await;
+        click(&client, "#f-commune option:nth-child(2)").await;
+        type_into(&client, "#f-street", "5 Hàng Bài").await;
+        click(&client, "input[name=payment_method][value=cod]").await;
+        click(&client, "button.place-order").await;
+        until_text(&client, "Đặt hàng thành công").await;
+        let code = client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .trim_start_matches("/orders/")
+            .to_string();
+        let status = || async {
+            sqlx::query_scalar::<_, String>(
+                "select o.status from shop_order o join order_group g using (order_group_id) where g.code = $1",
+            )
+            .bind(&code)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+        };
+
+        // the first press only asks; "keep it" keeps it
+        click(&client, "a[href*='?cancel=']").await;
+        until_text(&client, "Việc huỷ không hoàn tác được").await;
+        screenshot(&client, &format!("look-cancel-asks-{width}")).await;
+        click(&client, "form.confirm a.button").await;
+        until_text(&client, "Huỷ phần đơn này…").await;
+        assert_ne!(
+            status().await,
+            "cancelled",
+            "keeping the order cancelled it"
+        );
+        // asked again and confirmed, it is cancelled
+        click(&client, "a[href*='?cancel=']").await;
+        type_into(&client, "form.confirm input[name=reason]", "Đặt nhầm").await;
+        click(&client, "form.confirm button.danger").await;
+        until_text(&client, "Lý do huỷ: Đặt nhầm").await;
+        assert_eq!(status().await, "cancelled");
+        client.close().await.unwrap();
+    }
 }

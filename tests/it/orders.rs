@@ -484,6 +484,34 @@ async fn a_shopper_fills_a_cart_logs_in_and_the_carts_merge_then_orders() {
         )
         .await;
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    assert!(
+        wrong
+            .body
+            .contains("Không tìm thấy đơn hàng nào có cả mã đơn và số điện thoại này")
+            && !wrong.body.contains("aria-invalid"),
+        "a right code with a wrong phone blames the pair, not the code's format: {}",
+        wrong.body
+    );
+    let malformed = stranger
+        .post(
+            "/orders/lookup",
+            &[
+                ("csrf", &csrf(&lookup)),
+                ("code", "OCOP12"),
+                ("phone", "0912000111"),
+            ],
+        )
+        .await;
+    assert!(
+        malformed
+            .body
+            .contains(r#"id="f-code" name="code" type="text" value="OCOP12" aria-invalid="true""#)
+            && !malformed.body.contains(
+                r#"id="f-phone" name="phone" type="tel" value="0912000111" aria-invalid"#
+            ),
+        "a code of the wrong shape is marked, the phone is not: {}",
+        malformed.body
+    );
     let right = stranger
         .post(
             "/orders/lookup",
@@ -656,7 +684,21 @@ async fn producers_move_their_orders_and_only_theirs() {
         ],
     )
     .await;
-    assert_eq!(no_tracking.status, StatusCode::BAD_REQUEST);
+    // the same page comes back, the message beside the shipping form, the carrier kept
+    assert_eq!(no_tracking.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        no_tracking
+            .body
+            .contains("Vui lòng nhập đơn vị vận chuyển và mã vận đơn.")
+            && no_tracking.body.contains(
+                r#"name="carrier" placeholder="ví dụ Viettel Post, GHN, VNPost" value="GHN""#
+            )
+            && no_tracking.body.contains(
+                r#"name="tracking_number" value="" aria-describedby="e-ship" aria-invalid="true""#
+            ),
+        "{}",
+        no_tracking.body
+    );
     let shipped = act(
         &mut hanoi,
         hanoi_order,
@@ -692,7 +734,15 @@ async fn producers_move_their_orders_and_only_theirs() {
         vec![("csrf", token_b.clone()), ("action", "cancel".into())],
     )
     .await;
-    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        no_reason.body.contains("Vui lòng ghi lý do huỷ đơn")
+            && no_reason
+                .body
+                .contains(r#"id="reason" name="reason" required value="" aria-invalid="true""#),
+        "the cancel form comes back with its message: {}",
+        no_reason.body
+    );
     let cancelled = act(
         &mut binhlieu,
         binhlieu_order,
@@ -723,7 +773,7 @@ async fn producers_move_their_orders_and_only_theirs() {
     assert_eq!(timeline, 4, "placed, confirmed, shipped, delivered");
     let summary = hanoi.get("/producer").await;
     assert!(
-        summary.body.contains("45.000 ₫</dd>"),
+        summary.body.contains("45.000\u{a0}₫</dd>"),
         "the delivered order counts as sold: {}",
         summary.body
     );
@@ -770,7 +820,7 @@ async fn producers_move_their_orders_and_only_theirs() {
     assert_eq!(status, "refunded");
     let hanoi_refunded = hanoi.get("/producer").await;
     assert!(
-        !hanoi_refunded.body.contains("45.000 ₫</dd>"),
+        !hanoi_refunded.body.contains("45.000\u{a0}₫</dd>"),
         "a refunded order no longer counts as sold"
     );
     let summary = hanoi.get("/producer").await;

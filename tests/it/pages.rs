@@ -60,9 +60,9 @@ async fn prices_are_written_the_vietnamese_way() {
     let app = TestApp::new().await;
     load_fixture(&app).await;
     let page = app.get("/products/cha-muc").await;
-    assert!(page.body.contains("300.000 ₫"), "product page price");
+    assert!(page.body.contains("300.000\u{a0}₫"), "product page price");
     let page = app.get("/products").await;
-    assert!(page.body.contains("45.000 ₫") && page.body.contains("120.000 ₫"));
+    assert!(page.body.contains("45.000\u{a0}₫") && page.body.contains("120.000\u{a0}₫"));
 }
 
 #[tokio::test]
@@ -168,4 +168,21 @@ async fn health_and_readiness() {
     let (status, body) = app.api("/readyz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, serde_json::json!({"postgres": "ok", "redis": "ok"}));
+}
+
+#[tokio::test]
+async fn browsers_find_the_icon_where_they_look_for_it() {
+    let app = TestApp::new().await;
+    let ico = app.get("/favicon.ico").await;
+    assert_eq!(ico.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(ico.headers["location"], "/static/favicon.svg");
+    let svg = app.get("/static/favicon.svg").await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert_eq!(svg.content_type, "image/svg+xml");
+    assert!(svg.body.starts_with("<svg"));
+    let home = app.get("/").await;
+    assert!(
+        home.body
+            .contains(r#"<link rel="icon" href="/static/favicon.svg""#)
+    );
 }

@@ -52,6 +52,14 @@ pub(crate) fn png(w: u32, h: u32) -> Vec<u8> {
 /// Creates a product through the multipart form; answers its id.
 pub(crate) async fn create_product(v: &mut Visitor<'_>, name: &str, image: Option<Vec<u8>>) -> i64 {
     let form = v.get("/producer/products/new").await;
+    // an example is a placeholder, never a value typed after ("hộphộp")
+    assert!(
+        form.body.contains(
+            r#"<input id="f-unit" name="unit" type="text" placeholder="hộp, chai, kg…">"#
+        ),
+        "{}",
+        form.body
+    );
     let files: Vec<(&str, &str, Vec<u8>)> =
         image.into_iter().map(|b| ("image", "anh.png", b)).collect();
     let done = v

@@ -288,6 +288,28 @@ async fn the_dashboard_shows_each_province_its_own_numbers_and_csv_opens_in_exce
         "never another province's numbers"
     );
     assert!(page.body.contains("<svg class=\"chart\""));
+    // this year so far is compared with the same days a year earlier, not with the year before
+    let today = ocop_market::domain::vn_today();
+    let year = quang_ninh.get("/staff/dashboard?period=year").await;
+    let hint = format!(
+        "01/01/{} – {:02}/{:02}/{}, so với 01/01/{} – {:02}/{:02}/{}",
+        today.year(),
+        today.day(),
+        today.month() as u8,
+        today.year(),
+        today.year() - 1,
+        today.day().min(today.month().length(today.year() - 1)),
+        today.month() as u8,
+        today.year() - 1
+    );
+    assert!(year.body.contains(&hint), "{hint} missing: {}", year.body);
+    // shares with a decimal comma; changes with sign, arrow and words
+    assert!(
+        !year.body.contains(".0%") && year.body.contains("Tỷ lệ huỷ</dt><dd>0%"),
+        "{}",
+        year.body
+    );
+    assert!(year.body.contains("kỳ so sánh chưa có số liệu") || year.body.contains("▲"));
     for by in ["week", "month"] {
         let series = quang_ninh
             .get(&format!("/staff/dashboard?period=year&by={by}"))
