@@ -262,6 +262,26 @@ async fn order_page(
     page["csrf"] = json!(session.data.csrf);
     page["placed"] = json!(q.placed.is_some());
     page["confirm_cancel"] = json!(q.cancel);
+    // money that arrived but could not be applied (too little, say) waits for staff: the shopper
+    // sees what arrived and what is missing, and is not invited to pay the whole again
+    let held = sqlx::query!(
+        r#"select coalesce(sum(amount), 0)::bigint as "arrived!", count(*) as "events!",
+                  bool_or(review_reason = 'amount_too_low') as "too_low!"
+           from payment_event
+           where order_group_id = $1 and outcome = 'review' and resolved_at is null and amount > 0"#,
+        group.id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if held.events > 0 && page["waiting"] == true {
+        let total = page["grand_total"].as_i64().unwrap_or(0);
+        page["held"] = json!({
+            "arrived": held.arrived,
+            "missing": (total - held.arrived).max(0),
+            "too_low": held.too_low,
+        });
+        page["waiting"] = json!(false);
+    }
     if page["waiting"] == true {
         page["pay"] = payment_panel(
             &state,

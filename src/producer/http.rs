@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/producer/products/{id}/visibility", post(visibility))
         .route("/producer/products/{id}/images/remove", post(remove_image))
+        .route("/producer/products/{id}/images/cover", post(cover_image))
         .route("/producer/products/{id}/stock", post(adjust_stock))
         .route(
             "/producer/products/{id}/certificates",
@@ -64,6 +65,9 @@ fn notice_text(key: Option<&str>) -> Option<&'static str> {
         "hidden" => "Sản phẩm đã được ẩn khỏi sàn.",
         "shown" => "Sản phẩm đã hiện lại trên sàn (nếu đủ điều kiện).",
         "image_removed" => "Đã xoá ảnh.",
+        "image_cover" => {
+            "Đã đặt làm ảnh bìa: ảnh này hiện đầu tiên trên trang sản phẩm và trong danh sách."
+        }
         "stock" => "Đã cập nhật tồn kho.",
         "certificate" => "Đã gửi giấy chứng nhận. Cán bộ của tỉnh sẽ đối chiếu và xác nhận.",
         "member_removed" => "Đã xoá thành viên.",
@@ -825,7 +829,9 @@ async fn update_product(
         crate::audit::begin(&state.pool, member.user.user_id, "product.update", None).await?;
     let result = sqlx::query!(
         r#"update product set name = $3, sector = $4, story = $5, price_vnd = $6, unit = $7, weight_grams = $8,
-               images = case when $9::text is null then images else array_append(images, $9) end
+               images = case when $9::text is null then images
+                             -- a photo replaces the drawn demo picture: it becomes the cover
+                             else array_append(array(select i from unnest(images) as i where i not like '/img/demo/%'), $9) end
            where product_id = $1 and producer_id = $2"#,
         id,
         member.producer_id,
@@ -917,6 +923,38 @@ async fn visibility(
 #[derive(Deserialize)]
 struct ImageForm {
     image: String,
+}
+
+/// Puts one of the product's pictures first: the cover on cards and on the product page.
+async fn cover_image(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    Id(id): Id,
+    CheckedForm { form, .. }: CheckedForm<ImageForm>,
+) -> Result<Response, AppError> {
+    let mut tx = crate::audit::begin(
+        &state.pool,
+        member.user.user_id,
+        "product.image_cover",
+        None,
+    )
+    .await?;
+    let n = sqlx::query!(
+        "update product set images = array_prepend($3, array_remove(images, $3))
+         where product_id = $1 and producer_id = $2 and images @> array[$3]",
+        id,
+        member.producer_id,
+        form.image
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    refresh(&state, &[id], &[]).await;
+    Ok(to(format!("/producer/products/{id}?ok=image_cover")))
 }
 
 async fn remove_image(

@@ -587,7 +587,7 @@ async fn bad_callbacks_are_refused_in_each_providers_words_kept_and_change_nothi
 async fn a_duplicate_changes_nothing_and_wrong_or_late_money_goes_to_staff() {
     let app = TestApp::new().await;
     load_fixture(&app).await;
-    let (_, code) = ordered(&app, "vietqr").await;
+    let (mut shopper, code) = ordered(&app, "vietqr").await;
     let total: i64 = sqlx::query_scalar("select grand_total from order_group where code = $1")
         .bind(&code)
         .fetch_one(&app.pool)
@@ -601,6 +601,18 @@ async fn a_duplicate_changes_nothing_and_wrong_or_late_money_goes_to_staff() {
         .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(statuses(&app, &code).await, vec!["pending_payment"]);
+    // the shopper sees what arrived and what is missing, and no QR inviting the whole again
+    let page = shopper.get(&format!("/orders/{code}")).await;
+    let arrived = ocop_market::domain::Vnd::format(total - 5_000);
+    assert!(
+        page.body
+            .contains(&format!("Sàn đã nhận {arrived}, còn thiếu 5.000\u{a0}₫"))
+            && page.body.contains("Đừng chuyển lại toàn bộ số tiền")
+            && !page.body.contains("class=\"qr\"")
+            && !page.body.contains("/pay/"),
+        "{}",
+        page.body
+    );
     // the right amount, delivered twice (a retry): paid once
     let good = sepay_body(9002, &code, total);
     for _ in 0..2 {

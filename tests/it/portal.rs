@@ -393,6 +393,10 @@ async fn nobody_reaches_another_producers_or_another_provinces_things() {
             format!("/producer/products/{product_a}/images/remove"),
             vec![("image", "x")],
         ),
+        (
+            format!("/producer/products/{product_a}/images/cover"),
+            vec![("image", "x")],
+        ),
     ];
     for (who, v) in [
         ("producer B", &mut b),
@@ -516,6 +520,80 @@ async fn nobody_reaches_another_producers_or_another_provinces_things() {
             .await
             .unwrap();
     assert_eq!(verification, "pending");
+}
+
+async fn images_of(app: &TestApp, product: i64) -> Vec<String> {
+    sqlx::query_scalar("select images from product where product_id = $1")
+        .bind(product)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// A photo replaces the drawn demo picture and becomes the cover; the producer picks another.
+#[tokio::test]
+async fn a_producers_photo_becomes_the_cover_and_another_can_be_chosen() {
+    let app = TestApp::new().await;
+    let (mut owner, _) = person(&app, "owner", "shopper", None).await;
+    register(&mut owner, "HTX Chè Tân Cương", 19).await;
+    let product = create_product(&mut owner, "Chè Tân Cương", None).await;
+    // as the demo and the import give it: a drawn picture
+    sqlx::query(
+        "update product set images = array['/img/demo/che-tan-cuong.svg'] where product_id = $1",
+    )
+    .bind(product)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    async fn upload(v: &mut Visitor<'_>, product: i64, page: Answer) -> Answer {
+        v.post_multipart(
+            &format!("/producer/products/{product}"),
+            &[
+                ("csrf", &csrf(&page)),
+                ("name", "Chè Tân Cương"),
+                ("sector", "food"),
+                ("price", "185.000"),
+                ("unit", "hộp"),
+                ("story", "Chè búp đặc sản Thái Nguyên."),
+            ],
+            &[("image", "anh.png", png(800, 600))],
+        )
+        .await
+    }
+    let page = owner.get(&format!("/producer/products/{product}")).await;
+    assert_eq!(
+        upload(&mut owner, product, page).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let first = images_of(&app, product).await;
+    assert_eq!(first.len(), 1, "the drawn picture gave way: {first:?}");
+    assert!(first[0].starts_with("/media/"), "{first:?}");
+    let page = owner.get(&format!("/producer/products/{product}")).await;
+    assert_eq!(
+        upload(&mut owner, product, page).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let both = images_of(&app, product).await;
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[0], first[0], "the first photo stays the cover");
+    let page = owner.get(&format!("/producer/products/{product}")).await;
+    assert!(page.body.contains("Ảnh bìa") && page.body.contains("Đặt làm ảnh bìa"));
+    let cover = owner
+        .post(
+            &format!("/producer/products/{product}/images/cover"),
+            &[("csrf", &csrf(&page)), ("image", &both[1])],
+        )
+        .await;
+    assert_eq!(cover.status, StatusCode::SEE_OTHER, "{}", cover.body);
+    assert_eq!(
+        images_of(&app, product).await,
+        vec![both[1].clone(), both[0].clone()]
+    );
+    assert!(
+        audit_actions(&app)
+            .await
+            .contains(&"product.image_cover".to_string())
+    );
 }
 
 #[tokio::test]
