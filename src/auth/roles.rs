@@ -98,10 +98,22 @@ impl Staff {
     }
 
     /// What the back-office pages show of the person and decide their menu by.
-    pub fn view(&self) -> serde_json::Value {
+    /// What pages show of the person: name, role, and where they act (their own scope, never
+    /// the province a page happens to be looking at).
+    pub fn view(&self, state: &AppState) -> serde_json::Value {
+        let scope = match self.province {
+            None => "toàn quốc".to_string(),
+            Some(p) => state
+                .catalog
+                .snapshot()
+                .admin
+                .province(p)
+                .map(|v| v.name.clone())
+                .unwrap_or_default(),
+        };
         serde_json::json!({
             "name": self.user.display_name, "role": self.user.role_label(),
-            "national": self.is_national(), "admin": self.is_admin(),
+            "national": self.is_national(), "admin": self.is_admin(), "scope": scope,
         })
     }
 }

@@ -245,6 +245,8 @@ pub(crate) struct ListPage {
     prev_href: Option<String>,
     next_href: Option<String>,
     clear_href: Option<String>,
+    /// past the last page: where the results are (the first page)
+    past_end: Option<String>,
     /// the filters in force, each with a link that removes it
     active: Vec<Link>,
     form: FilterForm,
@@ -575,6 +577,12 @@ pub(crate) fn list_view(
             listing_href(&ListQuery {
                 text: q.text.clone(),
                 ..Default::default()
+            })
+        }),
+        past_end: (c.total > 0 && q.page > last_page).then(|| {
+            listing_href(&ListQuery {
+                page: 1,
+                ..q.clone()
             })
         }),
         active: active_filters(s, &q),

@@ -266,7 +266,7 @@ async fn order_page(
     // sees what arrived and what is missing, and is not invited to pay the whole again
     let held = sqlx::query!(
         r#"select coalesce(sum(amount), 0)::bigint as "arrived!", count(*) as "events!",
-                  bool_or(review_reason = 'amount_too_low') as "too_low!"
+                  coalesce(bool_or(review_reason = 'amount_too_low'), false) as "too_low!"
            from payment_event
            where order_group_id = $1 and outcome = 'review' and resolved_at is null and amount > 0"#,
         group.id
@@ -313,7 +313,8 @@ fn payment_panel(
                     .min_dimensions(240, 240)
                     .quiet_zone(true)
                     .build();
-            Some(json!({ "svg": svg, "payload": payload, "bank": bank }))
+            let brand = crate::payments::bank_brand(&bank.bin);
+            Some(json!({ "svg": svg, "payload": payload, "bank": bank, "brand": brand }))
         }
         _ => None,
     };

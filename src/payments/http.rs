@@ -637,7 +637,7 @@ async fn review_queue(
     .collect();
     let page = json!({
         "csrf": session.data.csrf, "events": rows,
-        "staff": staff.view(),
+        "staff": staff.view(&state),
     });
     Ok(render_page("staff/payments.html", &page))
 }

@@ -38,6 +38,38 @@ pub struct BankAccount {
     pub name: String,
 }
 
+/// The bank a NAPAS BIN belongs to, as shoppers know it (the banks most accounts are at; the
+/// State Bank of Vietnam's list has the rest).
+pub fn bank_brand(bin: &str) -> Option<&'static str> {
+    Some(match bin {
+        "970436" => "Vietcombank",
+        "970415" => "VietinBank",
+        "970418" => "BIDV",
+        "970405" => "Agribank",
+        "970422" => "MB Bank",
+        "970407" => "Techcombank",
+        "970416" => "ACB",
+        "970432" => "VPBank",
+        "970423" => "TPBank",
+        "970403" => "Sacombank",
+        "970437" => "HDBank",
+        "970441" => "VIB",
+        "970443" => "SHB",
+        "970448" => "OCB",
+        "970426" => "MSB",
+        "970431" => "Eximbank",
+        "970440" => "SeABank",
+        "970449" => "LPBank",
+        "970454" => "Bản Việt",
+        "970425" => "ABBANK",
+        "970409" => "Bac A Bank",
+        "970452" => "KienlongBank",
+        "970428" => "Nam A Bank",
+        "970412" => "PVcomBank",
+        _ => return None,
+    })
+}
+
 #[derive(Clone)]
 pub struct Vnpay {
     pub tmn_code: String,

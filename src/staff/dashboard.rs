@@ -457,7 +457,7 @@ pub async fn page(
     let page = json!({
         "periods": periods_list, "table_list": table_list,
         "csrf": session.data.csrf,
-        "staff": staff.view(),
+        "staff": staff.view(&state),
         "scope_name": province.and_then(|p| snapshot.admin.province(p)).map(|p| p.name.clone()),
         "provinces": provinces, "can_choose": staff.is_national(), "province": province,
         "period": period, "from": from.to_string(), "to": to.to_string(), "previous_from": pfrom.to_string(), "previous_to": pto.to_string(),
@@ -569,7 +569,7 @@ pub async fn create_token(
     .await?;
     let page = json!({
         "csrf": session.data.csrf, "token": token, "label": label,
-        "staff": staff.view(),
+        "staff": staff.view(&state),
     });
     Ok(render_page("staff/token.html", &page))
 }

@@ -64,7 +64,7 @@ fn notice_text(key: Option<&str>) -> Option<&'static str> {
 fn page(state: &AppState, session: &Session, staff: &Staff, extra: Value) -> Value {
     let mut ctx = json!({
         "csrf": session.data.csrf,
-        "staff": staff.view(),
+        "staff": staff.view(&state),
         "scope_name": province_name(state, staff.province),
         "values": {}, "errors": {},
     });

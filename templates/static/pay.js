@@ -10,3 +10,17 @@
       .catch(function () {});
   }, 3000);
 })();
+
+// Copy buttons for what a transfer needs typed: shown only where the browser can copy.
+(function () {
+  if (!navigator.clipboard) return;
+  document.querySelectorAll('button.copy[data-copy]').forEach(function (b) {
+    b.hidden = false;
+    b.addEventListener('click', function () {
+      navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function () {
+        b.textContent = 'Đã chép';
+        setTimeout(function () { b.textContent = 'Sao chép'; }, 2000);
+      });
+    });
+  });
+})();

@@ -258,15 +258,18 @@ async fn a_shopper_on_a_phone_searches_without_diacritics_pays_by_vietqr_and_the
         .await
         .unwrap();
     input.send_keys("banh da\u{E007}").await.unwrap(); // Enter
-    client
+    // followed by its address: a click can land on the suggestions still closing over it
+    let first = client
         .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(".card a"))
         .await
         .unwrap()
-        .click()
+        .attr("href")
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the first result links to its product");
+    client.goto(&format!("{base}{first}")).await.unwrap();
     client
         .wait()
         .at_most(Duration::from_secs(10))
@@ -389,10 +392,30 @@ async fn a_shopper_on_a_phone_searches_without_diacritics_pays_by_vietqr_and_the
     screenshot(&client, "pay-qr").await;
     let url = client.current_url().await.unwrap();
     let code = url.path().trim_start_matches("/orders/").to_string();
+    let pay = text_of(&client, "#pay").await;
+    assert!(pay.contains(&code), "the memo is shown in words");
+    // the bank by the name people know, and copy buttons for what must be typed (headless
+    // Chromium on http://127.0.0.1 is a secure context: the clipboard is there)
     assert!(
-        text_of(&client, "#pay").await.contains(&code),
-        "the memo is shown in words"
+        pay.contains("Ngân hàng\nVietcombank (BIN 970436)")
+            || pay.contains("Vietcombank (BIN 970436)"),
+        "{pay}"
     );
+    let copies = client
+        .execute(
+            "return Array.from(document.querySelectorAll('#pay button.copy')).filter(b => !b.hidden).map(b => b.getAttribute('data-copy'))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let copies: Vec<String> = serde_json::from_value(copies).unwrap();
+    assert_eq!(copies.len(), 3, "{copies:?}");
+    assert_eq!(copies[2], code);
+    client
+        .execute("document.querySelector('#pay dl').scrollIntoView()", vec![])
+        .await
+        .unwrap();
+    screenshot(&client, "pay-qr-details").await;
     assert!(
         crate::browser::fits_width(&client).await,
         "the QR page fits a phone"
