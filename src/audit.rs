@@ -33,13 +33,107 @@ pub struct Entry {
     pub actor_name: String,
     pub actor_role: String,
     pub action: String,
+    /// the action as people say it ("Điều chỉnh tồn kho", not "product.stock")
+    pub action_label: String,
     pub reason: Option<String>,
     pub entity: String,
+    pub entity_label: &'static str,
     pub entity_id: i64,
     pub operation: String,
     pub province_name: Option<String>,
-    /// only the fields that changed: (field, before, after)
+    /// only the fields that changed: (field as people say it, before, after)
     pub changes: Vec<(String, String, String)>,
+}
+
+/// What an action code means, in Vietnamese; a code nobody named yet shows as itself.
+pub fn action_label(action: &str) -> String {
+    let label = match action {
+        "producer.register" => "Đăng ký chủ thể",
+        "producer.update" => "Sửa thông tin chủ thể",
+        "producer.approve" => "Duyệt chủ thể",
+        "producer.reject" => "Từ chối chủ thể",
+        "product.create" => "Thêm sản phẩm",
+        "product.update" => "Sửa sản phẩm",
+        "product.stock" => "Điều chỉnh tồn kho",
+        "product.hide" => "Ẩn sản phẩm",
+        "product.unhide" => "Hiện lại sản phẩm",
+        "product.image_remove" => "Xoá ảnh sản phẩm",
+        "product.image_cover" => "Đặt ảnh bìa",
+        "certificate.submit" => "Gửi chứng nhận OCOP",
+        "certificate.verify" => "Xác nhận chứng nhận OCOP",
+        "certificate.reject" => "Từ chối chứng nhận OCOP",
+        "certificate.revoke" => "Thu hồi chứng nhận OCOP",
+        "member.join" => "Thành viên tham gia",
+        "member.remove" => "Gỡ thành viên",
+        "user.appoint" => "Bổ nhiệm cán bộ",
+        "user.disable" => "Khoá tài khoản",
+        "payment.resolve" => "Xử lý khoản tiền cần xem xét",
+        "order.confirm" => "Xác nhận đơn",
+        "order.ship" => "Gửi hàng",
+        "order.deliver" => "Đã giao hàng",
+        "order.cancel" => "Huỷ đơn",
+        "order.refund" => "Ghi nhận hoàn tiền",
+        other => return other.to_string(),
+    };
+    label.to_string()
+}
+
+fn entity_label(entity: &str) -> &'static str {
+    match entity {
+        "producer" => "Chủ thể",
+        "product" => "Sản phẩm",
+        "certificate" => "Chứng nhận",
+        "producer_member" => "Thành viên",
+        "app_user" => "Tài khoản",
+        "shop_order" => "Đơn",
+        "payment_event" => "Khoản tiền",
+        _ => "Bản ghi",
+    }
+}
+
+/// A column as people say it; a column nobody named yet shows as itself.
+pub fn field_label(field: &str) -> String {
+    let label = match field {
+        "name" => "Tên",
+        "slug" => "Đường dẫn",
+        "status" => "Trạng thái",
+        "stock" => "Tồn kho",
+        "price_vnd" => "Giá (đồng)",
+        "unit" => "Đơn vị tính",
+        "sector" => "Ngành hàng",
+        "story" => "Câu chuyện",
+        "hidden" => "Ẩn",
+        "images" => "Ảnh",
+        "weight_grams" => "Khối lượng (g)",
+        "stars" => "Số sao",
+        "verification" => "Xác minh",
+        "rejection_reason" => "Lý do từ chối",
+        "revoked_on" => "Thu hồi ngày",
+        "revoked_reason" => "Lý do thu hồi",
+        "expires_on" => "Hết hạn",
+        "issued_on" => "Cấp ngày",
+        "decision_number" => "Số quyết định",
+        "role" => "Vai trò",
+        "province_code" => "Tỉnh",
+        "commune_code" => "Xã, phường",
+        "disabled_at" => "Khoá lúc",
+        "display_name" => "Tên hiển thị",
+        "email" => "Email",
+        "phone" => "Điện thoại",
+        "address" => "Địa chỉ",
+        "cancel_reason" => "Lý do huỷ",
+        "cancelled_by" => "Người huỷ",
+        "carrier" => "Đơn vị vận chuyển",
+        "tracking_number" => "Mã vận đơn",
+        "resolution" => "Cách xử lý",
+        "resolution_note" => "Ghi chú xử lý",
+        "resolved_at" => "Xử lý lúc",
+        "resolved_by" => "Người xử lý",
+        "reviewed_at" => "Duyệt lúc",
+        "reviewed_by" => "Người duyệt",
+        other => return other.to_string(),
+    };
+    label.to_string()
 }
 
 /// The newest entries older than `before` (all when None), newest first.
@@ -68,13 +162,18 @@ pub async fn recent(
     Ok(rows
         .into_iter()
         .map(|r| Entry {
-            changes: changes(r.before_json.as_deref(), r.after_json.as_deref()),
+            changes: changes(r.before_json.as_deref(), r.after_json.as_deref())
+                .into_iter()
+                .map(|(field, before, after)| (field_label(&field), before, after))
+                .collect(),
             audit_id: r.audit_id,
             at: r.at,
             actor_name: r.actor_name,
-            actor_role: r.actor_role,
+            actor_role: crate::auth::role_label(&r.actor_role).to_string(),
+            action_label: action_label(&r.action),
             action: r.action,
             reason: r.reason,
+            entity_label: entity_label(&r.entity),
             entity: r.entity,
             entity_id: r.entity_id,
             operation: r.operation,

@@ -37,13 +37,18 @@ impl CurrentUser {
     }
 
     pub fn role_label(&self) -> &'static str {
-        match self.role.as_str() {
-            "producer" => "Thành viên chủ thể OCOP",
-            "province_staff" => "Cán bộ cấp tỉnh",
-            "national_staff" => "Cán bộ trung ương",
-            "admin" => "Quản trị viên",
-            _ => "Người mua",
-        }
+        role_label(&self.role)
+    }
+}
+
+/// A role as people say it.
+pub fn role_label(role: &str) -> &'static str {
+    match role {
+        "producer" => "Thành viên chủ thể OCOP",
+        "province_staff" => "Cán bộ cấp tỉnh",
+        "national_staff" => "Cán bộ trung ương",
+        "admin" => "Quản trị viên",
+        _ => "Người mua",
     }
 }
 

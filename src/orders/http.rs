@@ -651,7 +651,17 @@ async fn producer_action(
     if !mine {
         return Err(AppError::NotFound);
     }
-    let mut tx = state.pool.begin().await?;
+    let action = format!("order.{}", form.action);
+    let mut tx = crate::audit::begin(
+        &state.pool,
+        member.user.user_id,
+        &action,
+        form.reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty()),
+    )
+    .await?;
     let details = Details {
         reason: form.reason.clone(),
         carrier: form.carrier.clone(),

@@ -605,10 +605,18 @@ async fn status(
 
 // ---------- staff review queue ----------
 
+#[derive(Deserialize)]
+struct QueueQuery {
+    /// what the last action did, said back to the person who did it
+    done: Option<String>,
+    code: Option<String>,
+}
+
 async fn review_queue(
     State(state): State<AppState>,
     staff: Staff,
     session: Session,
+    Query(q): Query<QueueQuery>,
 ) -> Result<Response, AppError> {
     let rows: Vec<Value> = sqlx::query!(
         r#"select e.payment_event_id, e.provider, e.received_at, e.amount, e.review_reason, e.provider_tx_id,
@@ -631,12 +639,26 @@ async fn review_queue(
             "id": r.payment_event_id, "provider": r.provider, "received_at": r.received_at, "amount": r.amount,
             "reason": super::review_label(r.review_reason.as_deref().unwrap_or("")), "tx": r.provider_tx_id,
             "code": r.code, "grand_total": r.grand_total, "body": r.body.chars().take(400).collect::<String>(),
+            "facts": super::facts(&r.provider, &r.body), "too_low": r.review_reason.as_deref() == Some("amount_too_low"),
             "national_only": r.national_only,
         })
     })
     .collect();
+    let code = q
+        .code
+        .filter(|c| c.len() == 12 && c.chars().all(|c| c.is_ascii_alphanumeric()));
+    let done = match (q.done.as_deref(), code) {
+        (Some("applied"), Some(c)) => Some(format!(
+            "Đã áp dụng khoản tiền vào đơn {c}: đơn chuyển sang đã thanh toán và người bán được báo."
+        )),
+        (Some("refunded"), _) => {
+            Some("Đã ghi nhận: khoản tiền đã được hoàn ngoài hệ thống.".to_string())
+        }
+        (Some("dismissed"), _) => Some("Đã ghi nhận: bỏ qua khoản này.".to_string()),
+        _ => None,
+    };
     let page = json!({
-        "csrf": session.data.csrf, "events": rows,
+        "csrf": session.data.csrf, "events": rows, "done": done,
         "staff": staff.view(&state),
     });
     Ok(render_page("staff/payments.html", &page))
@@ -690,7 +712,19 @@ async fn resolve(
     )
     .await?
     {
-        Ok(()) => Ok(Redirect::to("/staff/payments").into_response()),
+        Ok(()) => {
+            let code = sqlx::query_scalar!(
+                "select g.code from payment_event e join order_group g using (order_group_id) where e.payment_event_id = $1",
+                id
+            )
+            .fetch_optional(&state.pool)
+            .await?
+            .unwrap_or_default();
+            Ok(
+                Redirect::to(&format!("/staff/payments?done={resolution}&code={code}"))
+                    .into_response(),
+            )
+        }
         Err(message) => Err(AppError::bad(
             "cannot_resolve",
             format!("{message} Chưa có gì thay đổi."),

@@ -390,6 +390,88 @@ pub fn review_label(reason: &str) -> &'static str {
     }
 }
 
+/// What staff read of a callback in the review queue: the transfer's memo, who sent it, from
+/// which bank, and the provider's reference, each as the provider named it.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Facts {
+    pub memo: Option<String>,
+    pub sender: Option<String>,
+    pub bank: Option<String>,
+    pub reference: Option<String>,
+}
+
+pub fn facts(provider: &str, body: &str) -> Facts {
+    let text = |v: &serde_json::Value| {
+        v.as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .or_else(|| v.as_i64().map(|n| n.to_string()))
+    };
+    if provider == "vnpay" {
+        let q: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(body.trim_start_matches('?').as_bytes())
+                .into_owned()
+                .collect();
+        let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+        return Facts {
+            memo: get("vnp_OrderInfo"),
+            sender: None,
+            bank: get("vnp_BankCode"),
+            reference: get("vnp_TransactionNo").or_else(|| get("vnp_BankTranNo")),
+        };
+    }
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
+        return Facts::default();
+    };
+    match provider {
+        "sepay" => Facts {
+            memo: text(&json["content"]).or_else(|| text(&json["description"])),
+            sender: None,
+            bank: text(&json["gateway"]),
+            reference: text(&json["referenceCode"]),
+        },
+        "casso" => {
+            // v2 sends one object, v1 a list
+            let d = if json["data"].is_array() {
+                &json["data"][0]
+            } else {
+                &json["data"]
+            };
+            let sender = match (
+                text(&d["counterAccountName"]),
+                text(&d["counterAccountNumber"]),
+            ) {
+                (Some(n), Some(a)) => Some(format!("{n} · {a}")),
+                (n, a) => n.or(a),
+            };
+            Facts {
+                memo: text(&d["description"]),
+                sender,
+                bank: text(&d["counterAccountBankName"]).or_else(|| text(&d["bankName"])),
+                reference: text(&d["reference"]).or_else(|| text(&d["tid"])),
+            }
+        }
+        "momo" => Facts {
+            memo: text(&json["orderInfo"]),
+            sender: None,
+            bank: text(&json["payType"]).map(|t| format!("MoMo ({t})")),
+            reference: text(&json["transId"]),
+        },
+        "stripe" => {
+            let o = &json["data"]["object"];
+            Facts {
+                memo: text(&o["client_reference_id"]),
+                sender: text(&o["customer_details"]["name"])
+                    .or_else(|| text(&o["customer_details"]["email"])),
+                bank: Some("Stripe (thẻ quốc tế)".into()),
+                reference: text(&o["payment_intent"]).or_else(|| text(&o["id"])),
+            }
+        }
+        _ => Facts::default(),
+    }
+}
+
 /// Order codes (`OCOP` + 8 letters or digits) in a transfer's text, however the bank cased it.
 pub fn codes_in(memo: &str) -> Vec<String> {
     let upper = memo.to_uppercase();
@@ -739,7 +821,8 @@ pub async fn resolve(
     resolution: &str,
     note: &str,
 ) -> Result<Result<(), &'static str>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    // the decision and every order it moves go to the audit log with it
+    let mut tx = crate::audit::begin(pool, staff_id, "payment.resolve", Some(note)).await?;
     let Some(ev) = sqlx::query!(
         "select provider, order_group_id, payment_id, amount, provider_tx_id from payment_event
          where payment_event_id = $1 and outcome = 'review' and resolved_at is null for update",
@@ -817,6 +900,31 @@ pub async fn resolve(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn staff_read_the_memo_sender_and_bank_of_each_provider() {
+        use super::{Facts, facts};
+        let casso = r#"{"error":0,"data":{"id":0,"reference":"MA_GIAO_DICH_THU_NGHIEM","description":"OCOPAB12CD34 chuyen tien","amount":599000,"counterAccountName":"NGUYEN VAN A","counterAccountNumber":"8888888888","counterAccountBankName":"VietinBank"}}"#;
+        assert_eq!(
+            facts("casso", casso),
+            Facts {
+                memo: Some("OCOPAB12CD34 chuyen tien".into()),
+                sender: Some("NGUYEN VAN A · 8888888888".into()),
+                bank: Some("VietinBank".into()),
+                reference: Some("MA_GIAO_DICH_THU_NGHIEM".into()),
+            }
+        );
+        let sepay = r#"{"id":92704,"gateway":"Vietcombank","content":"OCOPAB12CD34 thanh toan","transferAmount":75000,"referenceCode":"MBVCB.3278907687"}"#;
+        let f = facts("sepay", sepay);
+        assert_eq!(f.memo.as_deref(), Some("OCOPAB12CD34 thanh toan"));
+        assert_eq!(f.bank.as_deref(), Some("Vietcombank"));
+        assert_eq!(f.reference.as_deref(), Some("MBVCB.3278907687"));
+        let vnpay = "vnp_Amount=1000000&vnp_BankCode=NCB&vnp_OrderInfo=Thanh+toan+don+hang+OCOPAB12CD34&vnp_TransactionNo=14226112";
+        let f = facts("vnpay", vnpay);
+        assert_eq!(f.memo.as_deref(), Some("Thanh toan don hang OCOPAB12CD34"));
+        assert_eq!(f.bank.as_deref(), Some("NCB"));
+        assert_eq!(facts("sepay", "not json"), Facts::default());
+    }
+
     #[test]
     fn order_codes_are_found_however_the_bank_wrote_them() {
         assert_eq!(

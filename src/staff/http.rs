@@ -564,7 +564,8 @@ async fn refund(
     if !in_scope {
         return Err(AppError::NotFound);
     }
-    let mut tx = state.pool.begin().await?;
+    let mut tx =
+        crate::audit::begin(&state.pool, staff.user.user_id, "order.refund", Some(&why)).await?;
     let details = crate::orders::Details {
         reason: Some(format!("{why} (ghi nhận bởi {})", staff.user.display_name)),
         ..Default::default()

@@ -693,6 +693,19 @@ async fn a_duplicate_changes_nothing_and_wrong_or_late_money_goes_to_staff() {
         "{}",
         queue.body
     );
+    // the facts staff need, read out of the callback; nothing is pre-chosen
+    assert!(
+        queue.body.contains(&format!("<q>{late} thanh toan</q>"))
+            && queue.body.contains("sepay · MBBank"),
+        "the transfer's memo and bank are shown: {}",
+        queue.body
+    );
+    assert!(
+        queue
+            .body
+            .contains(r#"<option value="" selected>— Chọn cách xử lý —</option>"#)
+    );
+    assert!(queue.body.contains("Dữ liệu gốc từ sepay"));
     let no_note = staff
         .post(
             &format!("/staff/payments/{event_id}/resolve"),
@@ -712,6 +725,38 @@ async fn a_duplicate_changes_nothing_and_wrong_or_late_money_goes_to_staff() {
         .await;
     assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.body);
     assert_eq!(statuses(&app, &late).await, vec!["paid"]);
+    // the decision, and the order it moved, are in the audit log with the note as the reason
+    let logged: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "select action, entity, reason from audit_log where action = 'payment.resolve' order by audit_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let note = Some("Khách chuyển khoản trễ 5 phút, còn hàng".to_string());
+    assert!(
+        logged.contains(&(
+            "payment.resolve".into(),
+            "payment_event".into(),
+            note.clone()
+        )) && logged.contains(&("payment.resolve".into(), "shop_order".into(), note)),
+        "{logged:?}"
+    );
+    let (mut national, _) = crate::helpers::person(&app, "national", "national_staff", None).await;
+    let log = national.get("/staff/audit").await;
+    assert!(
+        log.body.contains("Xử lý khoản tiền cần xem xét") && log.body.contains("Khoản tiền #"),
+        "{}",
+        log.body
+    );
+    // the queue says what was done
+    let after = staff.get(&location_of(&applied)).await;
+    assert!(
+        after
+            .body
+            .contains(&format!("Đã áp dụng khoản tiền vào đơn {late}")),
+        "{}",
+        after.body
+    );
     let stock_after: i32 = sqlx::query_scalar("select stock from product where slug = 'mien-dong'")
         .fetch_one(&app.pool)
         .await
@@ -746,6 +791,13 @@ async fn a_duplicate_changes_nothing_and_wrong_or_late_money_goes_to_staff() {
             .body
             .contains("OCOPZZZZ9999")
     );
+}
+
+fn location_of(answer: &Answer) -> String {
+    answer.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]

@@ -345,7 +345,11 @@ async fn a_producer_is_approved_its_certificate_verified_and_then_revoked() {
     let log = national.get("/staff/audit").await;
     assert_eq!(log.status, StatusCode::OK);
     assert!(
-        log.body.contains("certificate.revoke") && log.body.contains("Người staff-qn"),
+        log.body.contains("Thu hồi chứng nhận OCOP")
+            && log.body.contains("Người staff-qn")
+            && log.body.contains("Cán bộ cấp tỉnh")
+            && log.body.contains("Trạng thái: <del>active</del>")
+            && !log.body.contains("certificate.revoke"),
         "{}",
         log.body
     );
