@@ -60,7 +60,7 @@ struct Event {
 }
 
 #[derive(Serialize)]
-struct OrderView {
+pub(crate) struct OrderView {
     order_id: i64,
     producer_name: String,
     status: String,
@@ -73,6 +73,57 @@ struct OrderView {
     lines: Vec<Line>,
     events: Vec<Event>,
     shopper_can_cancel: bool,
+}
+
+/// One order part as staff see it: the buyer, the group's payments, the part's lines and
+/// timeline; `None` when it does not exist or lies outside `province`.
+pub(crate) async fn staff_view(
+    state: &AppState,
+    order_id: i64,
+    province: Option<i16>,
+) -> Result<Option<Value>, AppError> {
+    let Some(o) = sqlx::query!(
+        r#"select o.order_group_id, o.producer_id, g.code, g.buyer_name, g.phone, g.email, g.street, g.note,
+                  g.payment_method, g.created_at, g.grand_total, c.name as commune_name, pv.name as province_name,
+                  pr.province_code as producer_province
+           from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
+           join commune c on c.commune_code = g.commune_code join province pv on pv.province_code = g.province_code
+           where o.order_id = $1"#,
+        order_id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    if province.is_some_and(|p| p != o.producer_province) {
+        return Ok(None);
+    }
+    let part = order_views(state, o.order_group_id, Some(o.producer_id))
+        .await?
+        .into_iter()
+        .next();
+    let payments: Vec<Value> = sqlx::query!(
+        "select method, amount, status, reference, created_at, paid_at from payment where order_group_id = $1 order by payment_id",
+        o.order_group_id
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|p| {
+        json!({
+            "method": crate::checkout::PaymentMethod::from_key(&p.method).map(|m| m.label()),
+            "amount": p.amount, "status": crate::payments::payment_status_label(&p.status),
+            "reference": p.reference, "created_at": p.created_at, "paid_at": p.paid_at,
+        })
+    })
+    .collect();
+    Ok(Some(json!({
+        "order_id": order_id, "code": o.code, "buyer_name": o.buyer_name, "phone": o.phone, "email": o.email,
+        "address": format!("{}, {}, {}", o.street, o.commune_name, o.province_name), "note": o.note,
+        "method": crate::checkout::PaymentMethod::from_key(&o.payment_method).map(|m| m.label()),
+        "created_at": o.created_at, "grand_total": o.grand_total, "part": part, "payments": payments,
+    })))
 }
 
 async fn order_views(

@@ -376,6 +376,19 @@ impl Outcome {
     }
 }
 
+/// A payment attempt's state as people say it.
+pub fn payment_status_label(status: &str) -> &'static str {
+    match status {
+        "pending" => "Đang chờ",
+        "paid" => "Đã nhận tiền",
+        "failed" => "Không thành công",
+        "expired" => "Hết hạn",
+        "cancelled" => "Đã huỷ",
+        "refunded" => "Đã hoàn tiền",
+        _ => "Không rõ",
+    }
+}
+
 pub fn review_label(reason: &str) -> &'static str {
     match reason {
         "amount_too_low" => "Số tiền nhận được thấp hơn giá trị đơn",

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/stats/summary", get(super::dashboard::api_summary))
         .route("/api/v1/stats/{table}", get(super::dashboard::api_table))
         .route("/staff/orders", get(orders))
+        .route("/staff/orders/{id}", get(order_detail))
         .route("/staff/orders/{id}/refund", post(refund))
         .route("/staff/audit", get(audit))
         .route("/staff/users", get(users_page).post(appoint))
@@ -43,6 +44,27 @@ struct ListQuery {
     ok: Option<String>,
     q: Option<String>,
     before: Option<i64>,
+    page: Option<String>,
+}
+
+/// Rows per page of a back-office list.
+const PER_PAGE: i64 = 50;
+
+/// The page asked for (1 when absent or not a number) and the links around it, for `total` rows.
+fn paging(asked: Option<&str>, total: i64, href: impl Fn(i64) -> String) -> (i64, Value) {
+    let last = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let page = asked
+        .and_then(|p| p.trim().parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, last);
+    let nav = json!({
+        "page": page, "last": last, "total": total,
+        "first_row": if total == 0 { 0 } else { (page - 1) * PER_PAGE + 1 },
+        "last_row": (page * PER_PAGE).min(total),
+        "prev": (page > 1).then(|| href(page - 1)),
+        "next": (page < last).then(|| href(page + 1)),
+    });
+    (page, nav)
 }
 
 fn notice_text(key: Option<&str>) -> Option<&'static str> {
@@ -122,6 +144,17 @@ async fn producers(
         Some(s @ ("approved" | "rejected")) => s,
         _ => "pending",
     };
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from producer pr
+           where pr.status = $1 and ($2::smallint is null or pr.province_code = $2)"#,
+        status,
+        staff.province
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let (page_no, nav) = paging(q.page.as_deref(), total, |n| {
+        format!("/staff/producers?status={status}&page={n}")
+    });
     let rows: Vec<Value> = sqlx::query!(
         r#"select pr.producer_id, pr.name, pr.producer_type, pr.address, pr.phone, pr.email, pr.registration_no,
                   pr.rejection_reason, pr.created_at, c.name as commune_name, pv.name as province_name,
@@ -131,9 +164,11 @@ async fn producers(
            join province pv on pv.province_code = pr.province_code
            where pr.status = $1 and ($2::smallint is null or pr.province_code = $2)
            order by pr.created_at, pr.producer_id
-           limit 200"#,
+           limit $3 offset $4"#,
         status,
-        staff.province
+        staff.province,
+        PER_PAGE,
+        (page_no - 1) * PER_PAGE
     )
     .fetch_all(&state.pool)
     .await?
@@ -152,7 +187,7 @@ async fn producers(
         &state,
         &session,
         &staff,
-        json!({ "producers": rows, "status": status, "notice": notice_text(q.ok.as_deref()) }),
+        json!({ "producers": rows, "status": status, "nav": nav, "notice": notice_text(q.ok.as_deref()) }),
     );
     Ok(show(StatusCode::OK, "staff/producers.html", &ctx))
 }
@@ -271,6 +306,25 @@ async fn certificates(
         q.q.as_deref()
             .map(crate::domain::fold_vietnamese)
             .filter(|s| !s.is_empty());
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from certificate c join product p using (product_id) join producer pr using (producer_id)
+           where c.verification = $1 and ($2::smallint is null or pr.province_code = $2)
+             and ($3::text is null or p.search_name like '%' || $3 || '%')"#,
+        status,
+        staff.province,
+        search
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let (page_no, nav) = paging(q.page.as_deref(), total, |n| {
+        let mut qs = form_urlencoded::Serializer::new(String::new());
+        qs.append_pair("status", status);
+        if let Some(text) = q.q.as_deref().filter(|t| !t.trim().is_empty()) {
+            qs.append_pair("q", text);
+        }
+        qs.append_pair("page", &n.to_string());
+        format!("/staff/certificates?{}", qs.finish())
+    });
     let rows: Vec<Value> = sqlx::query!(
         r#"select c.certificate_id, c.decision_number, c.stars, c.awarding_level, c.awarding_body, c.issued_on, c.expires_on,
                   c.status, c.revoked_on, c.revoked_reason, c.scan_file is not null as "has_scan!", c.created_at,
@@ -281,10 +335,12 @@ async fn certificates(
            where c.verification = $1 and ($2::smallint is null or pr.province_code = $2)
              and ($3::text is null or p.search_name like '%' || $3 || '%')
            order by case when $1 = 'pending' then c.created_at end, c.issued_on desc, c.certificate_id desc
-           limit 200"#,
+           limit $4 offset $5"#,
         status,
         staff.province,
-        search
+        search,
+        PER_PAGE,
+        (page_no - 1) * PER_PAGE
     )
     .fetch_all(&state.pool)
     .await?
@@ -306,7 +362,7 @@ async fn certificates(
         &state,
         &session,
         &staff,
-        json!({ "certificates": rows, "status": status, "q": q.q, "today": today, "notice": notice_text(q.ok.as_deref()) }),
+        json!({ "certificates": rows, "status": status, "q": q.q, "today": today, "nav": nav, "notice": notice_text(q.ok.as_deref()) }),
     );
     Ok(show(StatusCode::OK, "staff/certificates.html", &ctx))
 }
@@ -507,15 +563,65 @@ async fn orders(
         .status
         .as_deref()
         .and_then(crate::orders::Status::from_key);
+    // an order code, or the buyer's phone written any usual way
+    let asked = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let code = asked
+        .map(|a| a.to_uppercase().replace(' ', ""))
+        .filter(|c| c.starts_with("OCOP"));
+    let phone = asked.and_then(|a| crate::auth::identity::parse_phone(a).ok());
+    let searching = asked.is_some();
+    if searching && code.is_none() && phone.is_none() {
+        let ctx = page(
+            &state,
+            &session,
+            &staff,
+            json!({ "orders": [], "filters": [], "any": true, "q": asked,
+                    "problem": "Nhập mã đơn (bắt đầu bằng OCOP) hoặc số điện thoại người nhận.", "nav": null }),
+        );
+        return Ok(show(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "staff/orders.html",
+            &ctx,
+        ));
+    }
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from shop_order o join order_group g using (order_group_id)
+           join producer pr using (producer_id)
+           where ($1::smallint is null or pr.province_code = $1) and ($2::text is null or o.status = $2)
+             and ($3::text is null or g.code = $3) and ($4::text is null or g.phone = $4)"#,
+        staff.province,
+        status.map(crate::orders::Status::key),
+        code,
+        phone
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let href = |n: i64| {
+        let mut qs = form_urlencoded::Serializer::new(String::new());
+        if let Some(s) = status {
+            qs.append_pair("status", s.key());
+        }
+        if let Some(a) = asked {
+            qs.append_pair("q", a);
+        }
+        qs.append_pair("page", &n.to_string());
+        format!("/staff/orders?{}", qs.finish())
+    };
+    let (page_no, nav) = paging(q.page.as_deref(), total, href);
     let rows: Vec<Value> = sqlx::query!(
         r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, o.created_at, o.cancel_reason,
-                  g.code, g.payment_method, pr.name as producer_name, pv.name as province_name
+                  g.code, g.payment_method, g.buyer_name, pr.name as producer_name, pv.name as province_name
            from shop_order o join order_group g using (order_group_id)
            join producer pr using (producer_id) join province pv on pv.province_code = pr.province_code
            where ($1::smallint is null or pr.province_code = $1) and ($2::text is null or o.status = $2)
-           order by o.created_at desc limit 200"#,
+             and ($3::text is null or g.code = $3) and ($4::text is null or g.phone = $4)
+           order by o.created_at desc, o.order_id desc limit $5 offset $6"#,
         staff.province,
-        status.map(crate::orders::Status::key)
+        status.map(crate::orders::Status::key),
+        code,
+        phone,
+        PER_PAGE,
+        (page_no - 1) * PER_PAGE
     )
     .fetch_all(&state.pool)
     .await?
@@ -524,10 +630,10 @@ async fn orders(
         let st = crate::orders::Status::from_key(&o.status);
         json!({
             "order_id": o.order_id, "code": o.code, "producer": o.producer_name, "province": o.province_name,
+            "buyer": o.buyer_name,
             "status_label": st.map(|s| s.label()), "total": o.goods_total + o.shipping_fee, "created_at": o.created_at,
             "cancel_reason": o.cancel_reason,
             "method": crate::checkout::PaymentMethod::from_key(&o.payment_method).map(|m| m.label()),
-            "can_refund": st.is_some_and(|s| s.allows(crate::orders::Status::Refunded, crate::orders::Actor::Staff)),
         })
     })
     .collect();
@@ -539,9 +645,35 @@ async fn orders(
         &state,
         &session,
         &staff,
-        json!({ "orders": rows, "filters": filters, "any": status.is_none(), "notice": notice_text(q.ok.as_deref()) }),
+        json!({ "orders": rows, "filters": filters, "any": status.is_none(), "q": asked, "nav": nav,
+                "notice": notice_text(q.ok.as_deref()) }),
     );
     Ok(show(StatusCode::OK, "staff/orders.html", &ctx))
+}
+
+/// One order part, whole: buyer, address, payments, lines, timeline, and the refund form.
+async fn order_detail(
+    State(state): State<AppState>,
+    staff: Staff,
+    session: Session,
+    Id(id): Id,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let mut order = crate::orders::http::staff_view(&state, id, staff.province)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let status = order["part"]["status"]
+        .as_str()
+        .and_then(crate::orders::Status::from_key);
+    order["can_refund"] = json!(status.is_some_and(|s| s
+        .allows(crate::orders::Status::Refunded, crate::orders::Actor::Staff)));
+    let ctx = page(
+        &state,
+        &session,
+        &staff,
+        json!({ "order": order, "notice": notice_text(q.ok.as_deref()) }),
+    );
+    Ok(show(StatusCode::OK, "staff/order.html", &ctx))
 }
 
 /// Records that money went back to the shopper outside the system (a returned delivery, a
@@ -580,7 +712,7 @@ async fn refund(
     .await?;
     tx.commit().await?;
     crate::orders::http::notify_change(&state, id, crate::orders::Status::Refunded).await;
-    Ok(Redirect::to("/staff/orders?ok=refunded").into_response())
+    Ok(Redirect::to(&format!("/staff/orders/{id}?ok=refunded")).into_response())
 }
 
 async fn audit(

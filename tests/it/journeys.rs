@@ -237,6 +237,27 @@ async fn a_shopper_pays_by_each_provider_and_by_cash_and_staff_see_it_on_the_das
         crate::browser::fits_width(&client).await,
         "the dashboard fits a phone"
     );
+    // the same staff find the cash order by its code and open it whole
+    client.goto(&format!("{base}/staff/orders")).await.unwrap();
+    until_text(&client, "trong 4").await;
+    screenshot(&client, "journey-staff-orders").await;
+    type_into(&client, "#q", &code.to_lowercase()).await;
+    click(&client, "main form[role=search] button").await;
+    until_text(&client, "1–1 trong 1").await;
+    click(&client, "main article.review a").await;
+    let detail = until_text(&client, "Người nhận").await;
+    assert!(
+        detail.contains("Nguyễn Văn Khách") && detail.contains("Thanh toán khi nhận hàng"),
+        "{detail}"
+    );
+    assert!(
+        crate::browser::fits_width(&client).await,
+        "the order detail fits a phone"
+    );
+    screenshot(&client, "journey-staff-order").await;
+    client.goto(&format!("{base}/staff/audit")).await.unwrap();
+    until_text(&client, "Nhật ký thao tác").await;
+    screenshot(&client, "journey-staff-audit").await;
     client.close().await.unwrap();
 }
 

@@ -785,20 +785,83 @@ async fn producers_move_their_orders_and_only_theirs() {
     assert!(
         !page
             .body
-            .contains(&format!("/staff/orders/{hanoi_order}/refund"))
+            .contains(&format!("/staff/orders/{hanoi_order}\""))
     );
+    assert_eq!(
+        qn_staff
+            .get(&format!("/staff/orders/{hanoi_order}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "another province's order has no detail page for them"
+    );
+    let token = csrf(&qn_staff.get("/account").await);
     let refused = qn_staff
         .post(
             &format!("/staff/orders/{hanoi_order}/refund"),
-            &[("csrf", &csrf(&page)), ("reason", "Khách trả hàng")],
+            &[("csrf", &token), ("reason", "Khách trả hàng")],
         )
         .await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     let (mut hn_staff, _) = staff("hn-staff", 1).await;
-    let page = hn_staff.get("/staff/orders").await;
+    let list = hn_staff.get("/staff/orders").await;
     assert!(
-        page.body
-            .contains(&format!("/staff/orders/{hanoi_order}/refund")),
+        list.body
+            .contains(&format!("/staff/orders/{hanoi_order}\""))
+            && list.body.contains("1–1 trong 1"),
+        "the list links the order and counts its rows: {}",
+        list.body
+    );
+    // found by its code and by the buyer's phone, written any usual way
+    let code: String = sqlx::query_scalar(
+        "select g.code from shop_order o join order_group g using (order_group_id) where o.order_id = $1",
+    )
+    .bind(hanoi_order)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let phone: String = sqlx::query_scalar(
+        "select g.phone from shop_order o join order_group g using (order_group_id) where o.order_id = $1",
+    )
+    .bind(hanoi_order)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    for q in [
+        code.to_lowercase(),
+        format!("{} {}", &phone[..4], &phone[4..]),
+    ] {
+        let found = hn_staff
+            .get(&format!(
+                "/staff/orders?q={}",
+                form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+            ))
+            .await;
+        assert!(
+            found
+                .body
+                .contains(&format!("/staff/orders/{hanoi_order}\"")),
+            "{q}: {}",
+            found.body
+        );
+    }
+    let nonsense = hn_staff.get("/staff/orders?q=abc").await;
+    assert_eq!(nonsense.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        nonsense
+            .body
+            .contains("Nhập mã đơn (bắt đầu bằng OCOP) hoặc số điện thoại")
+    );
+    // the detail: buyer, payments, lines, timeline, and the refund form
+    let page = hn_staff.get(&format!("/staff/orders/{hanoi_order}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(&code)
+            && page.body.contains("Người nhận")
+            && page.body.contains("class=\"timeline\"")
+            && page
+                .body
+                .contains(&format!("/staff/orders/{hanoi_order}/refund")),
         "{}",
         page.body
     );
