@@ -207,11 +207,8 @@ fn make_producer(
         kind,
         province: 0,
         commune: commune.code,
-        address: format!(
-            "Thôn {}, {}, {province_name}",
-            1 + rng.below(12),
-            commune.name
-        ),
+        // the street part only: pages add the commune and province from their codes
+        address: format!("Thôn {}", 1 + rng.below(12)),
         phone: format!("09{:08}", rng.below(100_000_000)),
         story,
     }

@@ -183,6 +183,17 @@ fn label(state: &AppState, table: stats::Table, rows: Vec<stats::Row>) -> Vec<Ro
         .collect()
 }
 
+/// A day or month key of the series as written in Vietnam: "2026-11-30" → "30/11/2026",
+/// "2026-11" → "11/2026"; anything else as it is.
+fn day_label(key: &str) -> String {
+    let parts: Vec<&str> = key.split('-').collect();
+    match parts.as_slice() {
+        [y, m, d] if y.len() == 4 => format!("{d}/{m}/{y}"),
+        [y, m] if y.len() == 4 => format!("{m}/{y}"),
+        _ => key.to_string(),
+    }
+}
+
 /// Bars drawn on the server: no chart library, no CDN, readable without JavaScript.
 pub fn bar_chart(points: &[(String, i64)], title: &str) -> String {
     let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
@@ -401,7 +412,10 @@ pub async fn page(
     ] {
         tables.insert(key.into(), json!(rows));
     }
-    let series: Vec<(String, i64)> = series.iter().map(|r| (r.label.clone(), r.value)).collect();
+    let series: Vec<(String, i64)> = series
+        .iter()
+        .map(|r| (day_label(&r.label), r.value))
+        .collect();
     let methods: Vec<(String, i64)> = now
         .by_method
         .iter()
@@ -642,6 +656,13 @@ mod tests {
             compared_with("month", date!(2026 - 01 - 01), date!(2026 - 01 - 15)),
             (date!(2025 - 12 - 01), date!(2025 - 12 - 15))
         );
+    }
+
+    #[test]
+    fn chart_axes_write_days_and_months_the_vietnamese_way() {
+        assert_eq!(day_label("2026-11-30"), "30/11/2026");
+        assert_eq!(day_label("2026-11"), "11/2026");
+        assert_eq!(day_label("Hà Nội"), "Hà Nội");
     }
 
     #[test]
