@@ -134,6 +134,12 @@ pub struct Config {
     /// Cart changes (add, update, remove) one client address may make per minute.
     #[arg(long, env = "CART_WRITES_PER_MINUTE", default_value_t = 120)]
     pub cart_writes_per_minute: u32,
+    /// The hotline shoppers call, shown on the contact page and in the footer's contact link.
+    #[arg(long, env = "SUPPORT_PHONE")]
+    pub support_phone: Option<String>,
+    /// The address shoppers write to about orders and returns.
+    #[arg(long, env = "SUPPORT_EMAIL")]
+    pub support_email: Option<String>,
     /// `json` for structured logs, anything else for human-readable ones.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,

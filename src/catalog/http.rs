@@ -29,6 +29,24 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/products/{slug}", get(api_product))
         .route("/api/v1/provinces", get(api_provinces))
         .route("/api/v1/provinces/{code}/communes", get(api_communes))
+        .route("/chinh-sach-doi-tra", get(returns_page))
+        .route("/lien-he", get(contact_page))
+}
+
+/// What a shopper can expect when something is wrong with an order: the rules the order states
+/// actually enforce (cancel before shipping, refunds recorded by staff).
+async fn returns_page(State(state): State<AppState>) -> Response {
+    crate::render::render_page("info/returns.html", &contact(&state))
+}
+
+async fn contact_page(State(state): State<AppState>) -> Response {
+    crate::render::render_page("info/contact.html", &contact(&state))
+}
+
+fn contact(state: &AppState) -> serde_json::Value {
+    serde_json::json!({
+        "phone": state.config.support_phone, "email": state.config.support_email,
+    })
 }
 
 pub(crate) type Params = Query<Vec<(String, String)>>;

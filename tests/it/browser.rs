@@ -61,6 +61,33 @@ pub async fn browser(width: u32, height: u32) -> (fantoccini::Client, Driver) {
     }
 }
 
+/// Waits for the element matching `css`, scrolls it to the middle of the screen and clicks it.
+pub async fn tap(client: &fantoccini::Client, css: &str) {
+    let element = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} not found: {e}"));
+    to_middle(client, &element).await;
+    element
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{css} not clickable: {e}"));
+}
+
+/// Scrolls `element` to the middle of the screen, where nothing fixed covers it.
+pub async fn to_middle(client: &fantoccini::Client, element: &fantoccini::elements::Element) {
+    let arg = serde_json::to_value(element).unwrap();
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'})",
+            vec![arg],
+        )
+        .await
+        .unwrap();
+}
+
 /// The visible text (or, with `html`, the inner HTML) of the first element matching `css`.
 pub async fn text_of(client: &fantoccini::Client, css: &str) -> String {
     client
@@ -278,13 +305,7 @@ async fn a_shopper_on_a_phone_searches_without_diacritics_pays_by_vietqr_and_the
         .unwrap();
     assert_eq!(text_of(&client, "h1").await, "Bánh đa Kế");
     screenshot(&client, "pay-product").await;
-    client
-        .find(Locator::Css("form.add-to-cart button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    tap(&client, "form.add-to-cart button").await;
     // the badge counts without a page load
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
@@ -310,13 +331,7 @@ async fn a_shopper_on_a_phone_searches_without_diacritics_pays_by_vietqr_and_the
         .unwrap();
     qty.clear().await.unwrap();
     qty.send_keys("3").await.unwrap();
-    client
-        .find(Locator::Css(".qty-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    tap(&client, ".qty-form button").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !text_now(&client, "#cart")
         .await
@@ -346,13 +361,7 @@ async fn a_shopper_on_a_phone_searches_without_diacritics_pays_by_vietqr_and_the
         .send_keys("0912345678")
         .await
         .unwrap();
-    client
-        .find(Locator::Css("#f-province option[value='1']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    tap(&client, "#f-province option[value='1']").await;
     // the communes of Hà Nội arrive by script
     let commune = client
         .wait()
@@ -368,21 +377,9 @@ async fn a_shopper_on_a_phone_searches_without_diacritics_pays_by_vietqr_and_the
         .send_keys("8 Hàng Bông")
         .await
         .unwrap();
-    client
-        .find(Locator::Css("input[name=payment_method][value=vietqr]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    tap(&client, "input[name=payment_method][value=vietqr]").await;
     screenshot(&client, "pay-checkout").await;
-    client
-        .find(Locator::Css("button.place-order"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    tap(&client, "button.place-order").await;
     client
         .wait()
         .at_most(Duration::from_secs(10))

@@ -284,6 +284,8 @@ impl TestApp {
             log_format: "text".into(),
             refused_event_days: 30,
             cart_writes_per_minute: 120,
+            support_phone: Some("0203 3800 800".into()),
+            support_email: Some("hotro@ocop.example.vn".into()),
         };
         if let Some(tweak) = tweak {
             tweak(&mut config);

@@ -8,12 +8,16 @@ use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
 
 async fn click(client: &Client, css: &str) {
-    client
+    let element = client
         .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css} not found: {e}"))
+        .unwrap_or_else(|e| panic!("{css} not found: {e}"));
+    // as a person would: scrolled to the middle of the screen first, clear of the bars
+    // fixed at the bottom of a phone's screen
+    crate::browser::to_middle(client, &element).await;
+    element
         .click()
         .await
         .unwrap_or_else(|e| panic!("{css} not clickable: {e}"));

@@ -39,6 +39,11 @@ async fn every_page_renders_for_a_person() {
         ("/products/cha-muc", "Giấy chứng nhận OCOP"),
         ("/products/banh-cu", "không còn được chứng nhận"),
         ("/producers/ho-ba-che", "Hộ kinh doanh Ba Chẽ"),
+        ("/chinh-sach-doi-tra", "báo trong <strong>7 ngày</strong>"),
+        (
+            "/lien-he",
+            r#"<a href="tel:02033800800"><strong>0203 3800 800</strong></a>"#,
+        ),
     ];
     for (uri, text) in pages {
         let page = app.get(uri).await;
@@ -47,6 +52,12 @@ async fn every_page_renders_for_a_person() {
         assert!(page.body.contains(text), "{uri} lacks {text:?}");
         assert!(page.body.contains("<html lang=\"vi\">"));
     }
+    // every page links the return policy and the contact page
+    let home = app.get("/").await;
+    assert!(
+        home.body.contains(r#"<a href="/chinh-sach-doi-tra">"#)
+            && home.body.contains(r#"<a href="/lien-he">"#)
+    );
     let missing = app.get("/products/khong-co-san-pham-nay").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.body.contains("Không tìm thấy"));
