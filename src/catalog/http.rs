@@ -832,7 +832,8 @@ async fn demo_image(State(state): State<AppState>, file: Segment) -> Result<Resp
     let slug = file.strip_suffix(".svg").ok_or(AppError::NotFound)?;
     let s = state.catalog.snapshot();
     let (p, _) = s.product_by_slug(slug).ok_or(AppError::NotFound)?;
-    let svg = super::art::demo_svg(&p.name, p.sector);
+    let stars = p.certificate.as_ref().map(|c| c.stars.get());
+    let svg = super::art::demo_svg(&p.name, p.sector, stars);
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
