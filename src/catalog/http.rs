@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/provinces", get(api_provinces))
         .route("/api/v1/provinces/{code}/communes", get(api_communes))
         .route("/chinh-sach-doi-tra", get(returns_page))
+        .route("/dev/ui", get(design_page))
         .route("/lien-he", get(contact_page))
 }
 
@@ -41,6 +42,31 @@ async fn returns_page(State(state): State<AppState>) -> Response {
 
 async fn contact_page(State(state): State<AppState>) -> Response {
     crate::render::render_page("info/contact.html", &contact(&state))
+}
+
+/// Every component of the pages on one page, for people building them: in debug builds and in
+/// the demo (the payment sandbox) only.
+async fn design_page(State(state): State<AppState>) -> Result<Response, AppError> {
+    if !(cfg!(debug_assertions) || state.config.payment_sandbox) {
+        return Err(AppError::NotFound);
+    }
+    let s = state.catalog.snapshot();
+    let cards = views::cards(
+        &s,
+        &s.rows
+            .iter()
+            .take(2)
+            .map(|r| r.product_id)
+            .collect::<Vec<_>>(),
+    );
+    Ok(crate::render::render_page(
+        "info/ui.html",
+        &serde_json::json!({
+            "cards": cards,
+            "values": { "name": "Mật ong bạc hà", "price": "12a" },
+            "errors": { "price": "Giá phải là số đồng, ví dụ 185000." },
+        }),
+    ))
 }
 
 fn contact(state: &AppState) -> serde_json::Value {

@@ -610,3 +610,60 @@ async fn payment_choices_read_as_a_list_prices_keep_their_unit_and_cancelling_as
         client.close().await.unwrap();
     }
 }
+
+/// The design system's page shows every component at a phone's size and a desktop's; the
+/// checkout form's fields all have labels (what a screen reader says).
+#[tokio::test]
+async fn the_components_page_shows_every_component_and_checkout_fields_are_labelled() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let base = format!("http://{}", app.addr);
+    for (width, height) in [(390, 844), (1366, 900)] {
+        let (client, _driver) = browser(width, height).await;
+        client.goto(&format!("{base}/dev/ui")).await.unwrap();
+        let page = until_text(&client, "Thành phần giao diện").await;
+        for part in [
+            "Nút",
+            "Nhãn và trạng thái",
+            "Thông báo",
+            "Thẻ sản phẩm",
+            "Ô nhập",
+            "Bảng",
+            "Dòng thời gian",
+            "Trang",
+        ] {
+            assert!(page.contains(part), "{part} missing");
+        }
+        assert!(
+            crate::browser::fits_width(&client).await,
+            "{width}px: the components fit the screen"
+        );
+        screenshot(&client, &format!("ui-{width}")).await;
+        client
+            .goto(&format!("{base}/products/mien-dong"))
+            .await
+            .unwrap();
+        click(&client, "form.add-to-cart button").await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !text_of(&client, ".cart-status").await.contains("Đã thêm") {
+            assert!(Instant::now() < deadline, "not added to the cart");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        client.goto(&format!("{base}/checkout")).await.unwrap();
+        let unlabelled = client
+            .execute(
+                "return Array.from(document.querySelectorAll('main input:not([type=hidden]), main select, main textarea'))
+                   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+                   .map(e => e.name)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            unlabelled,
+            serde_json::json!([]),
+            "{width}px: fields without a label"
+        );
+        client.close().await.unwrap();
+    }
+}
