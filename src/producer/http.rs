@@ -932,29 +932,7 @@ async fn cover_image(
     Id(id): Id,
     CheckedForm { form, .. }: CheckedForm<ImageForm>,
 ) -> Result<Response, AppError> {
-    let mut tx = crate::audit::begin(
-        &state.pool,
-        member.user.user_id,
-        "product.image_cover",
-        None,
-    )
-    .await?;
-    let n = sqlx::query!(
-        "update product set images = array_prepend($3, array_remove(images, $3))
-         where product_id = $1 and producer_id = $2 and images @> array[$3]",
-        id,
-        member.producer_id,
-        form.image
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
-    tx.commit().await?;
-    refresh(&state, &[id], &[]).await;
-    Ok(to(format!("/producer/products/{id}?ok=image_cover")))
+    change_images(&state, &member, id, &form.image, ImageChange::Cover).await
 }
 
 async fn remove_image(
@@ -963,18 +941,36 @@ async fn remove_image(
     Id(id): Id,
     CheckedForm { form, .. }: CheckedForm<ImageForm>,
 ) -> Result<Response, AppError> {
-    let mut tx = crate::audit::begin(
-        &state.pool,
-        member.user.user_id,
-        "product.image_remove",
-        None,
-    )
-    .await?;
+    change_images(&state, &member, id, &form.image, ImageChange::Remove).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ImageChange {
+    Cover,
+    Remove,
+}
+
+/// One picture of one of this producer's products made the cover or removed, logged.
+async fn change_images(
+    state: &AppState,
+    member: &ProducerMember,
+    id: i64,
+    image: &str,
+    change: ImageChange,
+) -> Result<Response, AppError> {
+    let (action, done) = match change {
+        ImageChange::Cover => ("product.image_cover", "image_cover"),
+        ImageChange::Remove => ("product.image_remove", "image_removed"),
+    };
+    let mut tx = crate::audit::begin(&state.pool, member.user.user_id, action, None).await?;
     let n = sqlx::query!(
-        "update product set images = array_remove(images, $3) where product_id = $1 and producer_id = $2",
+        "update product set images = case when $4 then array_prepend($3, array_remove(images, $3))
+                                          else array_remove(images, $3) end
+         where product_id = $1 and producer_id = $2 and images @> array[$3]",
         id,
         member.producer_id,
-        form.image
+        image,
+        change == ImageChange::Cover
     )
     .execute(&mut *tx)
     .await?
@@ -983,8 +979,8 @@ async fn remove_image(
         return Err(AppError::NotFound);
     }
     tx.commit().await?;
-    refresh(&state, &[id], &[]).await;
-    Ok(to(format!("/producer/products/{id}?ok=image_removed")))
+    refresh(state, &[id], &[]).await;
+    Ok(to(format!("/producer/products/{id}?ok={done}")))
 }
 
 #[derive(Deserialize)]

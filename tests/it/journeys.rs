@@ -8,19 +8,21 @@ use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
 
 async fn click(client: &Client, css: &str) {
-    let element = client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
+    crate::browser::tap(client, css).await;
+}
+
+/// One of `slug` into the cart from its page, as a shopper on the page would.
+async fn add_to_cart(client: &Client, base: &str, slug: &str) {
+    client
+        .goto(&format!("{base}/products/{slug}"))
         .await
-        .unwrap_or_else(|e| panic!("{css} not found: {e}"));
-    // as a person would: scrolled to the middle of the screen first, clear of the bars
-    // fixed at the bottom of a phone's screen
-    crate::browser::to_middle(client, &element).await;
-    element
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{css} not clickable: {e}"));
+        .unwrap();
+    click(client, "form.add-to-cart button").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !text_of(client, ".cart-status").await.contains("Đã thêm") {
+        assert!(Instant::now() < deadline, "not added to the cart");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn type_into(client: &Client, css: &str, text: &str) {
@@ -63,16 +65,7 @@ async fn until_text(client: &Client, wanted: &str) -> String {
 
 /// From the product page to a placed order paid (or to be paid) with `method`; the order code.
 async fn buy(client: &Client, base: &str, slug: &str, method: &str) -> String {
-    client
-        .goto(&format!("{base}/products/{slug}"))
-        .await
-        .unwrap();
-    click(client, "form.add-to-cart button").await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !text_of(client, ".cart-status").await.contains("Đã thêm") {
-        assert!(Instant::now() < deadline, "not added to the cart");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    add_to_cart(client, base, slug).await;
     client.goto(&format!("{base}/checkout")).await.unwrap();
     type_into(client, "#f-buyer_name", "Nguyễn Văn Khách").await;
     type_into(client, "#f-phone", "0987 654 321").await;
@@ -512,16 +505,7 @@ async fn payment_choices_read_as_a_list_prices_keep_their_unit_and_cancelling_as
     let base = format!("http://{}", app.addr);
     for (width, height) in [(390, 844), (1366, 900)] {
         let (client, _driver) = browser(width, height).await;
-        client
-            .goto(&format!("{base}/products/mien-dong"))
-            .await
-            .unwrap();
-        click(&client, "form.add-to-cart button").await;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !text_of(&client, ".cart-status").await.contains("Đã thêm") {
-            assert!(Instant::now() < deadline, "not added to the cart");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        add_to_cart(&client, &base, "mien-dong").await;
         client.goto(&format!("{base}/checkout")).await.unwrap();
         let radios = client
             .execute(
@@ -639,16 +623,7 @@ async fn the_components_page_shows_every_component_and_checkout_fields_are_label
             "{width}px: the components fit the screen"
         );
         screenshot(&client, &format!("ui-{width}")).await;
-        client
-            .goto(&format!("{base}/products/mien-dong"))
-            .await
-            .unwrap();
-        click(&client, "form.add-to-cart button").await;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !text_of(&client, ".cart-status").await.contains("Đã thêm") {
-            assert!(Instant::now() < deadline, "not added to the cart");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        add_to_cart(&client, &base, "mien-dong").await;
         client.goto(&format!("{base}/checkout")).await.unwrap();
         let unlabelled = client
             .execute(
