@@ -777,11 +777,71 @@ async fn addresses(
     .map(|r| (r.shopper_email, r.owner_email, r.code, r.name))
 }
 
-/// Tells the shopper and the producer that an order moved.
+/// What was ordered, as a mail says it: each part's lines, goods and shipping, then the total
+/// (only `order_id`'s part when given).
+async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> String {
+    let Ok(lines) = sqlx::query!(
+        r#"select o.order_id, pr.name as producer, o.goods_total, o.shipping_fee,
+                  l.name, l.quantity, l.unit, l.line_total
+           from shop_order o join producer pr using (producer_id) join order_line l using (order_id)
+           where o.order_group_id = $1 and ($2::bigint is null or o.order_id = $2)
+           order by o.order_id, l.name"#,
+        group_id,
+        order_id
+    )
+    .fetch_all(&state.pool)
+    .await
+    else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut part = None;
+    let (mut goods, mut shipping) = (0i64, 0i64);
+    for (i, l) in lines.iter().enumerate() {
+        if part != Some(l.order_id) {
+            part = Some(l.order_id);
+            goods += l.goods_total;
+            shipping += l.shipping_fee;
+            out.push_str(&format!("\n{} (phần #{}):\n", l.producer, l.order_id));
+        }
+        out.push_str(&format!(
+            "  - {} × {} {}: {}\n",
+            l.name,
+            l.quantity,
+            l.unit,
+            crate::domain::Vnd::format(l.line_total)
+        ));
+        let last_of_part = lines.get(i + 1).is_none_or(|n| n.order_id != l.order_id);
+        if last_of_part {
+            out.push_str(&format!(
+                "  Tiền hàng {}, giao hàng {}\n",
+                crate::domain::Vnd::format(l.goods_total),
+                crate::domain::Vnd::format(l.shipping_fee)
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nTổng cộng: {}\n",
+        crate::domain::Vnd::format(goods + shipping)
+    ));
+    out
+}
+
+/// Tells the shopper and the producer that an order part moved, with what is in it.
 pub async fn notify_change(state: &AppState, order_id: i64, to: Status) {
     let Some((shopper, owner, code, producer)) = addresses(state, order_id).await else {
         return;
     };
+    let Ok(group_id) = sqlx::query_scalar!(
+        "select order_group_id from shop_order where order_id = $1",
+        order_id
+    )
+    .fetch_one(&state.pool)
+    .await
+    else {
+        return;
+    };
+    let items = items_text(state, group_id, Some(order_id)).await;
     let link = format!("{}/orders/{code}", state.config.public_url());
     state
         .mailer
@@ -789,7 +849,7 @@ pub async fn notify_change(state: &AppState, order_id: i64, to: Status) {
             shopper.as_deref(),
             &format!("Đơn hàng {code}: {}", to.label()),
             format!(
-                "Phần đơn hàng {code} của {producer} đã chuyển sang: {}.\n\nXem đơn hàng: {link}\n",
+                "Phần đơn hàng {code} của {producer} đã chuyển sang: {}.\n{items}\nXem đơn hàng: {link}\n",
                 to.label()
             ),
         )
@@ -800,12 +860,59 @@ pub async fn notify_change(state: &AppState, order_id: i64, to: Status) {
             owner.as_deref(),
             &format!("Đơn hàng #{order_id}: {}", to.label()),
             format!(
-                "Đơn hàng #{order_id} đã chuyển sang: {}.\n\n{}/producer/orders/{order_id}\n",
+                "Đơn hàng #{order_id} đã chuyển sang: {}.\n{items}\n{}/producer/orders/{order_id}\n",
                 to.label(),
                 state.config.public_url()
             ),
         )
         .await;
+}
+
+/// One mail to the shopper for the whole group (not one per producer) and one to each producer
+/// for its part, when the group's money has arrived.
+pub async fn notify_group_paid(state: &AppState, group_id: i64) {
+    let Ok(orders) = sqlx::query_scalar!(
+        "select order_id from shop_order where order_group_id = $1 order by order_id",
+        group_id
+    )
+    .fetch_all(&state.pool)
+    .await
+    else {
+        return;
+    };
+    let mut shopper_told = false;
+    for order_id in orders {
+        let Some((shopper, owner, code, _)) = addresses(state, order_id).await else {
+            continue;
+        };
+        if !shopper_told {
+            let items = items_text(state, group_id, None).await;
+            state
+                .mailer
+                .notify(
+                    shopper.as_deref(),
+                    &format!("Đơn hàng {code}: đã thanh toán"),
+                    format!(
+                        "Sàn OCOP đã nhận tiền cho đơn hàng {code}. Người bán sẽ xác nhận và gửi hàng.\n{items}\nXem đơn hàng: {}/orders/{code}\n",
+                        state.config.public_url()
+                    ),
+                )
+                .await;
+            shopper_told = true;
+        }
+        let part = items_text(state, group_id, Some(order_id)).await;
+        state
+            .mailer
+            .notify(
+                owner.as_deref(),
+                &format!("Đơn hàng #{order_id}: {}", Status::Paid.label()),
+                format!(
+                    "Đơn hàng #{order_id} đã được thanh toán: hãy xác nhận và chuẩn bị hàng.\n{part}\n{}/producer/orders/{order_id}\n",
+                    state.config.public_url()
+                ),
+            )
+            .await;
+    }
 }
 
 /// Tells the shopper their order was placed, and each producer that an order arrived.
@@ -825,23 +932,25 @@ pub async fn notify_placed(state: &AppState, group_id: i64) {
             continue;
         };
         if !shopper_told {
+            let items = items_text(state, group_id, None).await;
             state
                 .mailer
                 .notify(
                     shopper.as_deref(),
                     &format!("Đã nhận đơn hàng {code}"),
-                    format!("Cảm ơn bạn đã đặt hàng trên Sàn OCOP. Mã đơn hàng: {code}.\n\nXem đơn hàng: {}/orders/{code}\n", state.config.public_url()),
+                    format!("Cảm ơn bạn đã đặt hàng trên Sàn OCOP. Mã đơn hàng: {code}.\n{items}\nXem đơn hàng: {}/orders/{code}\n", state.config.public_url()),
                 )
                 .await;
             shopper_told = true;
         }
+        let part = items_text(state, group_id, Some(order_id)).await;
         state
             .mailer
             .notify(
                 owner.as_deref(),
                 &format!("Đơn hàng mới #{order_id}"),
                 format!(
-                    "Gian hàng của bạn có đơn hàng mới #{order_id}.\n\n{}/producer/orders/{order_id}\n",
+                    "Gian hàng của bạn có đơn hàng mới #{order_id}.\n{part}\n{}/producer/orders/{order_id}\n",
                     state.config.public_url()
                 ),
             )

@@ -74,17 +74,7 @@ async fn limited(state: &AppState, provider: &str, ip: &str) -> Result<(), Respo
 pub(crate) async fn after_apply(state: &AppState, outcome: &Outcome, group: Option<i64>) {
     if *outcome == Outcome::Applied {
         if let Some(g) = group {
-            if let Ok(orders) = sqlx::query_scalar!(
-                "select order_id from shop_order where order_group_id = $1",
-                g
-            )
-            .fetch_all(&state.pool)
-            .await
-            {
-                for o in orders {
-                    crate::orders::http::notify_change(state, o, crate::orders::Status::Paid).await;
-                }
-            }
+            crate::orders::http::notify_group_paid(state, g).await;
         }
     }
 }

@@ -1005,3 +1005,90 @@ async fn each_valid_callback_replayed_changes_state_exactly_once() {
         );
     }
 }
+
+/// A group of two producers' parts, paid by one transfer: the shopper gets one mail for the
+/// whole group, with every line and the total; each producer one mail with its own lines.
+#[tokio::test]
+async fn one_payment_for_two_producers_is_one_mail_to_the_shopper_with_the_items_and_total() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    // each producer's owner has a mailbox
+    for (tag, slug) in [("binhlieu", "mien-dong"), ("hanoi", "gom-bat-trang")] {
+        sqlx::query(
+            "with u as (insert into app_user (email, display_name, password_hash, role)
+                        values ($1, $2, '$argon2id$x', 'producer') returning user_id)
+             insert into producer_member (producer_id, user_id, role)
+             select p.producer_id, u.user_id, 'owner' from product p, u where p.slug = $3",
+        )
+        .bind(format!("chu-{tag}-{}@example.vn", app.db_name))
+        .bind(format!("Chủ {tag}"))
+        .bind(slug)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    let (_, code) = ordered_of(&app, &["mien-dong", "gom-bat-trang"], "vietqr").await;
+    let total: i64 = sqlx::query_scalar("select grand_total from order_group where code = $1")
+        .bind(&code)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let placed = crate::helpers::messages(&app);
+    let shopper_placed: Vec<&String> = placed
+        .iter()
+        .filter(|m| m.contains(&format!("To: mua-{}", app.db_name)))
+        .collect();
+    assert_eq!(shopper_placed.len(), 1, "one mail for the order placed");
+    assert!(
+        shopper_placed[0].contains("Miến dong Bình Liêu × 1")
+            && shopper_placed[0].contains("Gốm")
+            && shopper_placed[0].contains(&format!(
+                "Tổng cộng: {}",
+                ocop_market::domain::Vnd::format(total)
+            )),
+        "{}",
+        shopper_placed[0]
+    );
+    let body = sepay_body(9101, &code, total);
+    assert_eq!(
+        app.send(sepay_request(&body, &sepay_signed(&body, now())))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(statuses(&app, &code).await, vec!["paid", "paid"]);
+    let after = crate::helpers::messages(&app);
+    let new: Vec<&String> = after.iter().skip(placed.len()).collect();
+    let to_shopper: Vec<&&String> = new
+        .iter()
+        .filter(|m| m.contains(&format!("To: mua-{}", app.db_name)))
+        .collect();
+    assert_eq!(
+        to_shopper.len(),
+        1,
+        "one mail for the group, not one per producer: {new:?}"
+    );
+    assert!(
+        to_shopper[0].contains("Miến dong Bình Liêu × 1") && to_shopper[0].contains("Gốm"),
+        "{}",
+        to_shopper[0]
+    );
+    for tag in ["binhlieu", "hanoi"] {
+        let theirs: Vec<&&String> = new
+            .iter()
+            .filter(|m| m.contains(&format!("To: chu-{tag}-")))
+            .collect();
+        assert_eq!(theirs.len(), 1, "{tag} hears once of its own part: {new:?}");
+        let other = if tag == "hanoi" {
+            "Miến dong"
+        } else {
+            "Gốm"
+        };
+        assert!(!theirs[0].contains(other), "{tag} sees only its own lines");
+    }
+    assert!(
+        new.iter()
+            .all(|m| !m.contains(&code) || m.contains(&format!("To: mua-{}", app.db_name))),
+        "producers' mails never carry the shopper's code"
+    );
+}
