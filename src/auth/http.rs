@@ -72,6 +72,21 @@ fn with_session(
 /// URL and read `\\` as `/`, so `/%09/evil.example` or `/\\evil` would leave the site: any control
 /// character, space or backslash, before or after percent-decoding, sends the visitor to
 /// `/account` instead.
+/// The path of the page on this site that linked here (`Referer` with our own host), unless it
+/// is one of the account forms themselves.
+fn came_from(headers: &axum::http::HeaderMap) -> Option<String> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let referer = headers.get(axum::http::header::REFERER)?.to_str().ok()?;
+    let rest = referer
+        .strip_prefix("https://")
+        .or_else(|| referer.strip_prefix("http://"))?;
+    let path = rest.strip_prefix(host)?;
+    let form = ["/login", "/signup", "/logout", "/password"];
+    (path.starts_with('/') && !form.iter().any(|f| path.starts_with(f)))
+        .then(|| path.to_string())
+        .filter(|p| safe_next(Some(p)) == *p)
+}
+
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     let ok = |p: &str| {
         p.starts_with('/')
@@ -153,10 +168,12 @@ struct NextParam {
 async fn login_page(
     State(state): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     Query(q): Query<NextParam>,
 ) -> Result<Response, AppError> {
+    // back to where the visitor was: the page they came from on this site, when none is named
     let page = FormPage {
-        next: q.next,
+        next: q.next.or_else(|| came_from(&headers)),
         ..FormPage::for_session(&session)
     };
     Ok(page.respond(&state, &session, StatusCode::OK, "auth/login.html"))

@@ -324,6 +324,42 @@ async fn log_in_never_sends_anyone_off_site_whatever_hides_in_next() {
     }
 }
 
+/// Signing in from a page comes back to that page (this site's pages only, never the forms).
+#[tokio::test]
+async fn signing_in_comes_back_to_the_page_it_started_from_and_nowhere_else() {
+    let app = TestApp::new().await;
+    for (referer, next) in [
+        (
+            "http://ocop.example.vn/products/cha-muc",
+            Some("/products/cha-muc"),
+        ),
+        ("https://ocop.example.vn/cart?to=1", Some("/cart?to=1")),
+        ("https://evil.example/products/cha-muc", None),
+        ("https://ocop.example.vn.evil.example/x", None),
+        ("https://ocop.example.vn/signup", None),
+        ("https://ocop.example.vn//evil.example", None),
+    ] {
+        let page = app
+            .send(
+                axum::http::Request::get("/login")
+                    .header("host", "ocop.example.vn")
+                    .header("referer", referer)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        match next {
+            Some(n) => assert!(
+                page.body
+                    .contains(&format!(r#"<input type="hidden" name="next" value="{n}">"#)),
+                "{referer}: {}",
+                page.body
+            ),
+            None => assert!(!page.body.contains(r#"name="next""#), "{referer}"),
+        }
+    }
+}
+
 // ---------- 4. filling the database through the webhooks ----------
 
 #[tokio::test]
