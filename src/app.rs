@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::payments::http::router())
         .merge(crate::payments::sandbox::router())
         .merge(crate::health::router())
+        .merge(crate::alerts::router())
         .route("/metrics", get(crate::metrics::metrics))
         .route(
             "/static/app.css",
@@ -312,6 +313,7 @@ impl Application {
             self.state.clone(),
             Duration::from_secs(3600),
         ));
+        let alerts = tokio::spawn(crate::alerts::send_forever(self.state.clone()));
         let pool = self.state.pool.clone();
         let search = self.state.search.clone();
         let outbox = match self.state.search.meili().cloned() {
@@ -355,6 +357,7 @@ impl Application {
         expiry.abort();
         reconcile.abort();
         housekeeping.abort();
+        alerts.abort();
         visits.abort();
         stats.abort();
         outbox.abort();

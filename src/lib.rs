@@ -1,5 +1,6 @@
 //! OCOP marketplace: a server-rendered shop for Vietnam's OCOP-certified local products.
 
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -29,7 +29,7 @@ impl Login {
     }
 }
 
-fn parse_email(s: &str) -> Result<String, &'static str> {
+pub fn parse_email(s: &str) -> Result<String, &'static str> {
     let s = s.to_lowercase();
     let ok = s.len() <= 254
         && s.matches('@').count() == 1

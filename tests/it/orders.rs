@@ -1042,3 +1042,64 @@ async fn stock_sold_shows_on_every_page_whether_or_not_the_product_runs_out() {
     .await;
     assert_eq!(p["in_stock"], false);
 }
+
+/// A sold-out product's page takes an email; when stock comes back the shopper gets one mail,
+/// once, whichever instance sends it; a bad address comes back to the form with the reason.
+#[tokio::test]
+async fn a_shopper_asks_to_hear_when_a_sold_out_product_is_back_and_hears_once() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let page = app.get("/products/tra-hoa-vang").await;
+    assert!(
+        page.body.contains("Hết hàng")
+            && page
+                .body
+                .contains(r#"action="/products/tra-hoa-vang/alert""#),
+        "{}",
+        page.body
+    );
+    let mut v = Visitor::new(&app);
+    let bad = v
+        .post(
+            "/products/tra-hoa-vang/alert",
+            &[("email", "khong-phai-email")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("Email không hợp lệ") && bad.body.contains("khong-phai-email"));
+    let email = format!("cho-hang-{}@example.vn", app.db_name);
+    for _ in 0..2 {
+        let asked = v
+            .post("/products/tra-hoa-vang/alert", &[("email", &email)])
+            .await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        assert!(asked.body.contains("Sàn sẽ báo cho bạn"));
+    }
+    let mails_to = || {
+        crate::helpers::messages(&app)
+            .into_iter()
+            .filter(|m| m.contains(&format!("To: {email}")))
+            .count()
+    };
+    // still sold out: nothing is sent
+    assert_eq!(ocop_market::alerts::send_due(&app.state).await.unwrap(), 0);
+    sqlx::query("update product set stock = 12 where slug = 'tra-hoa-vang'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.refresh().await;
+    // two instances at once: one mail
+    let (a, b) = tokio::join!(
+        ocop_market::alerts::send_due(&app.state),
+        ocop_market::alerts::send_due(&app.state)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(mails_to(), 1);
+    assert_eq!(ocop_market::alerts::send_due(&app.state).await.unwrap(), 0);
+    assert_eq!(mails_to(), 1, "told once");
+    let mail = crate::helpers::messages(&app)
+        .into_iter()
+        .find(|m| m.contains(&format!("To: {email}")))
+        .unwrap();
+    assert!(mail.contains("/products/tra-hoa-vang"), "{mail}");
+}
