@@ -214,6 +214,17 @@ async fn a_shopper_on_a_phone_opens_the_home_page_and_a_product() {
     let alert = text_of(&client, "[role=alert]").await;
     assert!(alert.contains("không còn được chứng nhận OCOP"), "{alert}");
     screenshot(&client, "catalog-expired").await;
+
+    // sold out: the page offers to tell the shopper when it is back
+    client
+        .goto(&format!("{base}/products/tra-hoa-vang"))
+        .await
+        .unwrap();
+    let offer = text_of(&client, "form.stock-alert").await;
+    assert!(offer.contains("Báo cho tôi khi có hàng"), "{offer}");
+    let form = client.find(Locator::Css("form.stock-alert")).await.unwrap();
+    to_middle(&client, &form).await;
+    screenshot(&client, "catalog-sold-out").await;
     client.close().await.unwrap();
 }
 
