@@ -153,9 +153,9 @@ impl Config {
         }
     }
 
-    /// A short tag of this marketplace's database, prefixed to Redis counters keyed by database
-    /// ids (a producer's uploads, its invitations), so marketplaces sharing one Redis (a
-    /// province's staging beside production, the test suite) never count each other's.
+    /// A short tag of this marketplace's database, prefixed to every Redis rate counter, so
+    /// marketplaces sharing one Redis (a province's staging beside production, the test suite)
+    /// never count each other's.
     pub fn redis_namespace(&self) -> String {
         crate::crypto::sha256_hex(self.database_url.as_bytes())[..8].to_string()
     }

@@ -218,6 +218,12 @@ pub async fn end_sessions(
 
 /// Counts one attempt under `key`; when more than `limit` happened within `window_secs`, says how
 /// long until the window ends. One round trip, atomic.
+/// A counter's Redis key, inside this marketplace's namespace: marketplaces sharing one Redis
+/// (staging beside production, the test suite's databases) never count each other's attempts.
+fn rate_key(state: &AppState, key: &str) -> String {
+    format!("ocop:rate:{}:{key}", state.config.redis_namespace())
+}
+
 pub async fn rate_limit(
     state: &AppState,
     key: &str,
@@ -225,7 +231,7 @@ pub async fn rate_limit(
     window_secs: u64,
 ) -> Result<Option<u64>, AppError> {
     let mut redis = state.redis.clone();
-    let key = format!("ocop:rate:{key}");
+    let key = rate_key(state, key);
     let (count, ttl): (u32, i64) = redis::pipe()
         .atomic()
         .incr(&key, 1)
@@ -244,9 +250,6 @@ pub async fn rate_limit(
 
 pub async fn clear_rate_limit(state: &AppState, key: &str) -> Result<(), AppError> {
     let mut redis = state.redis.clone();
-    let _: () = redis
-        .del(format!("ocop:rate:{key}"))
-        .await
-        .map_err(redis_down)?;
+    let _: () = redis.del(rate_key(state, key)).await.map_err(redis_down)?;
     Ok(())
 }

@@ -642,11 +642,7 @@ async fn upload_refusal(
     }
     if let Some(wait) = crate::auth::session::rate_limit(
         state,
-        &format!(
-            "upload:{}:producer:{}",
-            state.config.redis_namespace(),
-            member.producer_id
-        ),
+        &format!("upload:producer:{}", member.producer_id),
         quota.per_hour,
         3600,
     )
@@ -1308,11 +1304,7 @@ async fn invite(
     }
     if let Some(wait) = crate::auth::session::rate_limit(
         &state,
-        &format!(
-            "invite:{}:producer:{}",
-            state.config.redis_namespace(),
-            member.producer_id
-        ),
+        &format!("invite:producer:{}", member.producer_id),
         INVITES_PER_DAY,
         24 * 3600,
     )
