@@ -234,6 +234,13 @@ async fn a_shopper_pays_by_each_provider_and_by_cash_and_staff_see_it_on_the_das
         crate::browser::fits_width(&client).await,
         "the dashboard fits a phone"
     );
+    // national staff see the provinces ranked by what they sold
+    let ranking = client
+        .find(Locator::Css("svg.ranking"))
+        .await
+        .expect("the provinces' ranking");
+    crate::browser::to_middle(&client, &ranking).await;
+    screenshot(&client, "journey-staff-ranking").await;
     // the same staff find the cash order by its code and open it whole
     client.goto(&format!("{base}/staff/orders")).await.unwrap();
     until_text(&client, "trong 4").await;

@@ -288,6 +288,13 @@ async fn the_dashboard_shows_each_province_its_own_numbers_and_csv_opens_in_exce
         "never another province's numbers"
     );
     assert!(page.body.contains("<svg class=\"chart\""));
+    // the province's communes ranked by what they sold, each named with its value
+    assert!(
+        page.body.contains("Xã, phường bán được nhiều nhất")
+            && page.body.contains("<svg class=\"chart ranking\""),
+        "{}",
+        page.body
+    );
     // this year so far is compared with the same days a year earlier, not with the year before
     let today = ocop_market::domain::vn_today();
     let year = quang_ninh.get("/staff/dashboard?period=year").await;
