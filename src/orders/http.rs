@@ -868,9 +868,25 @@ pub async fn notify_change(state: &AppState, order_id: i64, to: Status) {
         .await;
 }
 
-/// One mail to the shopper for the whole group (not one per producer) and one to each producer
-/// for its part, when the group's money has arrived.
+/// What happened to a whole order group, told once to the shopper and once to each producer.
+#[derive(Clone, Copy)]
+enum GroupEvent {
+    Placed,
+    Paid,
+}
+
+/// Tells the shopper their order was placed, and each producer that an order arrived.
+pub async fn notify_placed(state: &AppState, group_id: i64) {
+    notify_group(state, group_id, GroupEvent::Placed).await
+}
+
+/// Tells the shopper their money arrived (one mail for the group, not one per producer), and
+/// each producer that its part is paid.
 pub async fn notify_group_paid(state: &AppState, group_id: i64) {
+    notify_group(state, group_id, GroupEvent::Paid).await
+}
+
+async fn notify_group(state: &AppState, group_id: i64, event: GroupEvent) {
     let Ok(orders) = sqlx::query_scalar!(
         "select order_id from shop_order where order_group_id = $1 order by order_id",
         group_id
@@ -880,6 +896,7 @@ pub async fn notify_group_paid(state: &AppState, group_id: i64) {
     else {
         return;
     };
+    let public = state.config.public_url();
     let mut shopper_told = false;
     for order_id in orders {
         let Some((shopper, owner, code, _)) = addresses(state, order_id).await else {
@@ -887,72 +904,46 @@ pub async fn notify_group_paid(state: &AppState, group_id: i64) {
         };
         if !shopper_told {
             let items = items_text(state, group_id, None).await;
-            state
-                .mailer
-                .notify(
-                    shopper.as_deref(),
-                    &format!("Đơn hàng {code}: đã thanh toán"),
+            let (subject, opening) = match event {
+                GroupEvent::Placed => (
+                    format!("Đã nhận đơn hàng {code}"),
+                    format!("Cảm ơn bạn đã đặt hàng trên Sàn OCOP. Mã đơn hàng: {code}."),
+                ),
+                GroupEvent::Paid => (
+                    format!("Đơn hàng {code}: đã thanh toán"),
                     format!(
-                        "Sàn OCOP đã nhận tiền cho đơn hàng {code}. Người bán sẽ xác nhận và gửi hàng.\n{items}\nXem đơn hàng: {}/orders/{code}\n",
-                        state.config.public_url()
+                        "Sàn OCOP đã nhận tiền cho đơn hàng {code}. Người bán sẽ xác nhận và gửi hàng."
                     ),
-                )
-                .await;
-            shopper_told = true;
-        }
-        let part = items_text(state, group_id, Some(order_id)).await;
-        state
-            .mailer
-            .notify(
-                owner.as_deref(),
-                &format!("Đơn hàng #{order_id}: {}", Status::Paid.label()),
-                format!(
-                    "Đơn hàng #{order_id} đã được thanh toán: hãy xác nhận và chuẩn bị hàng.\n{part}\n{}/producer/orders/{order_id}\n",
-                    state.config.public_url()
                 ),
-            )
-            .await;
-    }
-}
-
-/// Tells the shopper their order was placed, and each producer that an order arrived.
-pub async fn notify_placed(state: &AppState, group_id: i64) {
-    let Ok(orders) = sqlx::query_scalar!(
-        "select order_id from shop_order where order_group_id = $1",
-        group_id
-    )
-    .fetch_all(&state.pool)
-    .await
-    else {
-        return;
-    };
-    let mut shopper_told = false;
-    for order_id in orders {
-        let Some((shopper, owner, code, _)) = addresses(state, order_id).await else {
-            continue;
-        };
-        if !shopper_told {
-            let items = items_text(state, group_id, None).await;
+            };
             state
                 .mailer
                 .notify(
                     shopper.as_deref(),
-                    &format!("Đã nhận đơn hàng {code}"),
-                    format!("Cảm ơn bạn đã đặt hàng trên Sàn OCOP. Mã đơn hàng: {code}.\n{items}\nXem đơn hàng: {}/orders/{code}\n", state.config.public_url()),
+                    &subject,
+                    format!("{opening}\n{items}\nXem đơn hàng: {public}/orders/{code}\n"),
                 )
                 .await;
             shopper_told = true;
         }
+        // the producer's own part, by its own number: never the shopper's code
         let part = items_text(state, group_id, Some(order_id)).await;
+        let (subject, opening) = match event {
+            GroupEvent::Placed => (
+                format!("Đơn hàng mới #{order_id}"),
+                format!("Gian hàng của bạn có đơn hàng mới #{order_id}."),
+            ),
+            GroupEvent::Paid => (
+                format!("Đơn hàng #{order_id}: {}", Status::Paid.label()),
+                format!("Đơn hàng #{order_id} đã được thanh toán: hãy xác nhận và chuẩn bị hàng."),
+            ),
+        };
         state
             .mailer
             .notify(
                 owner.as_deref(),
-                &format!("Đơn hàng mới #{order_id}"),
-                format!(
-                    "Gian hàng của bạn có đơn hàng mới #{order_id}.\n{part}\n{}/producer/orders/{order_id}\n",
-                    state.config.public_url()
-                ),
+                &subject,
+                format!("{opening}\n{part}\n{public}/producer/orders/{order_id}\n"),
             )
             .await;
     }
