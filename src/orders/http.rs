@@ -756,13 +756,19 @@ async fn refresh_products_of(state: &AppState, order_id: i64) {
 
 // ---------- messages ----------
 
-/// The shopper's address (given at checkout, or their account's) and the producer owner's.
-async fn addresses(
-    state: &AppState,
-    order_id: i64,
-) -> Option<(Option<String>, Option<String>, String, String)> {
+/// Who hears of an order part: the shopper's address (given at checkout, or their account's),
+/// the producer owner's, and what the mails name.
+struct Addresses {
+    shopper: Option<String>,
+    owner: Option<String>,
+    code: String,
+    producer: String,
+    group_id: i64,
+}
+
+async fn addresses(state: &AppState, order_id: i64) -> Option<Addresses> {
     sqlx::query!(
-        r#"select coalesce(g.email, u.email) as shopper_email, g.code, pr.name,
+        r#"select coalesce(g.email, u.email) as shopper_email, g.code, pr.name, o.order_group_id,
                   (select u2.email from producer_member m join app_user u2 using (user_id)
                     where m.producer_id = o.producer_id and m.role = 'owner') as owner_email
            from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
@@ -774,7 +780,13 @@ async fn addresses(
     .await
     .ok()
     .flatten()
-    .map(|r| (r.shopper_email, r.owner_email, r.code, r.name))
+    .map(|r| Addresses {
+        shopper: r.shopper_email,
+        owner: r.owner_email,
+        code: r.code,
+        producer: r.name,
+        group_id: r.order_group_id,
+    })
 }
 
 /// What was ordered, as a mail says it: each part's lines, goods and shipping, then the total
@@ -829,15 +841,13 @@ async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> S
 
 /// Tells the shopper and the producer that an order part moved, with what is in it.
 pub async fn notify_change(state: &AppState, order_id: i64, to: Status) {
-    let Some((shopper, owner, code, producer)) = addresses(state, order_id).await else {
-        return;
-    };
-    let Ok(group_id) = sqlx::query_scalar!(
-        "select order_group_id from shop_order where order_id = $1",
-        order_id
-    )
-    .fetch_one(&state.pool)
-    .await
+    let Some(Addresses {
+        shopper,
+        owner,
+        code,
+        producer,
+        group_id,
+    }) = addresses(state, order_id).await
     else {
         return;
     };
@@ -899,7 +909,13 @@ async fn notify_group(state: &AppState, group_id: i64, event: GroupEvent) {
     let public = state.config.public_url();
     let mut shopper_told = false;
     for order_id in orders {
-        let Some((shopper, owner, code, _)) = addresses(state, order_id).await else {
+        let Some(Addresses {
+            shopper,
+            owner,
+            code,
+            ..
+        }) = addresses(state, order_id).await
+        else {
             continue;
         };
         if !shopper_told {

@@ -390,25 +390,6 @@ impl MeiliSearch {
             counts: Arc::new(counts),
         })
     }
-
-    /// The best `n` matches for suggestions: ids only.
-    pub async fn suggest(&self, terms: &Terms, n: usize) -> Result<Vec<i64>, SearchError> {
-        if terms.is_empty() {
-            return Ok(Vec::new());
-        }
-        let text = terms.words.join(" ");
-        let index = self.client.index(&self.index);
-        let results = index
-            .search()
-            .with_query(&text)
-            .with_matching_strategy(MatchingStrategies::ALL)
-            .with_limit(n)
-            .with_attributes_to_retrieve(Selectors::Some(&["id"]))
-            .execute::<Hit>()
-            .await
-            .map_err(unavailable)?;
-        Ok(results.hits.into_iter().map(|h| h.result.id).collect())
-    }
 }
 
 impl SearchBackend for MeiliSearch {

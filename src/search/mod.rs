@@ -290,7 +290,8 @@ impl Search {
             }
             let ask = async {
                 Ok(Listing {
-                    product_ids: meili.suggest(terms, n).await?,
+                    // the best n matches, ids only: suggestions need no facets
+                    product_ids: meili.matches(terms, n).await?,
                     counts: Arc::default(),
                 })
             };
