@@ -67,8 +67,10 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/media", media)
         .merge(counted)
         .merge(crate::auth::http::router())
+        .merge(crate::addresses::router())
         .merge(crate::producer::http::router())
         .merge(crate::staff::http::router())
+        .merge(crate::banners::router())
         .merge(crate::cart::http::router())
         .merge(crate::checkout::http::router())
         .merge(crate::orders::http::router())
@@ -77,9 +79,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::health::router())
         .merge(crate::alerts::router())
         .route("/metrics", get(crate::metrics::metrics))
+        .route("/static/app.css", get(|| async { asset(CSS, &APP_CSS) }))
         .route(
-            "/static/app.css",
-            get(|| async { asset(CSS, include_str!("../templates/static/app.css")) }),
+            "/static/portal.css",
+            get(|| async { asset(CSS, &PORTAL_CSS) }),
         )
         .route(
             "/static/search.js",
@@ -150,6 +153,39 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 const CSS: &str = "text/css; charset=utf-8";
+
+// The styles as sent: the sources' comments are for people, not for a phone's connection.
+static APP_CSS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| minify_css(include_str!("../templates/static/app.css")));
+static PORTAL_CSS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| minify_css(include_str!("../templates/static/portal.css")));
+
+/// Drops comments and the whitespace around braces, semicolons and commas; everything else (the
+/// spaces inside values such as `calc(50% + 6px)` or `1px solid`) stays as written.
+pub fn minify_css(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        rest = rest[start + 2..]
+            .find("*/")
+            .map_or("", |end| &rest[start + 2 + end + 2..]);
+    }
+    out.push_str(rest);
+    let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut tight = String::with_capacity(collapsed.len());
+    let chars: Vec<char> = collapsed.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1).copied();
+        let around = |x: Option<char>| matches!(x, Some('{' | '}' | ';' | ','));
+        if c == ' ' && (around(prev) || around(next)) {
+            continue;
+        }
+        tight.push(c);
+    }
+    tight.replace(";}", "}")
+}
 const JS: &str = "text/javascript; charset=utf-8";
 const SVG: &str = "image/svg+xml";
 
@@ -417,4 +453,29 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::minify_css;
+
+    #[test]
+    fn styles_are_sent_without_comments_but_with_every_rule() {
+        let source = include_str!("../templates/static/app.css");
+        let sent = minify_css(source);
+        assert!(!sent.contains("/*") && !sent.contains('\n'));
+        assert_eq!(sent.matches('{').count(), source.matches('{').count());
+        assert!(
+            sent.len() < source.len() * 9 / 10,
+            "{} of {}",
+            sent.len(),
+            source.len()
+        );
+        assert_eq!(
+            minify_css(
+                ".a, .b { margin: calc(50% + 6px) 0; /* why */ border: 1px solid var(--line); }\n@media (min-width: 720px) { .a { color: red; } }"
+            ),
+            ".a,.b{margin: calc(50% + 6px) 0;border: 1px solid var(--line)}@media (min-width: 720px){.a{color: red}}"
+        );
+    }
 }

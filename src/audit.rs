@@ -73,6 +73,8 @@ pub fn action_label(action: &str) -> String {
         "order.deliver" => "Đã giao hàng",
         "order.cancel" => "Huỷ đơn",
         "order.refund" => "Ghi nhận hoàn tiền",
+        "banner.create" => "Thêm banner trang chủ",
+        "banner.delete" => "Gỡ banner trang chủ",
         other => return other.to_string(),
     };
     label.to_string()
@@ -87,6 +89,7 @@ fn entity_label(entity: &str) -> &'static str {
         "app_user" => "Tài khoản",
         "shop_order" => "Đơn",
         "payment_event" => "Khoản tiền",
+        "banner" => "Banner",
         _ => "Bản ghi",
     }
 }
@@ -131,6 +134,14 @@ pub fn field_label(field: &str) -> String {
         "resolved_by" => "Người xử lý",
         "reviewed_at" => "Duyệt lúc",
         "reviewed_by" => "Người duyệt",
+        "title" => "Tiêu đề",
+        "subtitle" => "Lời giới thiệu",
+        "link" => "Trang mở khi bấm",
+        "cta" => "Chữ trên nút",
+        "theme" => "Màu",
+        "motif" => "Hình vẽ",
+        "starts_on" => "Từ ngày",
+        "ends_on" => "Đến ngày",
         other => return other.to_string(),
     };
     label.to_string()

@@ -1,9 +1,11 @@
 //! OCOP marketplace: a server-rendered shop for Vietnam's OCOP-certified local products.
 
+pub mod addresses;
 pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod banners;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;

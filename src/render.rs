@@ -35,6 +35,14 @@ pub fn build() -> tera::Result<Tera> {
     tera.register_filter("thousands", thousands_filter);
     tera.register_filter("per_mille", per_mille_filter);
     tera.register_filter("time_vn", time_vn_filter);
+    tera.register_filter("short_count", short_count_filter);
+    tera.register_filter("day_month", day_month_filter);
+    tera.register_filter("thumb", |v: &Value, _: &HashMap<String, Value>| {
+        let url = v
+            .as_str()
+            .ok_or_else(|| tera::Error::msg("thumb expects a URL"))?;
+        Ok(Value::String(crate::media::thumbnail_url(url)))
+    });
     Ok(tera)
 }
 
@@ -187,6 +195,32 @@ fn per_mille_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<V
     Ok(Value::String(per_mille(n)))
 }
 
+/// A count as shops show it beside a product: 950 → "950", 1_234 → "1,2k", 2_500_000 → "2,5tr".
+pub fn short_count(n: i64) -> String {
+    let short = |n: i64, unit: i64, suffix: &str| {
+        let tenths = n * 10 / unit;
+        if tenths % 10 == 0 {
+            format!("{}{suffix}", tenths / 10)
+        } else {
+            format!("{},{}{suffix}", tenths / 10, tenths % 10)
+        }
+    };
+    if n < 1_000 {
+        n.to_string()
+    } else if n < 1_000_000 {
+        short(n, 1_000, "k")
+    } else {
+        short(n, 1_000_000, "tr")
+    }
+}
+
+fn short_count_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let n = value
+        .as_i64()
+        .ok_or_else(|| tera::Error::msg("short_count expects an integer"))?;
+    Ok(Value::String(short_count(n)))
+}
+
 /// "2026-05-10" → "10/05/2026", the way dates are written in Vietnam.
 fn date_vn_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     let s = value
@@ -199,6 +233,13 @@ fn date_vn_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Val
         }
         _ => Err(tera::Error::msg("date_vn expects a YYYY-MM-DD string")),
     }
+}
+
+/// "2026-12-05" → "05/12": a date this year or next, where the year goes without saying.
+fn day_month_filter(value: &Value, args: &HashMap<String, Value>) -> tera::Result<Value> {
+    let full = date_vn_filter(value, args)?;
+    let s = full.as_str().unwrap_or_default();
+    Ok(Value::String(s.get(..5).unwrap_or(s).to_string()))
 }
 
 /// "14:05 24/11/2026", in Vietnam time.
@@ -257,6 +298,15 @@ mod tests {
         assert_eq!(per_mille(0), "0%");
         assert_eq!(per_mille(1000), "100%");
         assert_eq!(per_mille(-125), "-12,5%");
+    }
+
+    #[test]
+    fn sold_counts_are_shortened_the_way_shops_show_them() {
+        assert_eq!(short_count(950), "950");
+        assert_eq!(short_count(1_000), "1k");
+        assert_eq!(short_count(1_234), "1,2k");
+        assert_eq!(short_count(999_999), "999,9k");
+        assert_eq!(short_count(2_500_000), "2,5tr");
     }
 
     #[test]

@@ -15,7 +15,7 @@ fn palette(sector: Sector) -> (&'static str, &'static str) {
 
 /// What the picture shows: the product's kind when its name says it, else its sector's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Motif {
+pub enum Motif {
     Tea,
     Honey,
     Rice,
@@ -31,6 +31,79 @@ enum Motif {
     Homestay,
     Bowl,
     Bottle,
+}
+
+impl Motif {
+    /// The motifs a banner may show (bowls and bottles are for products only).
+    pub const FOR_BANNERS: [Motif; 13] = [
+        Self::Tea,
+        Self::Honey,
+        Self::Rice,
+        Self::FishSauce,
+        Self::Seafood,
+        Self::Coffee,
+        Self::Liquor,
+        Self::Cake,
+        Self::Noodles,
+        Self::Herb,
+        Self::Textile,
+        Self::Pottery,
+        Self::Homestay,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Tea => "tea",
+            Self::Honey => "honey",
+            Self::Rice => "rice",
+            Self::FishSauce => "fish_sauce",
+            Self::Seafood => "seafood",
+            Self::Coffee => "coffee",
+            Self::Liquor => "liquor",
+            Self::Cake => "cake",
+            Self::Noodles => "noodles",
+            Self::Herb => "herb",
+            Self::Textile => "textile",
+            Self::Pottery => "pottery",
+            Self::Homestay => "homestay",
+            Self::Bowl => "bowl",
+            Self::Bottle => "bottle",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Tea => "Chè, trà",
+            Self::Honey => "Mật ong",
+            Self::Rice => "Gạo, nếp",
+            Self::FishSauce => "Nước mắm",
+            Self::Seafood => "Hải sản",
+            Self::Coffee => "Cà phê",
+            Self::Liquor => "Rượu",
+            Self::Cake => "Bánh, kẹo, mứt",
+            Self::Noodles => "Miến, bún, phở",
+            Self::Herb => "Dược liệu",
+            Self::Textile => "Dệt, thổ cẩm",
+            Self::Pottery => "Gốm sứ",
+            Self::Homestay => "Du lịch, homestay",
+            Self::Bowl => "Món ăn",
+            Self::Bottle => "Đồ uống",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Motif> {
+        Self::FOR_BANNERS.into_iter().find(|m| m.key() == key)
+    }
+}
+
+/// A banner's picture: the motif large, with a few of its smaller copies, in `fg` on `bg`
+/// (a 360×240 drawing that scales with the banner).
+pub fn banner_svg(m: Motif, fg: &str, bg: &str) -> String {
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 360 240" aria-hidden="true" focusable="false"><circle cx="230" cy="120" r="110" fill="{bg}"/><g transform="translate(230 124) scale(1.5)">{big}</g><g transform="translate(70 60) scale(.5)" opacity=".55">{small}</g><g transform="translate(90 190) scale(.4)" opacity=".4">{small}</g></svg>"#,
+        big = drawing(m, fg, bg),
+        small = drawing(m, fg, bg),
+    )
 }
 
 fn motif(name: &str, sector: Sector) -> Motif {

@@ -65,6 +65,10 @@ async fn design_page(State(state): State<AppState>) -> Result<Response, AppError
             "cards": cards,
             "values": { "name": "Mật ong bạc hà", "price": "12a" },
             "errors": { "price": "Giá phải là số đồng, ví dụ 185000." },
+            "banners": crate::banners::Theme::ALL.iter().map(|t| {
+                let motif = crate::catalog::art::Motif::FOR_BANNERS[*t as usize * 3];
+                crate::banners::sample(*t, motif)
+            }).collect::<Vec<_>>(),
         }),
     ))
 }
@@ -704,6 +708,7 @@ struct HomePage {
     sectors: Vec<Link>,
     provinces: Vec<Link>,
     total: u32,
+    banner: Option<crate::banners::Banner>,
 }
 
 async fn home(State(state): State<AppState>) -> Response {
@@ -757,6 +762,7 @@ fn home_view(s: &Snapshot, today: time::Date) -> HomePage {
             })
             .collect(),
         total: c.total,
+        banner: crate::banners::current(&s.banners, today).cloned(),
     }
 }
 
@@ -767,6 +773,8 @@ struct ProductPage {
     page_url: String,
     qr_url: String,
     more_from_producer: Vec<ProductCard>,
+    /// expected delivery if ordered today: within the producer's province, and elsewhere
+    delivery: Option<[crate::checkout::Window; 2]>,
 }
 
 async fn product_page(State(state): State<AppState>, slug: Segment) -> Result<Response, AppError> {
@@ -791,6 +799,14 @@ async fn product_page(State(state): State<AppState>, slug: Segment) -> Result<Re
             page_url: format!("{}/products/{}", state.config.public_url(), p.slug),
             qr_url: format!("/products/{}/qr.svg", p.slug),
             more_from_producer: views::cards(&s, &more),
+            delivery: p.sector.ships_goods().then(|| {
+                let rule = crate::checkout::ShippingRule::from_config(&state.config);
+                let from = producer.province_code;
+                [
+                    rule.arrives(today, from, Some(from)),
+                    rule.arrives(today, from, None),
+                ]
+            }),
         },
     ))
 }

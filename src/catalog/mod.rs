@@ -1,7 +1,7 @@
 //! The OCOP catalog: provinces and communes, producers, products and their certificates;
 //! the shopper's pages and the JSON API over them.
 
-mod art;
+pub mod art;
 pub mod http;
 pub mod listing;
 pub mod snapshot;

@@ -90,6 +90,37 @@ impl Admin {
     pub fn commune(&self, code: i32) -> Option<&Commune> {
         self.communes.get(&code)
     }
+
+    /// "Commune, Province", as an address ends.
+    pub fn place(&self, commune: i32, province: i16) -> String {
+        let c = self.commune(commune).map(|c| c.name.as_str()).unwrap_or("");
+        let p = self
+            .province(province)
+            .map(|p| p.name.as_str())
+            .unwrap_or("");
+        format!("{c}, {p}")
+    }
+
+    /// What the province → commune picker (`portal/_place.html`) lists: every province, and the
+    /// communes of the one chosen.
+    pub fn picker(&self, province: Option<i16>) -> serde_json::Value {
+        let provinces: Vec<serde_json::Value> = self
+            .provinces
+            .iter()
+            .map(|p| serde_json::json!({ "code": p.code.to_string(), "name": p.name }))
+            .collect();
+        let communes: Vec<serde_json::Value> = province
+            .and_then(|c| self.province(c))
+            .map(|p| {
+                p.communes
+                    .iter()
+                    .filter_map(|c| self.commune(*c))
+                    .map(|c| serde_json::json!({ "code": c.code.to_string(), "name": c.name }))
+                    .collect()
+            })
+            .unwrap_or_default();
+        serde_json::json!({ "provinces": provinces, "communes": communes })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +156,8 @@ pub struct Product {
     pub images: Vec<String>,
     pub hidden: bool,
     pub created_at: OffsetDateTime,
+    /// units paid for, all time, as the sales rollups counted them at the last reload
+    pub sold: i64,
     /// the most recently issued certificate, whatever its state
     pub certificate: Option<Certificate>,
 }
@@ -184,6 +217,8 @@ pub struct Snapshot {
     pub row_of: Arc<HashMap<i64, u32>>,
     /// the Vietnamese day the listable set was computed for
     pub day: Date,
+    /// the home page's banners still to show (`banners::current` picks the day's)
+    pub banners: Arc<Vec<crate::banners::Banner>>,
     /// counts per filter, computed on first use: the snapshot never changes, so neither do they
     pub(crate) memo: Mutex<HashMap<super::listing::FilterKey, Arc<super::listing::Counts>>>,
     /// rendered pages and API answers of this snapshot
@@ -197,6 +232,7 @@ impl Snapshot {
         admin: Arc<Admin>,
         products: HashMap<i64, Arc<Product>>,
         producers: HashMap<i64, Arc<Producer>>,
+        banners: Arc<Vec<crate::banners::Banner>>,
         day: Date,
     ) -> Snapshot {
         let mut listed: Vec<&Arc<Product>> = products
@@ -269,6 +305,7 @@ impl Snapshot {
             row_of: Arc::new(row_of),
             producers_by_name: Arc::new(producers_by_name),
             day,
+            banners,
             memo: Mutex::new(HashMap::new()),
             pages: Default::default(),
             search_memo: Mutex::new(HashMap::new()),
@@ -327,6 +364,7 @@ impl Snapshot {
             producers_by_name: self.producers_by_name.clone(),
             row_of: self.row_of.clone(),
             day,
+            banners: self.banners.clone(),
             memo: Mutex::new(HashMap::new()),
             pages: Default::default(),
             search_memo: Mutex::new(HashMap::new()),
@@ -397,7 +435,9 @@ impl Catalog {
         let admin = Arc::new(Admin::load(&pool).await?);
         let products = load_products(&pool, None).await?;
         let producers = load_producers(&pool, None).await?;
-        let snapshot = Snapshot::build(admin, products, producers, crate::domain::vn_today());
+        let today = crate::domain::vn_today();
+        let banners = Arc::new(crate::banners::load_current(&pool, today).await?);
+        let snapshot = Snapshot::build(admin, products, producers, banners, today);
         Ok(Arc::new(Catalog {
             pool,
             current: RwLock::new(Arc::new(snapshot)),
@@ -415,7 +455,9 @@ impl Catalog {
         let products = load_products(&self.pool, None).await?;
         let producers = load_producers(&self.pool, None).await?;
         let admin = self.snapshot().admin.clone();
-        let next = Snapshot::build(admin, products, producers, crate::domain::vn_today());
+        let today = crate::domain::vn_today();
+        let banners = Arc::new(crate::banners::load_current(&self.pool, today).await?);
+        let next = Snapshot::build(admin, products, producers, banners, today);
         *self.current.write().expect("catalog lock") = Arc::new(next);
         Ok(())
     }
@@ -462,6 +504,7 @@ impl Catalog {
             old.admin.clone(),
             products,
             producers,
+            old.banners.clone(),
             crate::domain::vn_today(),
         );
         *self.current.write().expect("catalog lock") = Arc::new(next);
@@ -492,9 +535,12 @@ impl Catalog {
                     let first = first?;
                     let mut products = HashSet::new();
                     let mut producers = HashSet::new();
+                    let mut everything = false;
                     let mut note = |payload: &str| match payload.split_once(':') {
                         Some(("product", id)) => { id.parse().map(|id| products.insert(id)).ok(); }
                         Some(("producer", id)) => { id.parse().map(|id| producers.insert(id)).ok(); }
+                        // banners change a few times a season: a full reload carries them
+                        Some(("banners", _)) => everything = true,
                         _ => {}
                     };
                     note(first.payload());
@@ -503,7 +549,7 @@ impl Catalog {
                     while let Ok(next) = tokio::time::timeout_at(deadline, listener.recv()).await {
                         note(next?.payload());
                     }
-                    if products.len() + producers.len() > 2_000 {
+                    if everything || products.len() + producers.len() > 2_000 {
                         self.refresh_all().await?;
                     } else {
                         self.refresh(&products, &producers).await?;
@@ -539,8 +585,14 @@ async fn load_products(
                p.weight_grams, p.images, p.hidden, p.created_at,
                c.stars as "stars?", c.awarding_level as "awarding_level?", c.awarding_body as "awarding_body?",
                c.decision_number as "decision_number?", c.issued_on as "issued_on?", c.expires_on as "expires_on?",
-               c.potential_five_star as "potential_five_star?", c.revoked_on, c.revoked_reason
+               c.potential_five_star as "potential_five_star?", c.revoked_on, c.revoked_reason,
+               coalesce(s.sold, 0)::bigint as "sold!"
         from product p
+        left join (
+            select product_id, sum(paid_quantity) as sold from stats_product
+            where tier = 'y' and ($1::bigint[] is null or product_id = any($1))
+            group by product_id
+        ) s on s.product_id = p.product_id
         left join lateral (
             select * from certificate c where c.product_id = p.product_id and c.verification = 'verified'
             order by c.issued_on desc, c.certificate_id desc limit 1
@@ -596,6 +648,7 @@ async fn load_products(
                 hidden: r.hidden,
                 created_at: r.created_at,
                 certificate,
+                sold: r.sold,
             }),
         );
     }

@@ -27,6 +27,8 @@ pub struct ProductCard {
     pub in_stock: bool,
     pub stock: i32,
     pub certificate_expires_on: Option<Date>,
+    /// units paid for, all time
+    pub sold: i64,
     /// search results: the name as HTML with the matched parts marked
     #[serde(skip_serializing_if = "Option::is_none")]
     pub highlight: Option<String>,
@@ -100,6 +102,7 @@ pub fn card(s: &Snapshot, p: &Product, producer: &Producer) -> ProductCard {
         in_stock: p.stock > 0,
         stock: p.stock,
         certificate_expires_on: p.certificate.as_ref().map(|c| c.expires_on),
+        sold: p.sold,
         highlight: None,
     }
 }

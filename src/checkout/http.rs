@@ -83,38 +83,8 @@ async fn render_checkout(
     if priced.count == 0 && problems.is_empty() {
         return Ok(Redirect::to("/cart").into_response());
     }
-    let provinces: Vec<Value> = snapshot
-        .admin
-        .provinces
-        .iter()
-        .map(|p| json!({ "code": p.code.to_string(), "name": p.name }))
-        .collect();
-    let communes: Vec<Value> = to
-        .and_then(|c| snapshot.admin.province(c))
-        .map(|p| {
-            p.communes
-                .iter()
-                .filter_map(|c| snapshot.admin.commune(*c))
-                .map(|c| json!({ "code": c.code.to_string(), "name": c.name }))
-                .collect()
-        })
-        .unwrap_or_default();
-    let addresses: Vec<Value> = match cart.user_id {
-        Some(uid) => sqlx::query!(
-            "select buyer_name, phone, province_code, commune_code, street from saved_address
-             where user_id = $1 order by created_at desc limit 5",
-            uid
-        )
-        .fetch_all(&state.pool)
-        .await?
-        .into_iter()
-        .map(|a| {
-            let place = snapshot.admin.commune(a.commune_code).map(|c| c.name.clone()).unwrap_or_default();
-            let province = snapshot.admin.province(a.province_code).map(|p| p.name.clone()).unwrap_or_default();
-            json!({ "buyer_name": a.buyer_name, "phone": a.phone, "province": a.province_code.to_string(),
-                    "commune": a.commune_code.to_string(), "street": a.street, "label": format!("{}, {}, {}, {}", a.buyer_name, a.street, place, province) })
-        })
-        .collect(),
+    let addresses = match cart.user_id {
+        Some(uid) => crate::addresses::list(&state.pool, &snapshot.admin, uid).await?,
         None => vec![],
     };
     let enabled = state.payments.enabled();
@@ -130,12 +100,14 @@ async fn render_checkout(
         "values": values,
         "errors": errors,
         "problems": problems,
-        "provinces": provinces,
-        "communes": communes,
         "addresses": addresses,
         "methods": methods,
         "destination_known": to.is_some(),
     });
+    let mut page = page;
+    if let (Some(page), Value::Object(picker)) = (page.as_object_mut(), snapshot.admin.picker(to)) {
+        page.extend(picker);
+    }
     let mut response = (status, render_page("checkout/checkout.html", &page)).into_response();
     if session.is_new {
         response
@@ -157,6 +129,11 @@ async fn checkout_page(
     let mut values = BTreeMap::new();
     values.insert("payment_method".to_string(), "cod".to_string());
     if let Some(uid) = cart.user_id {
+        let admin = state.catalog.snapshot().admin.clone();
+        let default = crate::addresses::list(&state.pool, &admin, uid)
+            .await?
+            .into_iter()
+            .find(|a| a.is_default);
         if let Some(user) = load_user(&state, uid).await? {
             values.insert("buyer_name".into(), user.display_name);
             if let Some(p) = user.phone {
@@ -165,6 +142,9 @@ async fn checkout_page(
             if let Some(e) = user.email {
                 values.insert("email".into(), e);
             }
+        }
+        if let Some(a) = default {
+            values.extend(a.values());
         }
     }
     // a fresh idempotency key for this checkout: submitting it again finds the same order
@@ -194,7 +174,23 @@ async fn place(
             "Phiên đặt hàng không hợp lệ. Vui lòng tải lại trang thanh toán.",
         ));
     }
-    let values: BTreeMap<String, String> = form.into_iter().filter(|(k, _)| k != "csrf").collect();
+    let mut values: BTreeMap<String, String> =
+        form.into_iter().filter(|(k, _)| k != "csrf").collect();
+    // a saved address chosen: its fields are filled in and the form shown again (no JavaScript)
+    if let Some(id) = values
+        .get("use_address")
+        .and_then(|id| id.parse::<i64>().ok())
+    {
+        let saved = match cart.user_id {
+            Some(uid) => crate::addresses::find(&state.pool, uid, id).await?,
+            None => None,
+        };
+        if let Some(r) = saved {
+            values.extend(r.values());
+        }
+        values.remove("use_address");
+        values.insert("step".into(), "province".into());
+    }
     if values.get("step").map(String::as_str) == Some("province") {
         return render_checkout(
             &state,
@@ -252,18 +248,8 @@ async fn place(
             }
             if !placed.replayed {
                 if let Some(uid) = cart.user_id {
-                    sqlx::query!(
-                        "insert into saved_address (user_id, buyer_name, phone, province_code, commune_code, street)
-                         values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
-                        uid,
-                        delivery.buyer_name,
-                        delivery.phone,
-                        delivery.province_code,
-                        delivery.commune_code,
-                        delivery.street
-                    )
-                    .execute(&state.pool)
-                    .await?;
+                    // an order to a new address joins the book (a full book stays as it is)
+                    crate::addresses::insert(&state.pool, uid, &delivery.recipient()).await?;
                 }
                 if delivery.method == crate::checkout::PaymentMethod::Vietqr {
                     // the transfer's memo is the order code: the attempt is ready before it arrives

@@ -40,6 +40,31 @@ impl ShippingRule {
     }
 }
 
+/// When a parcel sent on a day is expected, earliest and latest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Window {
+    pub from: time::Date,
+    pub to: time::Date,
+}
+
+impl ShippingRule {
+    /// Days from the order to the door, fastest and slowest: a day to pack, then the carriers'
+    /// standard services within a province and across the country (until they quote their own).
+    pub fn days(&self, from: i16, to: Option<i16>) -> (u8, u8) {
+        if to == Some(from) { (2, 3) } else { (3, 6) }
+    }
+
+    /// The dates a parcel ordered on `ordered` is expected.
+    pub fn arrives(&self, ordered: time::Date, from: i16, to: Option<i16>) -> Window {
+        let (fast, slow) = self.days(from, to);
+        let after = |d: u8| ordered.saturating_add(time::Duration::days(d.into()));
+        Window {
+            from: after(fast),
+            to: after(slow),
+        }
+    }
+}
+
 /// How a shopper pays. The online methods are offered when configured (or in sandbox mode); their
 /// orders wait for payment and expire without one. Cash is paid when the order is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -107,6 +132,8 @@ pub struct CartGroup {
     pub lines: Vec<CartLine>,
     pub subtotal: i64,
     pub shipping_fee: i64,
+    /// when the parcel is expected, once the destination is known (goods only)
+    pub arrives: Option<Window>,
 }
 
 #[derive(Debug, Serialize, Clone, Default)]
@@ -168,6 +195,7 @@ pub fn price_cart(
                 lines: vec![],
                 subtotal: 0,
                 shipping_fee: 0,
+                arrives: None,
             });
         let line_total = p.price_vnd * qty as i64;
         if problem.is_none() {
@@ -200,6 +228,8 @@ pub fn price_cart(
         } else {
             0
         };
+        group.arrives =
+            (ships && to.is_some()).then(|| rule.arrives(s.day, producer.province_code, to));
         cart.goods_total += group.subtotal;
         cart.shipping_total += group.shipping_fee;
         cart.groups.push(group);
@@ -223,12 +253,22 @@ pub struct Delivery {
 
 pub type Errors = BTreeMap<&'static str, String>;
 
-impl Delivery {
+/// Who receives a parcel and where: the part of a checkout that an address book keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub buyer_name: String,
+    pub phone: String,
+    pub province_code: i16,
+    pub commune_code: i32,
+    pub street: String,
+}
+
+impl Recipient {
+    /// The name, phone, province, commune and street typed in `f`, each mistake named by field.
     pub fn parse(
         f: &BTreeMap<String, String>,
         admin: &crate::catalog::snapshot::Admin,
-        enabled: &[PaymentMethod],
-    ) -> Result<Delivery, Errors> {
+    ) -> Result<Recipient, Errors> {
         let get = |k: &str| f.get(k).map(|s| s.trim()).unwrap_or("");
         let mut e = Errors::new();
         let buyer_name = get("buyer_name").to_string();
@@ -239,19 +279,6 @@ impl Delivery {
             e.insert("phone", m.into());
             String::new()
         });
-        let email = match get("email") {
-            "" => None,
-            s => match crate::auth::identity::Login::parse(s) {
-                Ok(crate::auth::identity::Login::Email(m)) => Some(m),
-                _ => {
-                    e.insert(
-                        "email",
-                        "Email không hợp lệ (để trống nếu không có).".into(),
-                    );
-                    None
-                }
-            },
-        };
         let province = get("province")
             .parse::<i16>()
             .ok()
@@ -280,6 +307,54 @@ impl Delivery {
                 "Vui lòng nhập số nhà, tên đường hoặc thôn, xóm.".into(),
             );
         }
+        match (province, commune) {
+            (Some(province_code), Some(commune)) if e.is_empty() => Ok(Recipient {
+                buyer_name,
+                phone,
+                province_code,
+                commune_code: commune.code,
+                street,
+            }),
+            _ => Err(e),
+        }
+    }
+
+    /// The form fields that show this recipient.
+    pub fn values(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("buyer_name".to_string(), self.buyer_name.clone()),
+            ("phone".to_string(), self.phone.clone()),
+            ("province".to_string(), self.province_code.to_string()),
+            ("commune".to_string(), self.commune_code.to_string()),
+            ("street".to_string(), self.street.clone()),
+        ])
+    }
+}
+
+impl Delivery {
+    pub fn parse(
+        f: &BTreeMap<String, String>,
+        admin: &crate::catalog::snapshot::Admin,
+        enabled: &[PaymentMethod],
+    ) -> Result<Delivery, Errors> {
+        let get = |k: &str| f.get(k).map(|s| s.trim()).unwrap_or("");
+        let (recipient, mut e) = match Recipient::parse(f, admin) {
+            Ok(r) => (Some(r), Errors::new()),
+            Err(e) => (None, e),
+        };
+        let email = match get("email") {
+            "" => None,
+            s => match crate::auth::identity::Login::parse(s) {
+                Ok(crate::auth::identity::Login::Email(m)) => Some(m),
+                _ => {
+                    e.insert(
+                        "email",
+                        "Email không hợp lệ (để trống nếu không có).".into(),
+                    );
+                    None
+                }
+            },
+        };
         let note = get("note").to_string();
         if note.chars().count() > 1000 {
             e.insert("note", "Ghi chú dài quá 1.000 ký tự.".into());
@@ -288,19 +363,29 @@ impl Delivery {
         if method.is_none() {
             e.insert("payment_method", "Vui lòng chọn cách thanh toán.".into());
         }
-        if !e.is_empty() {
-            return Err(e);
+        match (recipient, method) {
+            (Some(r), Some(method)) if e.is_empty() => Ok(Delivery {
+                buyer_name: r.buyer_name,
+                phone: r.phone,
+                email,
+                province_code: r.province_code,
+                commune_code: r.commune_code,
+                street: r.street,
+                note,
+                method,
+            }),
+            _ => Err(e),
         }
-        Ok(Delivery {
-            buyer_name,
-            phone,
-            email,
-            province_code: province.expect("checked"),
-            commune_code: commune.expect("checked").code,
-            street,
-            note,
-            method: method.expect("checked"),
-        })
+    }
+
+    pub fn recipient(&self) -> Recipient {
+        Recipient {
+            buyer_name: self.buyer_name.clone(),
+            phone: self.phone.clone(),
+            province_code: self.province_code,
+            commune_code: self.commune_code,
+            street: self.street.clone(),
+        }
     }
 }
 

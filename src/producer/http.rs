@@ -93,24 +93,7 @@ fn to(path: String) -> Response {
 }
 
 fn provinces_and_communes(state: &AppState, province: Option<i16>) -> Value {
-    let s = state.catalog.snapshot();
-    let provinces: Vec<Value> = s
-        .admin
-        .provinces
-        .iter()
-        .map(|p| json!({ "code": p.code.to_string(), "name": p.name }))
-        .collect();
-    let communes: Vec<Value> = province
-        .and_then(|c| s.admin.province(c))
-        .map(|p| {
-            p.communes
-                .iter()
-                .filter_map(|c| s.admin.commune(*c))
-                .map(|c| json!({ "code": c.code.to_string(), "name": c.name }))
-                .collect()
-        })
-        .unwrap_or_default();
-    json!({ "provinces": provinces, "communes": communes })
+    state.catalog.snapshot().admin.picker(province)
 }
 
 fn choices() -> Value {

@@ -504,6 +504,18 @@ pub async fn demo_accounts(
     )
     .execute(pool)
     .await?;
+    // the season's banner, as national staff would plan it: gifts for the coming Tết
+    sqlx::query!(
+        "insert into banner (title, subtitle, link, cta, theme, motif, starts_on, ends_on, created_by)
+         select 'Quà Tết OCOP từ 34 tỉnh, thành',
+                'Trà, mật ong, bánh mứt 4 và 5 sao, mua thẳng từ người làm ra, giao tận nhà.',
+                '/products?stars=5', 'Chọn quà Tết', 'tet', 'cake',
+                current_date, current_date + 60, user_id
+         from app_user where email = 'trunguong@demo.ocop.vn'
+           and not exists (select 1 from banner)"
+    )
+    .execute(pool)
+    .await?;
     Ok(accounts
         .iter()
         .map(|(name, email, _, _)| (*name, *email))

@@ -231,49 +231,102 @@ pub fn ranked_bars(rows: &[(String, i64)], title: &str) -> String {
     svg
 }
 
-/// Bars drawn on the server: no chart library, no CDN, readable without JavaScript.
+/// An amount short enough for an axis: 3_900_000_000 → "3,9 tỷ", 250_000_000 → "250 tr",
+/// 45_000 → "45k".
+fn axis_money(v: i64) -> String {
+    let short = |unit: i64, name: &str| {
+        let tenths = v * 10 / unit;
+        if tenths % 10 == 0 || tenths >= 1000 {
+            format!("{} {name}", tenths / 10)
+        } else {
+            format!("{},{} {name}", tenths / 10, tenths % 10)
+        }
+    };
+    match v {
+        1_000_000_000.. => short(1_000_000_000, "tỷ"),
+        1_000_000.. => short(1_000_000, "tr"),
+        1_000.. => short(1_000, "k").replace(" k", "k"),
+        _ => v.to_string(),
+    }
+}
+
+/// The top of an axis: the smallest 1, 2 or 5 × 10ⁿ at or above `max`, so ticks fall on round
+/// values.
+fn nice_ceiling(max: i64) -> i64 {
+    let mut step = 1_i64;
+    loop {
+        for m in [1, 2, 5] {
+            if step * m >= max {
+                return step * m;
+            }
+        }
+        step = step.saturating_mul(10);
+    }
+}
+
+/// Bars of money drawn on the server: no chart library, no CDN, readable without JavaScript. A
+/// value axis with round ticks and grid lines, dates under the bars, and each bar's exact value
+/// on hover (the page also lists every value for a tap).
 pub fn bar_chart(points: &[(String, i64)], title: &str) -> String {
-    let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
-    let (w, h, pad) = (640.0_f64, 180.0_f64, 20.0_f64);
+    let top = nice_ceiling(points.iter().map(|p| p.1).max().unwrap_or(0).max(1));
+    let (w, h, left, right, head) = (640.0_f64, 180.0_f64, 72.0_f64, 12.0_f64, 10.0_f64);
     let n = points.len().max(1) as f64;
-    let bar = (w - 2.0 * pad) / n;
+    let bar = (w - left - right) / n;
+    let y_of = |v: i64| head + (h - head) * (1.0 - v as f64 / top as f64);
     let mut svg = format!(
         r#"<svg class="chart" viewBox="0 0 {w} {}" role="img" aria-label="{}"><title>{}</title>"#,
         h + 24.0,
         escape_html(title),
         escape_html(title)
     );
-    for (i, (label, v)) in points.iter().enumerate() {
-        let bh = (h - pad) * (*v as f64) / (max as f64);
-        let x = pad + i as f64 * bar;
+    for tick in [0, top / 2, top] {
+        let y = y_of(tick);
         svg.push_str(&format!(
-            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#1b7a43"><title>{}: {}</title></rect>"##,
-            x + bar * 0.1,
-            h - bh,
-            (bar * 0.8).max(1.0),
-            bh,
-            escape_html(label),
-            v
+            r##"<path d="M{left} {y:.1} H{}" stroke="#dfe5e1"/><text x="{}" y="{:.1}" font-size="15" text-anchor="end" fill="#5b6661">{}</text>"##,
+            w - right,
+            left - 6.0,
+            y + 4.0,
+            escape_html(&axis_money(tick))
         ));
     }
-    if points.len() <= 12 {
-        // few bars (payment methods, months of a year): each says what it is
-        for (i, (label, _)) in points.iter().enumerate() {
-            svg.push_str(&format!(
-                r#"<text x="{:.1}" y="{}" font-size="12" text-anchor="middle">{}</text>"#,
-                pad + (i as f64 + 0.5) * bar,
-                h + 18.0,
-                escape_html(label)
-            ));
-        }
-    } else if let (Some(first), Some(last)) = (points.first(), points.last()) {
+    for (i, (label, v)) in points.iter().enumerate() {
+        let y = y_of(*v);
+        let x = left + i as f64 * bar;
         svg.push_str(&format!(
-            r#"<text x="{pad}" y="{}" font-size="12">{}</text><text x="{}" y="{}" font-size="12" text-anchor="end">{}</text>"#,
+            r##"<rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="#1b7a43"><title>{}: {}</title></rect>"##,
+            x + bar * 0.1,
+            (bar * 0.8).max(1.0),
+            (h - y).max(0.0),
+            escape_html(label),
+            crate::domain::Vnd::format(*v)
+        ));
+    }
+    // under the bars: every label when they fit, else about six evenly spaced, first and last
+    let every = if points.len() <= 12 {
+        1
+    } else {
+        points.len().div_ceil(6)
+    };
+    for (i, (label, _)) in points.iter().enumerate() {
+        let last = i + 1 == points.len();
+        // the last label is always written; a regular one too close to it would overlap it
+        if !last && (i % every != 0 || (i > 0 && points.len() - 1 - i <= every / 2)) {
+            continue;
+        }
+        let anchor = match (i, every > 1) {
+            (0, true) => "start",
+            (_, true) if last => "end",
+            _ => "middle",
+        };
+        let x = match anchor {
+            "start" => left + i as f64 * bar,
+            "end" => left + (i + 1) as f64 * bar,
+            _ => left + (i as f64 + 0.5) * bar,
+        };
+        svg.push_str(&format!(
+            r#"<text x="{x:.1}" y="{}" font-size="14" text-anchor="{anchor}">{}</text>"#,
             h + 18.0,
-            escape_html(&first.0),
-            w - pad,
-            h + 18.0,
-            escape_html(&last.0)
+            escape_html(label)
         ));
     }
     svg.push_str("</svg>");
@@ -531,8 +584,10 @@ pub async fn page(
         "now": now, "before": before, "compare": compare, "tables": tables, "reach": reach_now,
         "by": by,
         "series_svg": bar_chart(&series, "Giá trị hàng bán theo thời gian"),
+        "series_points": series,
         "ranking_svg": ranking_svg, "ranking_title": if province.is_some() { "Xã, phường bán được nhiều nhất" } else { "Tỉnh, thành bán được nhiều nhất" },
         "methods_svg": bar_chart(&methods, "Giá trị theo cách thanh toán"),
+        "method_points": methods,
         "query": format!("period={period}&from={from}&to={to}{}", province.map(|p| format!("&province={p}")).unwrap_or_default()),
     });
     Ok(render_page("staff/dashboard.html", &page))
@@ -721,6 +776,35 @@ mod tests {
         assert!(svg.contains(">Quảng Ninh</text>") && svg.contains(">250.000\u{a0}₫</text>"));
         assert!(!svg.contains("style="));
         assert_eq!(ranked_bars(&[], "x"), "");
+    }
+
+    #[test]
+    fn a_chart_has_a_value_axis_with_round_ticks_and_dates_under_its_bars() {
+        assert_eq!(nice_ceiling(3_700_000), 5_000_000);
+        assert_eq!(nice_ceiling(1_000), 1_000);
+        assert_eq!(nice_ceiling(1_001), 2_000);
+        assert_eq!(axis_money(3_900_000_000), "3,9 tỷ");
+        assert_eq!(axis_money(250_000_000), "250 tr");
+        assert_eq!(axis_money(2_500_000), "2,5 tr");
+        assert_eq!(axis_money(45_000), "45k");
+        assert_eq!(axis_money(2_500), "2,5k");
+        let days: Vec<(String, i64)> = (1..=30)
+            .map(|d| (format!("{d:02}/11/2026"), d * 100_000))
+            .collect();
+        let svg = bar_chart(&days, "Theo ngày");
+        assert!(
+            svg.contains(">0</text>")
+                && svg.contains(">2,5 tr</text>")
+                && svg.contains(">5 tr</text>"),
+            "ticks at 0, 2,5 tr and 5 tr: {svg}"
+        );
+        assert!(svg.contains(">01/11/2026</text>") && svg.contains(">30/11/2026</text>"));
+        let written = svg.matches("/11/2026</text>").count();
+        assert!(
+            (4..=7).contains(&written),
+            "about six dates under thirty bars, not {written}"
+        );
+        assert!(svg.contains("<title>15/11/2026: 1.500.000\u{a0}₫</title>"));
     }
 
     #[test]

@@ -25,25 +25,3 @@
       });
   });
 })();
-// Saved addresses at checkout: one tap fills the form.
-(function () {
-  document.querySelectorAll('[data-address]').forEach(function (b) {
-    b.addEventListener('click', function () {
-      var a = JSON.parse(b.getAttribute('data-address'));
-      ['buyer_name', 'phone', 'street'].forEach(function (k) {
-        var el = document.querySelector('[name=' + k + ']');
-        if (el) el.value = a[k];
-      });
-      var province = document.querySelector('select[name=province]');
-      if (!province) return;
-      province.value = a.province;
-      province.dispatchEvent(new Event('change'));
-      var commune = document.querySelector('select[name=commune]');
-      var tries = 0;
-      (function pick() {
-        if (commune.querySelector('option[value="' + a.commune + '"]')) { commune.value = a.commune; return; }
-        if (++tries < 40) setTimeout(pick, 100);
-      })();
-    });
-  });
-})();

@@ -621,6 +621,8 @@ async fn the_components_page_shows_every_component_and_checkout_fields_are_label
             "Ô nhập",
             "Bảng",
             "Dòng thời gian",
+            "Banner theo mùa",
+            "Địa chỉ đã lưu",
             "Trang",
         ] {
             assert!(page.contains(part), "{part} missing");
@@ -645,6 +647,203 @@ async fn the_components_page_shows_every_component_and_checkout_fields_are_label
             unlabelled,
             serde_json::json!([]),
             "{width}px: fields without a label"
+        );
+        client.close().await.unwrap();
+    }
+}
+
+/// How much a text stands out from what is behind it, for every visible text on the page: the
+/// WCAG ratio of its colour to its background (each colour stop of a gradient), against 4.5:1,
+/// or 3:1 for large text. Answers the texts that fall short.
+async fn low_contrast_texts(client: &Client) -> Vec<String> {
+    let found = client
+        .execute(
+            r#"
+            const parse = c => { const m = c && c.match(/rgba?\(([^)]+)\)/); return m ? m[1].split(',').map(parseFloat) : null; };
+            const lin = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+            const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+            const over = (fg, bg) => fg.length < 4 ? fg : fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+            const backgrounds = el => {
+              for (; el; el = el.parentElement) {
+                const s = getComputedStyle(el);
+                if (s.backgroundImage.includes('gradient')) {
+                  return (s.backgroundImage.match(/rgba?\([^)]+\)/g) || []).map(parse);
+                }
+                const c = parse(s.backgroundColor);
+                if (c && (c.length < 4 || c[3] > 0.5)) return [c];
+              }
+              return [[255, 255, 255]];
+            };
+            const bad = [];
+            for (const el of document.querySelectorAll('body *')) {
+              if (el.closest('svg, [hidden], .visually-hidden')) continue;
+              if (!Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+              const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+              if (!r.width || !r.height || s.visibility === 'hidden') continue;
+              const size = parseFloat(s.fontSize), large = size >= 24 || (size >= 18.66 && parseInt(s.fontWeight) >= 700);
+              for (const bg of backgrounds(el)) {
+                const fg = over(parse(s.color), bg);
+                const [a, b] = [lum(fg), lum(bg)];
+                const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+                if (ratio < (large ? 3 : 4.5)) {
+                  bad.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${s.color} on rgb(${bg.slice(0, 3)}) = ${ratio.toFixed(2)}`);
+                  break;
+                }
+              }
+            }
+            return bad;
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+/// The shopper's side of the shop at a phone's size and a desktop's: the season's banner on the
+/// home page; a product's photos (swipe or thumbnails, tap to see one full size), how many sold
+/// and when it would arrive; the address book; and every text on these pages readable (WCAG
+/// contrast), the checkout's included.
+#[tokio::test]
+async fn a_shopper_sees_the_seasons_banner_photos_up_close_sales_arrival_dates_and_their_address_book()
+ {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let pool = &app.pool;
+    for sql in [
+        "update product set stock = 100",
+        "update product set images = array['/img/demo/mien-dong.svg', '/img/demo/banh-da-ke.svg', '/img/demo/tra-hoa-vang.svg'] where slug = 'mien-dong'",
+        "insert into stats_product (tier, start, province_code, product_id, paid_quantity, paid_value)
+         select 'y', date_trunc('year', current_date), 22, product_id, 1234, 1234 * price_vnd from product where slug = 'mien-dong'",
+    ] {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    let (_, staff) = person(&app, "banner", "national_staff", None).await;
+    sqlx::query(
+        "insert into banner (title, subtitle, link, cta, theme, motif, starts_on, ends_on, created_by)
+         values ('Quà Tết OCOP ba miền', 'Trà, mật ong, bánh mứt 4 và 5 sao', '/products?stars=5', 'Chọn quà Tết',
+                 'tet', 'cake', current_date, current_date + 30, $1)",
+    )
+    .bind(staff)
+    .execute(pool)
+    .await
+    .unwrap();
+    app.refresh().await;
+    let (_, shopper) = person(&app, "so-dia-chi", "shopper", None).await;
+    let commune: i32 =
+        sqlx::query_scalar("select min(commune_code) from commune where province_code = 22")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    for (street, default) in [("Thôn 3, xã Bình Liêu", true), ("12 Tràng Tiền", false)] {
+        sqlx::query("insert into saved_address (user_id, buyer_name, phone, province_code, commune_code, street, is_default) values ($1, 'Lê Thị Mua', '0912000111', 22, $2, $3, $4)")
+            .bind(shopper)
+            .bind(commune)
+            .bind(street)
+            .bind(default)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let email = format!("so-dia-chi-{}@example.vn", app.db_name);
+    let base = format!("http://{}", app.addr);
+    for (width, height) in [(390, 844), (1366, 900)] {
+        let (client, _driver) = browser(width, height).await;
+        client.goto(&base).await.unwrap();
+        until_text(&client, "Quà Tết OCOP ba miền").await;
+        let cta = client
+            .find(Locator::Css(".banner .banner-cta"))
+            .await
+            .unwrap();
+        assert_eq!(
+            cta.attr("href").await.unwrap().as_deref(),
+            Some("/products?stars=5")
+        );
+        screenshot(&client, &format!("look-home-banner-{width}")).await;
+        let mut low = low_contrast_texts(&client).await;
+
+        client
+            .goto(&format!("{base}/products/mien-dong"))
+            .await
+            .unwrap();
+        let page = until_text(&client, "Đã bán 1,2k").await;
+        assert!(
+            page.contains("dự kiến nhận"),
+            "the product page says when it would arrive: {page}"
+        );
+        screenshot(&client, &format!("look-product-gallery-{width}")).await;
+        low.extend(low_contrast_texts(&client).await);
+        // the third thumbnail brings the third photo into the strip
+        click(&client, ".gallery .thumbs li:nth-child(3) a").await;
+        let scrolled = client
+            .execute(
+                "const s = document.querySelector('.slides'); return s.scrollLeft / s.clientWidth",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            scrolled.as_f64().unwrap() > 1.5,
+            "{width}px: the strip moved to the third photo ({scrolled})"
+        );
+        // a tap on the photo opens it full screen, at least half as large again
+        click(&client, "#anh-3").await;
+        let sizes = client
+            .execute(
+                "const z = document.querySelector('#phong-to-3');
+                 return [getComputedStyle(z).display, z.querySelector('img').getBoundingClientRect().width,
+                         document.querySelector('#anh-3 img').getBoundingClientRect().width]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (display, zoomed, shown) = (
+            sizes[0].as_str().unwrap().to_string(),
+            sizes[1].as_f64().unwrap(),
+            sizes[2].as_f64().unwrap(),
+        );
+        assert_eq!(display, "flex", "{width}px: the full-screen view opened");
+        assert!(
+            zoomed >= shown * 1.5,
+            "{width}px: the photo is larger up close ({zoomed} against {shown})"
+        );
+        screenshot(&client, &format!("look-product-zoom-{width}")).await;
+        click(&client, "#phong-to-3 .zoom-close").await;
+        let closed = client
+            .execute(
+                "return getComputedStyle(document.querySelector('#phong-to-3')).display",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(closed, "none", "{width}px: the full-screen view closes");
+
+        add_to_cart(&client, &base, "mien-dong").await;
+        sign_in(&client, &base, &email, PASSWORD).await;
+        client.goto(&format!("{base}/checkout")).await.unwrap();
+        let page = until_text(&client, "Dự kiến nhận hàng").await;
+        assert!(page.contains("Mặc định"), "{page}");
+        client
+            .execute(
+                "document.querySelector('.addresses').scrollIntoView()",
+                vec![],
+            )
+            .await
+            .unwrap();
+        screenshot(&client, &format!("look-checkout-addresses-{width}")).await;
+        low.extend(low_contrast_texts(&client).await);
+        client
+            .goto(&format!("{base}/account/addresses"))
+            .await
+            .unwrap();
+        until_text(&client, "12 Tràng Tiền").await;
+        assert!(crate::browser::fits_width(&client).await);
+        screenshot(&client, &format!("look-address-book-{width}")).await;
+        low.extend(low_contrast_texts(&client).await);
+        assert!(
+            low.is_empty(),
+            "{width}px: texts below WCAG AA contrast:\n{}",
+            low.join("\n")
         );
         client.close().await.unwrap();
     }

@@ -4,6 +4,8 @@ mod helpers;
 
 mod abuse;
 mod accounts;
+mod addresses;
+mod banners;
 mod browser;
 mod catalog_api;
 mod database;

@@ -197,3 +197,43 @@ async fn browsers_find_the_icon_where_they_look_for_it() {
             .contains(r#"<link rel="icon" href="/static/favicon.svg""#)
     );
 }
+
+/// A product page stays light on a phone's connection: its HTML and the styles it loads weigh
+/// under 30 KB before compression (images aside), and far less as sent.
+#[tokio::test]
+async fn a_product_page_and_its_styles_weigh_under_30_kb() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    sqlx::query("update product set images = array['/img/demo/mien-dong.svg', '/img/demo/banh-da-ke.svg', '/img/demo/tra-hoa-vang.svg'] where slug = 'mien-dong'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.refresh().await;
+    let page = app.get("/products/mien-dong").await;
+    assert_eq!(page.status, axum::http::StatusCode::OK);
+    let styles: Vec<String> = page
+        .body
+        .match_indices("rel=\"stylesheet\" href=\"")
+        .map(|(at, m)| {
+            let rest = &page.body[at + m.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect();
+    assert!(!styles.is_empty(), "the page loads its styles");
+    let mut weight = page.body.len();
+    for href in &styles {
+        let css = app.get(href.split('?').next().unwrap()).await;
+        assert_eq!(css.status, axum::http::StatusCode::OK, "{href}");
+        weight += css.body.len();
+    }
+    println!(
+        "product page: {} bytes of HTML + {} of CSS",
+        page.body.len(),
+        weight - page.body.len()
+    );
+    assert!(
+        weight < 30_000,
+        "HTML {} + CSS = {weight} bytes",
+        page.body.len()
+    );
+}
