@@ -2,12 +2,12 @@
 //! pick the default one that checkout fills in. Checkout adds each new address it delivers to.
 //! Every query names the signed-in person: nobody reads or changes another's addresses.
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::checkout::{Errors, Recipient};
 use crate::error::AppError;
 use crate::forms::{CheckedForm, Id};
 use crate::render::render_page;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;

@@ -2,11 +2,11 @@
 //! when it is back in stock. Any number of instances run the sender: rows are claimed with
 //! `FOR UPDATE SKIP LOCKED` and marked sent in the same transaction as the claim.
 
-use crate::app::AppState;
-use crate::auth::http::ClientIp;
+use crate::auth::ClientIp;
 use crate::error::AppError;
 use crate::forms::SameSiteForm;
 use crate::render::render_page;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,4 +1,8 @@
-//! The application: shared state, the router that merges each capability's router, and serving.
+//! The application at the top of the module graph: the router that merges each capability's
+//! router, the layers every answer passes, and serving. The shared state lives below everything
+//! in `state.rs`.
+
+use crate::state::AppState;
 
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -7,33 +11,11 @@ use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use redis::aio::ConnectionManager;
-use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-
-/// What every handler may use. Holds no state of its own: Postgres and Redis are the truth,
-/// the catalog snapshot is a cache of Postgres kept current by notifications.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: PgPool,
-    pub redis: ConnectionManager,
-    pub catalog: Arc<Catalog>,
-    pub search: Arc<crate::search::Search>,
-    pub mailer: crate::mail::Mailer,
-    pub media: crate::media::MediaStore,
-    /// signs cart cookies; the same on every instance
-    pub cookie_key: Arc<Vec<u8>>,
-    /// payment providers' accounts and secrets (never logged)
-    pub payments: Arc<crate::payments::Providers>,
-    /// page views not yet moved to Redis (a few seconds' worth)
-    pub visits: Arc<crate::visits::Visits>,
-    /// request counts and latencies of this instance, for `/metrics`
-    pub metrics: Arc<crate::metrics::Metrics>,
-    pub config: Arc<Config>,
-}
 
 /// The Content-Security-Policy of every answer.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -70,7 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::addresses::router())
         .merge(crate::producer::http::router())
         .merge(crate::staff::http::router())
-        .merge(crate::banners::router())
+        .merge(crate::banners::http::router())
         .merge(crate::cart::http::router())
         .merge(crate::checkout::http::router())
         .merge(crate::orders::http::router())
@@ -78,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::payments::sandbox::router())
         .merge(crate::health::router())
         .merge(crate::alerts::router())
-        .route("/metrics", get(crate::metrics::metrics))
+        .route("/metrics", get(crate::metrics::http::metrics))
         .route("/static/app.css", get(|| async { asset(CSS, &APP_CSS) }))
         .route(
             "/static/portal.css",
@@ -332,7 +314,11 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let follower = tokio::spawn(self.state.catalog.clone().follow_changes());
-        let visits = tokio::spawn(crate::visits::follow(self.state.clone()));
+        let visits = tokio::spawn(crate::visits::follow(
+            self.state.visits.clone(),
+            self.state.pool.clone(),
+            self.state.redis.clone(),
+        ));
         let stats = tokio::spawn(crate::stats::fold_forever(
             self.state.pool.clone(),
             Duration::from_secs(10),
@@ -386,7 +372,7 @@ impl Application {
         .await;
         // Workers stop between transactions (an aborted one rolls back and the next instance
         // redoes it); the page views counted in memory are handed to Redis first.
-        if let Err(e) = state.visits.flush(&state).await {
+        if let Err(e) = state.visits.flush(&state.redis).await {
             tracing::warn!(error = %e, "visit counts not flushed at shutdown");
         }
         follower.abort();

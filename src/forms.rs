@@ -2,9 +2,9 @@
 //! `CheckedForm<T>` or `UploadForm` cannot act on a POST that lacks this session's token (403,
 //! nothing changed).
 
-use crate::app::AppState;
 use crate::auth::Session;
 use crate::error::AppError;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use serde::de::DeserializeOwned;

@@ -1,6 +1,6 @@
 //! `/healthz`: the process is up. `/readyz`: Postgres and Redis answer.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

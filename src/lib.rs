@@ -28,5 +28,6 @@ pub mod render;
 pub mod search;
 pub mod seed;
 pub mod staff;
+pub mod state;
 pub mod stats;
 pub mod visits;

@@ -72,7 +72,7 @@ impl Mailer {
                 let name = format!(
                     "{}-{}.eml",
                     time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
-                    crate::auth::session::random_token()[..8].to_owned()
+                    crate::crypto::random_token()[..8].to_owned()
                 );
                 let eml = format!(
                     "To: {}\r\nSubject: =?UTF-8?B?{}?=\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",

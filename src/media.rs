@@ -47,7 +47,7 @@ pub struct MediaStore {
 
 /// A random name: uploaded names are never used for anything.
 fn fresh_name() -> String {
-    crate::auth::session::random_token()[..32].to_string()
+    crate::crypto::random_token()[..32].to_string()
 }
 
 impl MediaStore {
@@ -233,6 +233,29 @@ pub async fn sweep_orphans(
 
 /// The URL of the card-sized version of a picture we stored; other pictures (the demo's SVGs)
 /// are their own thumbnail.
+/// A certificate's scanned decision, for the people allowed to see it (they were checked by the
+/// caller): never cached, shown in the browser.
+pub async fn scan_answer(
+    media: &MediaStore,
+    file: &str,
+) -> Result<axum::response::Response, crate::error::AppError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let (bytes, mime) = media
+        .read_scan(file)
+        .await
+        .ok_or(crate::error::AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "private, no-store"),
+            (header::CONTENT_DISPOSITION, "inline"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 pub fn thumbnail_url(url: &str) -> String {
     match url
         .strip_prefix("/media/p/")

@@ -4,14 +4,17 @@
 //! the salt lives in Redis for the day and then expires, so no stored value can be traced back to
 //! a person or linked across days. Finished days are copied to Postgres (`visit_daily`).
 
-use crate::app::AppState;
+use crate::catalog::Catalog;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
 use sha2::Digest;
+use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 use time::Date;
@@ -88,13 +91,13 @@ impl Visits {
 
     /// Moves the tallies to Redis. Safe with any number of instances: increments add up, and
     /// HyperLogLogs merge.
-    pub async fn flush(&self, state: &AppState) -> Result<(), redis::RedisError> {
+    pub async fn flush(&self, redis: &ConnectionManager) -> Result<(), redis::RedisError> {
         let tallies = std::mem::take(&mut *self.tallies.lock().expect("visits lock"));
         let visitors = std::mem::take(&mut *self.visitors.lock().expect("visits lock"));
-        let mut redis = state.redis.clone();
+        let mut redis = redis.clone();
         let today = crate::domain::vn_today();
         if self.salt_for(today).is_none() {
-            let fresh = crate::auth::session::random_token();
+            let fresh = crate::crypto::random_token();
             let key = self.key(&format!("salt:{today}"));
             let _: Option<String> = redis::cmd("SET")
                 .arg(&key)
@@ -140,9 +143,18 @@ impl Visits {
     }
 }
 
+/// What the counting middleware reads: the tallies, the catalog (a product page's province), and
+/// whether a proxy's `X-Forwarded-For` names the visitor.
+#[derive(Clone)]
+pub struct Counting {
+    pub visits: Arc<Visits>,
+    pub catalog: Arc<Catalog>,
+    pub trust_proxy: bool,
+}
+
 /// Counts HTML pages answered with 200 to GET requests. Before the page is answered it only keeps
 /// cheap handles (the URI and two header values); the rest happens for counted pages only.
-pub async fn count(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn count(State(state): State<Counting>, request: Request, next: Next) -> Response {
     if request.method() != Method::GET {
         return next.run(request).await;
     }
@@ -187,7 +199,7 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
         if let Some(ip) = peer {
             h.update(ip.to_string().as_bytes());
         }
-        if state.config.trust_proxy {
+        if state.trust_proxy {
             if let Some(f) = &forwarded {
                 h.update(
                     f.as_bytes()
@@ -209,17 +221,17 @@ pub async fn count(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 /// Flushes every few seconds, and copies finished days to Postgres once a minute.
-pub async fn follow(state: AppState) {
+pub async fn follow(visits: Arc<Visits>, pool: PgPool, redis: ConnectionManager) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut n = 0u64;
     loop {
         tick.tick().await;
-        if let Err(e) = state.visits.flush(&state).await {
+        if let Err(e) = visits.flush(&redis).await {
             tracing::warn!(error = %e, "visit counts not flushed; will retry");
         }
         n += 1;
         if n % 12 == 1 {
-            if let Err(e) = persist_finished_days(&state).await {
+            if let Err(e) = persist_finished_days(&pool, &redis, &visits).await {
                 tracing::warn!(error = %e, "visit counts not copied to Postgres; will retry");
             }
         }
@@ -228,11 +240,12 @@ pub async fn follow(state: AppState) {
 
 /// Page views, product views and unique visitors of `day` from Redis, per province (None: all).
 pub async fn read_day(
-    state: &AppState,
+    redis: &ConnectionManager,
+    visits: &Visits,
     day: Date,
 ) -> Result<Vec<(Option<i16>, i64, i64, i64)>, redis::RedisError> {
-    let mut redis = state.redis.clone();
-    let fields: HashMap<String, i64> = redis.hgetall(state.visits.key(&day.to_string())).await?;
+    let mut redis = redis.clone();
+    let fields: HashMap<String, i64> = redis.hgetall(visits.key(&day.to_string())).await?;
     let mut provinces: HashSet<Option<i16>> = HashSet::new();
     for f in fields.keys() {
         if let Some((_, p)) = f.split_once(':') {
@@ -242,9 +255,7 @@ pub async fn read_day(
     let mut out = vec![];
     for p in provinces {
         let pf = province_field(p);
-        let uv: i64 = redis
-            .pfcount(state.visits.key(&format!("uv:{day}:{pf}")))
-            .await?;
+        let uv: i64 = redis.pfcount(visits.key(&format!("uv:{day}:{pf}"))).await?;
         out.push((
             p,
             *fields.get(&format!("page:{pf}")).unwrap_or(&0),
@@ -258,12 +269,14 @@ pub async fn read_day(
 /// Copies the last week's finished days into `visit_daily` (absolute values: running it twice, or
 /// on several instances, writes the same numbers).
 pub async fn persist_finished_days(
-    state: &AppState,
+    pool: &PgPool,
+    redis: &ConnectionManager,
+    visits: &Visits,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let today = crate::domain::vn_today();
     for back in 1..=7 {
         let day = today - time::Duration::days(back);
-        for (province, pages, products, uniques) in read_day(state, day).await? {
+        for (province, pages, products, uniques) in read_day(redis, visits, day).await? {
             sqlx::query!(
                 "insert into visit_daily (day, province_code, page_views, product_views, unique_visitors)
                  values ($1, $2, $3, $4, $5)
@@ -276,7 +289,7 @@ pub async fn persist_finished_days(
                 products,
                 uniques
             )
-            .execute(&state.pool)
+            .execute(pool)
             .await?;
         }
     }

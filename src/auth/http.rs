@@ -1,13 +1,13 @@
 //! `/signup`, `/login`, `/logout`, `/account`.
 
 use super::identity::{Login, check_new_password, hash_password, verify_password};
-use super::session::{Session, clear_rate_limit, random_token, rate_limit};
-use super::{CurrentUser, client_ip};
-use crate::app::AppState;
+use super::session::{Session, clear_rate_limit, rate_limit};
+use super::{ClientIp, CurrentUser};
+use crate::crypto::random_token;
 use crate::error::AppError;
 use crate::render::render_page;
-use axum::extract::{Form, FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use crate::state::AppState;
+use axum::extract::{Form, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -38,19 +38,6 @@ const ACCOUNT_WINDOW_SECS: u64 = 60 * 60;
 /// Sign-ups (each costs an argon2 hash) per address per hour.
 const SIGNUPS_PER_IP: u32 = 10;
 const SIGNUP_LINK_MINUTES: u64 = 60;
-
-/// The requester's address, taken before the body is read.
-pub(crate) struct ClientIp(pub String);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(parts, state)))
-    }
-}
 
 /// A page answer that also hands the browser its session cookie when the session is new.
 fn with_session(

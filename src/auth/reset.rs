@@ -2,11 +2,13 @@
 //! uses it. The token lives in Redis with a time limit and is taken with GETDEL, so it works once
 //! even if two tabs submit at the same moment.
 
-use super::http::{ClientIp, FormPage, sign_in};
+use super::ClientIp;
+use super::http::{FormPage, sign_in};
 use super::identity::{Login, check_new_password, hash_password};
-use super::session::{Session, random_token, rate_limit, redis_down};
-use crate::app::AppState;
+use super::session::{Session, rate_limit, redis_down};
+use crate::crypto::random_token;
 use crate::error::AppError;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;

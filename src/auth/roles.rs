@@ -4,8 +4,8 @@
 //! in.
 
 use super::CurrentUser;
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::Serialize;

@@ -6,8 +6,8 @@
 //! each account keeps an index of its sessions so that a password reset or change, a disabled
 //! account or a removed member ends them all.
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
@@ -46,7 +46,7 @@ fn user_key(user_id: i64) -> String {
     format!("ocop:user-sessions:{user_id}")
 }
 
-pub use crate::crypto::random_token;
+use crate::crypto::random_token;
 
 fn key(id: &str) -> String {
     format!("ocop:session:{id}")

@@ -2,12 +2,12 @@
 //! (partial update, no reload) and a redirect to plain forms (works without JavaScript).
 
 use super::{Budget, Cart, MAX_LINE, count_cookie};
-use crate::app::AppState;
-use crate::auth::http::ClientIp;
+use crate::auth::ClientIp;
 use crate::checkout::{ShippingRule, price_cart};
 use crate::error::AppError;
 use crate::forms::SameSiteForm;
 use crate::render::render_page;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -4,9 +4,9 @@
 
 pub mod http;
 
-use crate::app::AppState;
 use crate::auth::Session;
 use crate::error::AppError;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
@@ -48,7 +48,7 @@ pub async fn cookie_key(
     if let Some(k) = configured.filter(|k| k.len() >= 32) {
         return Ok(k.as_bytes().to_vec());
     }
-    let fresh = crate::auth::session::random_token();
+    let fresh = crate::crypto::random_token();
     let _: Option<String> = redis::cmd("SET")
         .arg("ocop:secret:cookies")
         .arg(&fresh)
@@ -136,7 +136,7 @@ impl FromRequestParts<AppState> for Cart {
                 new_cookie: None,
             });
         }
-        let id = crate::auth::session::random_token()[..32].to_string();
+        let id = crate::crypto::random_token()[..32].to_string();
         let cookie = HeaderValue::from_str(&format!(
             "{COOKIE}={id}.{}; Path=/; HttpOnly; SameSite=Lax; Max-Age={TTL_SECS}",
             sign(&state.cookie_key, &id)

@@ -4,6 +4,7 @@
 pub mod art;
 pub mod http;
 pub mod listing;
+pub mod pages;
 pub mod snapshot;
 pub mod views;
 

@@ -511,6 +511,16 @@ impl Catalog {
         Ok(())
     }
 
+    /// After a change this instance made: its own pages show it at once (the others follow the
+    /// notification). A failure is only logged: the listener catches up.
+    pub async fn refresh_after(&self, products: &[i64], producers: &[i64]) {
+        let products: HashSet<i64> = products.iter().copied().collect();
+        let producers: HashSet<i64> = producers.iter().copied().collect();
+        if let Err(e) = self.refresh(&products, &producers).await {
+            tracing::warn!(error = %e, "catalog refresh after a change failed; the listener will catch up");
+        }
+    }
+
     /// Follows `catalog_changed` notifications until the process stops. Safe with any number of
     /// instances: each only updates its own copy.
     pub async fn follow_changes(self: Arc<Self>) {

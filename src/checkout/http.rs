@@ -3,12 +3,12 @@
 use super::{
     Delivery, Errors, PaymentMethod, PlaceError, SeenLine, ShippingRule, place_order, price_cart,
 };
-use crate::app::AppState;
 use crate::auth::{Session, load_user};
 use crate::cart::Cart;
 use crate::error::AppError;
 use crate::forms::CheckedForm;
 use crate::render::render_page;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -148,7 +148,7 @@ async fn checkout_page(
         }
     }
     // a fresh idempotency key for this checkout: submitting it again finds the same order
-    let token = crate::auth::session::random_token();
+    let token = crate::crypto::random_token();
     render_checkout(
         &state,
         &session,
@@ -256,7 +256,7 @@ async fn place(
                     crate::payments::start_attempt(&state.pool, &placed.code, delivery.method)
                         .await?;
                 }
-                crate::orders::http::notify_placed(&state, placed.order_group_id).await;
+                crate::orders::notify::placed(&state, placed.order_group_id).await;
             }
             let mut response =
                 Redirect::to(&format!("/orders/{}?placed=1", placed.code)).into_response();
@@ -280,7 +280,7 @@ async fn place(
                 }
             }
             // a new key: what is placed next is a different order
-            let token = crate::auth::session::random_token();
+            let token = crate::crypto::random_token();
             session.is_new = false;
             render_checkout(
                 &state,

@@ -3,19 +3,18 @@
 //! part of an order group.
 
 use super::{Actor, Details, Status, TransitionError, transition};
-use crate::app::AppState;
 use crate::auth::{CurrentUser, ProducerMember, Session};
 use crate::error::AppError;
 use crate::forms::{CheckedForm, Id};
 use crate::render::render_page;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,172 +40,6 @@ impl From<TransitionError> for AppError {
     }
 }
 
-#[derive(Serialize)]
-struct Line {
-    name: String,
-    unit: String,
-    unit_price: i64,
-    quantity: i32,
-    line_total: i64,
-    product_id: i64,
-}
-
-#[derive(Serialize)]
-struct Event {
-    at: OffsetDateTime,
-    label: &'static str,
-    actor: String,
-    note: Option<String>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct OrderView {
-    order_id: i64,
-    producer_name: String,
-    status: String,
-    status_label: &'static str,
-    goods_total: i64,
-    shipping_fee: i64,
-    carrier: Option<String>,
-    tracking_number: Option<String>,
-    cancel_reason: Option<String>,
-    lines: Vec<Line>,
-    events: Vec<Event>,
-    shopper_can_cancel: bool,
-}
-
-/// One order part as staff see it: the buyer, the group's payments, the part's lines and
-/// timeline; `None` when it does not exist or lies outside `province`.
-pub(crate) async fn staff_view(
-    state: &AppState,
-    order_id: i64,
-    province: Option<i16>,
-) -> Result<Option<Value>, AppError> {
-    let Some(o) = sqlx::query!(
-        r#"select o.order_group_id, o.producer_id, g.code, g.buyer_name, g.phone, g.email, g.street, g.note,
-                  g.payment_method, g.created_at, g.grand_total, c.name as commune_name, pv.name as province_name,
-                  pr.province_code as producer_province
-           from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
-           join commune c on c.commune_code = g.commune_code join province pv on pv.province_code = g.province_code
-           where o.order_id = $1"#,
-        order_id
-    )
-    .fetch_optional(&state.pool)
-    .await?
-    else {
-        return Ok(None);
-    };
-    if province.is_some_and(|p| p != o.producer_province) {
-        return Ok(None);
-    }
-    let part = order_views(state, o.order_group_id, Some(o.producer_id))
-        .await?
-        .into_iter()
-        .next();
-    let payments: Vec<Value> = sqlx::query!(
-        "select method, amount, status, reference, created_at, paid_at from payment where order_group_id = $1 order by payment_id",
-        o.order_group_id
-    )
-    .fetch_all(&state.pool)
-    .await?
-    .into_iter()
-    .map(|p| {
-        json!({
-            "method": crate::checkout::PaymentMethod::from_key(&p.method).map(|m| m.label()),
-            "amount": p.amount, "status": crate::payments::payment_status_label(&p.status),
-            "reference": p.reference, "created_at": p.created_at, "paid_at": p.paid_at,
-        })
-    })
-    .collect();
-    Ok(Some(json!({
-        "order_id": order_id, "code": o.code, "buyer_name": o.buyer_name, "phone": o.phone, "email": o.email,
-        "address": format!("{}, {}, {}", o.street, o.commune_name, o.province_name), "note": o.note,
-        "method": crate::checkout::PaymentMethod::from_key(&o.payment_method).map(|m| m.label()),
-        "created_at": o.created_at, "grand_total": o.grand_total, "part": part, "payments": payments,
-    })))
-}
-
-async fn order_views(
-    state: &AppState,
-    group_id: i64,
-    producer: Option<i64>,
-) -> Result<Vec<OrderView>, AppError> {
-    let orders = sqlx::query!(
-        r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, o.carrier, o.tracking_number, o.cancel_reason,
-                  pr.name as producer_name
-           from shop_order o join producer pr using (producer_id)
-           where o.order_group_id = $1 and ($2::bigint is null or o.producer_id = $2)
-           order by pr.name, o.order_id"#,
-        group_id,
-        producer
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    let ids: Vec<i64> = orders.iter().map(|o| o.order_id).collect();
-    let lines = sqlx::query!(
-        "select order_id, product_id, name, unit, unit_price, quantity, line_total from order_line
-         where order_id = any($1) order by name",
-        &ids
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    let events = sqlx::query!(
-        "select order_id, at, to_status, actor, note from order_event where order_id = any($1) order by order_event_id",
-        &ids
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    Ok(orders
-        .into_iter()
-        .map(|o| {
-            let status = Status::from_key(&o.status).unwrap_or(Status::Cancelled);
-            OrderView {
-                order_id: o.order_id,
-                producer_name: o.producer_name,
-                status_label: status.label(),
-                shopper_can_cancel: status.allows(Status::Cancelled, Actor::Shopper),
-                status: o.status,
-                goods_total: o.goods_total,
-                shipping_fee: o.shipping_fee,
-                carrier: o.carrier,
-                tracking_number: o.tracking_number,
-                cancel_reason: o.cancel_reason,
-                lines: lines
-                    .iter()
-                    .filter(|l| l.order_id == o.order_id)
-                    .map(|l| Line {
-                        name: l.name.clone(),
-                        unit: l.unit.clone(),
-                        unit_price: l.unit_price,
-                        quantity: l.quantity,
-                        line_total: l.line_total,
-                        product_id: l.product_id,
-                    })
-                    .collect(),
-                events: events
-                    .iter()
-                    .filter(|e| e.order_id == o.order_id)
-                    .map(|e| Event {
-                        at: e.at,
-                        label: Status::from_key(&e.to_status)
-                            .map(Status::label)
-                            .unwrap_or(""),
-                        actor: match e.actor.as_str() {
-                            "shopper" => "Người mua",
-                            "producer" => "Nhà sản xuất",
-                            "expiry" => "Hệ thống (quá hạn thanh toán)",
-                            "payment" => "Cổng thanh toán",
-                            _ => "Cán bộ",
-                        }
-                        .to_string(),
-                        note: e.note.clone(),
-                    })
-                    .collect(),
-            }
-        })
-        .collect())
-}
-
 struct Group {
     id: i64,
     code: String,
@@ -230,7 +63,7 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
     else {
         return Ok(None);
     };
-    let orders = order_views(state, g.order_group_id, None).await?;
+    let orders = super::views::order_views(state, g.order_group_id, None).await?;
     let method = crate::checkout::PaymentMethod::from_key(&g.payment_method);
     let payment = match (method, orders.iter().all(|o| o.status == "pending_payment")) {
         (Some(crate::checkout::PaymentMethod::Cod), _) => {
@@ -410,7 +243,7 @@ struct LookupForm {
 
 async fn lookup(
     State(state): State<AppState>,
-    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     CheckedForm { form, mut session }: CheckedForm<LookupForm>,
 ) -> Result<Response, AppError> {
     if let Some(wait) =
@@ -530,7 +363,7 @@ async fn shopper_cancel(
     .await?;
     tx.commit().await?;
     refresh_products_of(&state, form.order_id).await;
-    notify_change(&state, form.order_id, Status::Cancelled).await;
+    super::notify::change(&state, form.order_id, Status::Cancelled).await;
     Ok(Redirect::to(&format!("/orders/{code}")).into_response())
 }
 
@@ -636,7 +469,7 @@ async fn producer_order_page(
     .await?
     .ok_or(AppError::NotFound)?;
     // only this producer's part of the group
-    let order = order_views(state, o.order_group_id, Some(member.producer_id))
+    let order = super::views::order_views(state, o.order_group_id, Some(member.producer_id))
         .await?
         .into_iter()
         .next()
@@ -736,7 +569,7 @@ async fn producer_action(
     if to == Status::Cancelled {
         refresh_products_of(&state, id).await;
     }
-    notify_change(&state, id, to).await;
+    super::notify::change(&state, id, to).await;
     Ok(Redirect::to(&format!("/producer/orders/{id}")).into_response())
 }
 
@@ -751,216 +584,5 @@ async fn refresh_products_of(state: &AppState, order_id: i64) {
     {
         let ids = ids.into_iter().collect();
         state.catalog.refresh(&ids, &Default::default()).await.ok();
-    }
-}
-
-// ---------- messages ----------
-
-/// Who hears of an order part: the shopper's address (given at checkout, or their account's),
-/// the producer owner's, and what the mails name.
-struct Addresses {
-    shopper: Option<String>,
-    owner: Option<String>,
-    code: String,
-    producer: String,
-    group_id: i64,
-}
-
-async fn addresses(state: &AppState, order_id: i64) -> Option<Addresses> {
-    sqlx::query!(
-        r#"select coalesce(g.email, u.email) as shopper_email, g.code, pr.name, o.order_group_id,
-                  (select u2.email from producer_member m join app_user u2 using (user_id)
-                    where m.producer_id = o.producer_id and m.role = 'owner') as owner_email
-           from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
-           left join app_user u on u.user_id = g.user_id
-           where o.order_id = $1"#,
-        order_id
-    )
-    .fetch_optional(&state.pool)
-    .await
-    .ok()
-    .flatten()
-    .map(|r| Addresses {
-        shopper: r.shopper_email,
-        owner: r.owner_email,
-        code: r.code,
-        producer: r.name,
-        group_id: r.order_group_id,
-    })
-}
-
-/// What was ordered, as a mail says it: each part's lines, goods and shipping, then the total
-/// (only `order_id`'s part when given).
-async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> String {
-    let Ok(lines) = sqlx::query!(
-        r#"select o.order_id, pr.name as producer, o.goods_total, o.shipping_fee,
-                  l.name, l.quantity, l.unit, l.line_total
-           from shop_order o join producer pr using (producer_id) join order_line l using (order_id)
-           where o.order_group_id = $1 and ($2::bigint is null or o.order_id = $2)
-           order by o.order_id, l.name"#,
-        group_id,
-        order_id
-    )
-    .fetch_all(&state.pool)
-    .await
-    else {
-        return String::new();
-    };
-    let mut out = String::new();
-    let mut part = None;
-    let (mut goods, mut shipping) = (0i64, 0i64);
-    for (i, l) in lines.iter().enumerate() {
-        if part != Some(l.order_id) {
-            part = Some(l.order_id);
-            goods += l.goods_total;
-            shipping += l.shipping_fee;
-            out.push_str(&format!("\n{} (phần #{}):\n", l.producer, l.order_id));
-        }
-        out.push_str(&format!(
-            "  - {} × {} {}: {}\n",
-            l.name,
-            l.quantity,
-            l.unit,
-            crate::domain::Vnd::format(l.line_total)
-        ));
-        let last_of_part = lines.get(i + 1).is_none_or(|n| n.order_id != l.order_id);
-        if last_of_part {
-            out.push_str(&format!(
-                "  Tiền hàng {}, giao hàng {}\n",
-                crate::domain::Vnd::format(l.goods_total),
-                crate::domain::Vnd::format(l.shipping_fee)
-            ));
-        }
-    }
-    out.push_str(&format!(
-        "\nTổng cộng: {}\n",
-        crate::domain::Vnd::format(goods + shipping)
-    ));
-    out
-}
-
-/// Tells the shopper and the producer that an order part moved, with what is in it.
-pub async fn notify_change(state: &AppState, order_id: i64, to: Status) {
-    let Some(Addresses {
-        shopper,
-        owner,
-        code,
-        producer,
-        group_id,
-    }) = addresses(state, order_id).await
-    else {
-        return;
-    };
-    let items = items_text(state, group_id, Some(order_id)).await;
-    let link = format!("{}/orders/{code}", state.config.public_url());
-    state
-        .mailer
-        .notify(
-            shopper.as_deref(),
-            &format!("Đơn hàng {code}: {}", to.label()),
-            format!(
-                "Phần đơn hàng {code} của {producer} đã chuyển sang: {}.\n{items}\nXem đơn hàng: {link}\n",
-                to.label()
-            ),
-        )
-        .await;
-    state
-        .mailer
-        .notify(
-            owner.as_deref(),
-            &format!("Đơn hàng #{order_id}: {}", to.label()),
-            format!(
-                "Đơn hàng #{order_id} đã chuyển sang: {}.\n{items}\n{}/producer/orders/{order_id}\n",
-                to.label(),
-                state.config.public_url()
-            ),
-        )
-        .await;
-}
-
-/// What happened to a whole order group, told once to the shopper and once to each producer.
-#[derive(Clone, Copy)]
-enum GroupEvent {
-    Placed,
-    Paid,
-}
-
-/// Tells the shopper their order was placed, and each producer that an order arrived.
-pub async fn notify_placed(state: &AppState, group_id: i64) {
-    notify_group(state, group_id, GroupEvent::Placed).await
-}
-
-/// Tells the shopper their money arrived (one mail for the group, not one per producer), and
-/// each producer that its part is paid.
-pub async fn notify_group_paid(state: &AppState, group_id: i64) {
-    notify_group(state, group_id, GroupEvent::Paid).await
-}
-
-async fn notify_group(state: &AppState, group_id: i64, event: GroupEvent) {
-    let Ok(orders) = sqlx::query_scalar!(
-        "select order_id from shop_order where order_group_id = $1 order by order_id",
-        group_id
-    )
-    .fetch_all(&state.pool)
-    .await
-    else {
-        return;
-    };
-    let public = state.config.public_url();
-    let mut shopper_told = false;
-    for order_id in orders {
-        let Some(Addresses {
-            shopper,
-            owner,
-            code,
-            ..
-        }) = addresses(state, order_id).await
-        else {
-            continue;
-        };
-        if !shopper_told {
-            let items = items_text(state, group_id, None).await;
-            let (subject, opening) = match event {
-                GroupEvent::Placed => (
-                    format!("Đã nhận đơn hàng {code}"),
-                    format!("Cảm ơn bạn đã đặt hàng trên Sàn OCOP. Mã đơn hàng: {code}."),
-                ),
-                GroupEvent::Paid => (
-                    format!("Đơn hàng {code}: đã thanh toán"),
-                    format!(
-                        "Sàn OCOP đã nhận tiền cho đơn hàng {code}. Người bán sẽ xác nhận và gửi hàng."
-                    ),
-                ),
-            };
-            state
-                .mailer
-                .notify(
-                    shopper.as_deref(),
-                    &subject,
-                    format!("{opening}\n{items}\nXem đơn hàng: {public}/orders/{code}\n"),
-                )
-                .await;
-            shopper_told = true;
-        }
-        // the producer's own part, by its own number: never the shopper's code
-        let part = items_text(state, group_id, Some(order_id)).await;
-        let (subject, opening) = match event {
-            GroupEvent::Placed => (
-                format!("Đơn hàng mới #{order_id}"),
-                format!("Gian hàng của bạn có đơn hàng mới #{order_id}."),
-            ),
-            GroupEvent::Paid => (
-                format!("Đơn hàng #{order_id}: {}", Status::Paid.label()),
-                format!("Đơn hàng #{order_id} đã được thanh toán: hãy xác nhận và chuẩn bị hàng."),
-            ),
-        };
-        state
-            .mailer
-            .notify(
-                owner.as_deref(),
-                &subject,
-                format!("{opening}\n{part}\n{public}/producer/orders/{order_id}\n"),
-            )
-            .await;
     }
 }

@@ -2,6 +2,8 @@
 //! returned on cancellation, and the job that cancels orders whose online payment never came.
 
 pub mod http;
+pub mod notify;
+pub mod views;
 
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};

@@ -6,12 +6,12 @@
 use super::sign::{self, same_hex};
 use super::verify::{self, Read, Refusal};
 use super::{Outcome, apply, record_event, reject_event};
-use crate::app::AppState;
 use crate::auth::{Session, Staff};
 use crate::checkout::PaymentMethod;
 use crate::error::AppError;
 use crate::forms::{CheckedForm, Id};
 use crate::render::render_page;
+use crate::state::AppState;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -74,7 +74,7 @@ async fn limited(state: &AppState, provider: &str, ip: &str) -> Result<(), Respo
 pub(crate) async fn after_apply(state: &AppState, outcome: &Outcome, group: Option<i64>) {
     if *outcome == Outcome::Applied {
         if let Some(g) = group {
-            crate::orders::http::notify_group_paid(state, g).await;
+            crate::orders::notify::group_paid(state, g).await;
         }
     }
 }
@@ -146,7 +146,7 @@ pub(crate) fn now() -> i64 {
 
 async fn sepay_route(
     State(state): State<AppState>,
-    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -187,7 +187,7 @@ pub async fn sepay(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Respon
 
 async fn casso_route(
     State(state): State<AppState>,
-    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -219,7 +219,7 @@ fn rsp(code: &str, message: &str) -> Response {
 
 async fn vnpay_ipn_route(
     State(state): State<AppState>,
-    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
@@ -293,7 +293,7 @@ async fn return_page(
 
 async fn momo_ipn_route(
     State(state): State<AppState>,
-    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -338,7 +338,7 @@ async fn momo_return(
 
 async fn stripe_route(
     State(state): State<AppState>,
-    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -369,7 +369,7 @@ pub async fn stripe_webhook(state: &AppState, headers: &HeaderMap, body: &[u8]) 
 async fn start(
     State(state): State<AppState>,
     Path((code, method)): Path<(String, String)>,
-    crate::auth::http::ClientIp(ip): crate::auth::http::ClientIp,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     CheckedForm { session, .. }: CheckedForm<BTreeMap<String, String>>,
 ) -> Result<Response, AppError> {
     if !session.data.orders.contains(&code) && !owns(&state, &session, &code).await? {

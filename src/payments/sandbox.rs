@@ -9,9 +9,9 @@
 
 use super::http::{casso, momo_ipn, now, sepay, stripe_webhook, vnpay_ipn};
 use super::sign;
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::render::render_page;
+use crate::state::AppState;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Form, Path, Query, RawQuery, State};
@@ -669,7 +669,7 @@ async fn stripe_pay(
     if c.choice == "lost" {
         return Ok(Redirect::to(&own_return(&state, &get("success"))).into_response());
     }
-    let event_id = format!("evt_{}", &crate::auth::session::random_token()[..24]);
+    let event_id = format!("evt_{}", &crate::crypto::random_token()[..24]);
     let body = json!({
         "id": event_id, "object": "event", "type": if paid { "checkout.session.completed" } else { "checkout.session.expired" },
         "created": now(),

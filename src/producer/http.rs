@@ -1,20 +1,20 @@
 //! `/producer/...`: registration, products, pictures, stock, certificates, members.
 
 use super::{CertificateDraft, Errors, MAX_IMAGES, ProducerDraft, ProductDraft};
-use crate::app::AppState;
 use crate::auth::{CurrentUser, ProducerMember, Session};
 use crate::error::AppError;
 use crate::forms::{CheckedForm, Id, UPLOAD_BODY_LIMIT, UploadForm, field_map};
 use crate::render::render_page;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -441,17 +441,11 @@ async fn profile(
         }
     }
     tx.commit().await?;
-    refresh(&state, &[], &[member.producer_id]).await;
+    state
+        .catalog
+        .refresh_after(&[], &[member.producer_id])
+        .await;
     Ok(to("/producer?ok=profile".into()))
-}
-
-/// This instance shows a change at once; the others follow the change notification.
-pub(crate) async fn refresh(state: &AppState, products: &[i64], producers: &[i64]) {
-    let products: HashSet<i64> = products.iter().copied().collect();
-    let producers: HashSet<i64> = producers.iter().copied().collect();
-    if let Err(e) = state.catalog.refresh(&products, &producers).await {
-        tracing::warn!(error = %e, "catalog refresh after a change failed; the listener will catch up");
-    }
 }
 
 // ---------- products ----------
@@ -857,7 +851,7 @@ async fn update_product(
         0
     };
     tx.commit().await?;
-    refresh(&state, &[id], &[]).await;
+    state.catalog.refresh_after(&[id], &[]).await;
     let notice = if sent_back > 0 { "recheck" } else { "saved" };
     Ok(to(format!("/producer/products/{id}?ok={notice}")))
 }
@@ -892,7 +886,7 @@ async fn visibility(
         return Err(AppError::NotFound);
     }
     tx.commit().await?;
-    refresh(&state, &[id], &[]).await;
+    state.catalog.refresh_after(&[id], &[]).await;
     Ok(to(format!(
         "/producer/products/{id}?ok={}",
         if form.hidden { "hidden" } else { "shown" }
@@ -958,7 +952,7 @@ async fn change_images(
         return Err(AppError::NotFound);
     }
     tx.commit().await?;
-    refresh(state, &[id], &[]).await;
+    state.catalog.refresh_after(&[id], &[]).await;
     Ok(to(format!("/producer/products/{id}?ok={done}")))
 }
 
@@ -1038,7 +1032,7 @@ async fn adjust_stock(
         return stock_error(&state, &member, &session, &product, &form, errors).await;
     }
     tx.commit().await?;
-    refresh(&state, &[id], &[]).await;
+    state.catalog.refresh_after(&[id], &[]).await;
     Ok(to(format!("/producer/products/{id}?ok=stock")))
 }
 
@@ -1185,24 +1179,7 @@ async fn scan(
     .await?
     .flatten()
     .ok_or(AppError::NotFound)?;
-    scan_response(&state, &file).await
-}
-
-pub(crate) async fn scan_response(state: &AppState, file: &str) -> Result<Response, AppError> {
-    let (bytes, mime) = state
-        .media
-        .read_scan(file)
-        .await
-        .ok_or(AppError::NotFound)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "private, no-store"),
-            (header::CONTENT_DISPOSITION, "inline"),
-        ],
-        bytes,
-    )
-        .into_response())
+    crate::media::scan_answer(&state.media, &file).await
 }
 
 // ---------- members and invitations ----------
@@ -1322,7 +1299,7 @@ async fn invite(
             ));
         }
     };
-    let token = crate::auth::session::random_token();
+    let token = crate::crypto::random_token();
     let invitation = Invitation {
         producer_id: member.producer_id,
         login: login.as_str().to_string(),

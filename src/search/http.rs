@@ -2,14 +2,16 @@
 
 use super::Terms;
 use super::highlight::{highlight, matches_all, matches_all_folded};
-use crate::app::AppState;
-use crate::catalog::http::{ApiFacets, ApiListing, Params, first_problem, list_view, listing_href};
 use crate::catalog::listing::{ListQuery, Listing};
+use crate::catalog::pages::{
+    ApiFacets, ApiListing, Params, first_problem, list_view, listing_href,
+};
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::views;
 use crate::domain::vn_today;
 use crate::error::{ApiError, AppError};
 use crate::render::render_page;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};

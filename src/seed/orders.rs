@@ -176,6 +176,11 @@ pub async fn orders(
     while next < total {
         let end = (next + BATCH).min(total);
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        // the same history every time for the same batch: demos and crawls can be compared
+        sqlx::query("select setseed($1)")
+            .bind((next % 9973) as f64 / 9973.0)
+            .execute(&mut *tx)
+            .await?;
         for (i, sql) in BATCH_SQL.iter().enumerate() {
             let q = sqlx::query(*sql);
             let q = if i == 1 {

@@ -3,10 +3,10 @@
 //! CSV that Excel opens with its Vietnamese intact. Province staff see their province; national
 //! staff choose any or all.
 
-use crate::app::AppState;
 use crate::auth::{Session, Staff};
 use crate::error::AppError;
 use crate::render::{escape_html, render_page};
+use crate::state::AppState;
 use crate::stats::{self, Summary};
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -404,7 +404,7 @@ pub async fn reach(
     r.new_producers = v.producers;
     r.new_products = v.new_products;
     if from <= today && today <= to {
-        if let Ok(rows) = crate::visits::read_day(state, today).await {
+        if let Ok(rows) = crate::visits::read_day(&state.redis, &state.visits, today).await {
             if let Some((_, pages, products, uniques)) =
                 rows.into_iter().find(|row| row.0 == province)
             {
@@ -677,7 +677,7 @@ pub async fn create_token(
         std::collections::BTreeMap<String, String>,
     >,
 ) -> Result<Response, AppError> {
-    let token = format!("ocop_{}", crate::auth::session::random_token());
+    let token = format!("ocop_{}", crate::crypto::random_token());
     let label: String = form
         .get("label")
         .map(|l| l.trim().chars().take(80).collect())

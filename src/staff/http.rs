@@ -1,11 +1,10 @@
 //! `/staff/...`: queues, approvals, verification, revocation, the audit log, appointments.
 
-use crate::app::AppState;
 use crate::auth::{Admin, NationalStaff, Session, Staff};
 use crate::error::AppError;
 use crate::forms::{CheckedForm, Id};
-use crate::producer::http::{refresh, scan_response};
 use crate::render::render_page;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -257,7 +256,7 @@ async fn decide_producer(
     .await?
     .ok_or(AppError::NotFound)?;
     tx.commit().await?;
-    refresh(state, &[], &[id]).await;
+    state.catalog.refresh_after(&[], &[id]).await;
     Ok(name)
 }
 
@@ -436,7 +435,7 @@ async fn verify_certificate(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    refresh(&state, &[product_id], &[]).await;
+    state.catalog.refresh_after(&[product_id], &[]).await;
     notify_owner(
         &state,
         producer_id,
@@ -529,7 +528,7 @@ async fn revoke_certificate(
     }
     tx.commit().await?;
     // gone from this instance's listing now; the search outbox was written in the same transaction
-    refresh(&state, &[product_id], &[]).await;
+    state.catalog.refresh_after(&[product_id], &[]).await;
     notify_owner(&state, producer_id, "Chứng nhận OCOP đã bị thu hồi", format!("Chứng nhận OCOP của sản phẩm \"{name}\" đã bị thu hồi từ ngày {revoked_on}.\n\nLý do: {why}\n"))
         .await;
     Ok(Redirect::to("/staff/certificates?status=verified&ok=revoked").into_response())
@@ -550,7 +549,7 @@ async fn scan(
     .await?
     .flatten()
     .ok_or(AppError::NotFound)?;
-    scan_response(&state, &file).await
+    crate::media::scan_answer(&state.media, &file).await
 }
 
 async fn orders(
@@ -659,7 +658,7 @@ async fn order_detail(
     Id(id): Id,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let mut order = crate::orders::http::staff_view(&state, id, staff.province)
+    let mut order = crate::orders::views::staff_view(&state, id, staff.province)
         .await?
         .ok_or(AppError::NotFound)?;
     let status = order["part"]["status"]
@@ -711,7 +710,7 @@ async fn refund(
     )
     .await?;
     tx.commit().await?;
-    crate::orders::http::notify_change(&state, id, crate::orders::Status::Refunded).await;
+    crate::orders::notify::change(&state, id, crate::orders::Status::Refunded).await;
     Ok(Redirect::to(&format!("/staff/orders/{id}?ok=refunded")).into_response())
 }
 

@@ -274,6 +274,18 @@ async fn a_shopper_types_without_diacritics_and_sees_suggestions_then_results() 
         "{names}"
     );
     screenshot(&client, "search-results").await;
+
+    // a very long query (pasted text, one unbroken word) wraps instead of widening the page
+    let long = "matongbachatuyenquang".repeat(8);
+    client
+        .goto(&format!("http://{}/search?q={long}", app.addr))
+        .await
+        .unwrap();
+    assert!(text_of(&client, "h1").await.contains(&long[..40]));
+    assert!(
+        crate::browser::fits_width(&client).await,
+        "a long query does not widen the page"
+    );
     client.close().await.unwrap();
 }
 

@@ -4,8 +4,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use ocop_market::app::{AppState, Application};
+use ocop_market::app::Application;
 use ocop_market::config::Config;
+use ocop_market::state::AppState;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -5,6 +5,7 @@ mod helpers;
 mod abuse;
 mod accounts;
 mod addresses;
+mod architecture;
 mod banners;
 mod browser;
 mod catalog_api;

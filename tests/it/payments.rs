@@ -943,7 +943,7 @@ async fn each_valid_callback_replayed_changes_state_exactly_once() {
         for (k, v) in &headers {
             header_map.insert(*k, v.parse().unwrap());
         }
-        let deliver = |state: ocop_market::app::AppState,
+        let deliver = |state: ocop_market::state::AppState,
                        header_map: axum::http::HeaderMap,
                        body: String| async move {
             use ocop_market::payments::http as h;

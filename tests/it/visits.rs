@@ -19,9 +19,9 @@ async fn page_views_product_views_and_unique_visitors_are_counted_per_province()
     let app = TestApp::without_workers().await;
     load_fixture(&app).await;
     // the day's salt is fetched on the first flush
-    app.state.visits.flush(&app.state).await.unwrap();
+    app.state.visits.flush(&app.state.redis).await.unwrap();
     let day = ocop_market::domain::vn_today();
-    let before = ocop_market::visits::read_day(&app.state, day)
+    let before = ocop_market::visits::read_day(&app.state.redis, &app.state.visits, day)
         .await
         .unwrap();
     let all_before = before
@@ -45,8 +45,8 @@ async fn page_views_product_views_and_unique_visitors_are_counted_per_province()
     visit(&app, "/products/khong-co", "10.9.0.3", &agent).await;
     visit(&app, "/products/mien-dong/qr.svg", "10.9.0.3", &agent).await;
     visit(&app, "/search/suggest?q=mien", "10.9.0.3", &agent).await;
-    app.state.visits.flush(&app.state).await.unwrap();
-    let after = ocop_market::visits::read_day(&app.state, day)
+    app.state.visits.flush(&app.state.redis).await.unwrap();
+    let after = ocop_market::visits::read_day(&app.state.redis, &app.state.visits, day)
         .await
         .unwrap();
     let all = after
@@ -119,9 +119,13 @@ async fn finished_days_are_copied_to_postgres_once_whatever_runs_it() {
         .unwrap();
     // two instances' jobs, and a rerun
     for _ in 0..3 {
-        ocop_market::visits::persist_finished_days(&app.state)
-            .await
-            .unwrap();
+        ocop_market::visits::persist_finished_days(
+            &app.state.pool,
+            &app.state.redis,
+            &app.state.visits,
+        )
+        .await
+        .unwrap();
     }
     let rows: Vec<(Option<i16>, i64, i64, i64)> = sqlx::query_as(
         "select province_code, page_views, product_views, unique_visitors from visit_daily where day = $1 order by province_code nulls first",

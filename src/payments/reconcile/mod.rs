@@ -6,11 +6,14 @@
 //! of the two arrives second is a duplicate and the order is paid once. Any number of instances may
 //! run it: attempts are claimed with SKIP LOCKED and stamped, so one instance asks at a time.
 
+pub mod report;
+pub use report::Report;
+
 use super::sign::{self, same_hex};
 use super::verify::{momo_tx_id, stripe_tx_id, vnpay_tx_id};
 use super::{Notification, Outcome, Providers, Target, apply, record_event, reject_event};
-use crate::app::AppState;
-use crate::auth::session::random_token;
+use crate::crypto::random_token;
+use crate::state::AppState;
 use axum::http::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -38,30 +41,6 @@ pub enum Answer {
     Pending(String),
     /// an answer that does not check out; kept as a rejected event, nothing changes
     Refused { raw: String, why: &'static str },
-}
-
-/// What one pass did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Report {
-    pub asked: usize,
-    pub applied: usize,
-    pub duplicates: usize,
-    pub failed: usize,
-    pub review: usize,
-    pub pending: usize,
-    pub errors: usize,
-}
-
-impl Report {
-    pub fn add(&mut self, other: &Report) {
-        self.asked += other.asked;
-        self.applied += other.applied;
-        self.duplicates += other.duplicates;
-        self.failed += other.failed;
-        self.review += other.review;
-        self.pending += other.pending;
-        self.errors += other.errors;
-    }
 }
 
 /// Claims up to `limit` attempts older than `after` that are due a question: every `after` in

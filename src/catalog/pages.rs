@@ -1,0 +1,572 @@
+//! The listing as pages and API answers show it, shared by `/products` and `/search`: facet
+//! groups with counts, the active filters, the no-JavaScript filter form, canonical URLs, and the
+//! JSON shapes of the API.
+
+use super::listing::{Counts, ListQuery, Problem, Sort};
+use super::snapshot::Snapshot;
+use super::views::{self, ProductCard};
+use crate::domain::vn_today;
+use crate::domain::{ProducerType, Sector};
+use crate::error::{ApiError, AppError};
+use axum::extract::Query;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// A listing's query string, as pairs in the order given.
+pub(crate) type Params = Query<Vec<(String, String)>>;
+
+#[derive(Serialize)]
+pub(crate) struct ApiListing {
+    pub total: u32,
+    pub page: u32,
+    pub per_page: u32,
+    pub items: Vec<ProductCard>,
+    pub facets: ApiFacets,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ApiFacets {
+    province: BTreeMap<String, u32>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    commune: BTreeMap<String, u32>,
+    sector: BTreeMap<&'static str, u32>,
+    stars: BTreeMap<String, u32>,
+    producer_type: BTreeMap<&'static str, u32>,
+    in_stock: u32,
+}
+
+impl ApiFacets {
+    /// Every possible value appears, with 0 where nothing matches, so clients need no special case.
+    pub(crate) fn new(s: &Snapshot, c: &Counts) -> ApiFacets {
+        ApiFacets {
+            province: s
+                .admin
+                .provinces
+                .iter()
+                .map(|p| (p.code.to_string(), *c.province.get(&p.code).unwrap_or(&0)))
+                .collect(),
+            commune: c.commune.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            sector: Sector::ALL
+                .iter()
+                .map(|k| (k.key(), *c.sector.get(k).unwrap_or(&0)))
+                .collect(),
+            stars: [3u8, 4, 5]
+                .iter()
+                .map(|k| (k.to_string(), *c.stars.get(k).unwrap_or(&0)))
+                .collect(),
+            producer_type: ProducerType::ALL
+                .iter()
+                .map(|k| (k.key(), *c.producer_type.get(k).unwrap_or(&0)))
+                .collect(),
+            in_stock: c.in_stock,
+        }
+    }
+}
+
+pub(crate) fn first_problem(problems: Vec<Problem>) -> Result<(), ApiError> {
+    match problems.into_iter().next() {
+        Some(p) => Err(AppError::bad(invalid_code(p.field), p.message).into()),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn invalid_code(field: &str) -> &'static str {
+    match field {
+        "province" => "invalid_province",
+        "commune" => "invalid_commune",
+        "sector" => "invalid_sector",
+        "stars" => "invalid_stars",
+        "producer_type" => "invalid_producer_type",
+        "price_min" | "price_max" => "invalid_price",
+        "in_stock" => "invalid_in_stock",
+        "sort" => "invalid_sort",
+        "page" => "invalid_page",
+        "per_page" => "invalid_per_page",
+        _ => "invalid_parameter",
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct Link {
+    label: String,
+    count: Option<u32>,
+    href: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+pub(crate) struct FacetGroup {
+    key: &'static str,
+    title: &'static str,
+    options: Vec<Link>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ListPage {
+    title: String,
+    /// what was searched for, on /search
+    query_text: Option<String>,
+    /// shown when nothing matched: the best-rated products
+    popular: Vec<ProductCard>,
+    notices: Vec<String>,
+    total: u32,
+    cards: Vec<ProductCard>,
+    facets: Vec<FacetGroup>,
+    sorts: Vec<Link>,
+    pages: Vec<Link>,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+    clear_href: Option<String>,
+    /// past the last page: where the results are (the first page)
+    past_end: Option<String>,
+    /// the filters in force, each with a link that removes it
+    active: Vec<Link>,
+    form: FilterForm,
+}
+
+/// The no-JavaScript form for what links cannot express (a price range, the stock tick box, the
+/// order); the filters already chosen through facet links ride along as hidden fields.
+#[derive(Serialize)]
+pub(crate) struct FilterForm {
+    hidden: Vec<(&'static str, String)>,
+    sorts: Vec<Choice>,
+    price_min: Option<i64>,
+    price_max: Option<i64>,
+    in_stock: bool,
+}
+
+/// The canonical listing URL for a query: same filters, same order of parameters.
+pub fn listing_href(q: &ListQuery) -> String {
+    let f = &q.filter;
+    let mut s = String::from(if q.text.is_some() {
+        "/search"
+    } else {
+        "/products"
+    });
+    let mut sep = '?';
+    let mut put = |k: &str, v: &dyn std::fmt::Display| {
+        let _ = write!(s, "{sep}{k}={v}");
+        sep = '&';
+    };
+    if let Some(text) = &q.text {
+        put(
+            "q",
+            &form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>(),
+        );
+    }
+    if let Some(v) = f.province {
+        put("province", &v);
+    }
+    if let Some(v) = f.commune {
+        put("commune", &v);
+    }
+    if let Some(v) = f.sector {
+        put("sector", &v.key());
+    }
+    if let Some(v) = f.stars {
+        put("stars", &v.get());
+    }
+    if let Some(v) = f.producer_type {
+        put("producer_type", &v.key());
+    }
+    if let Some(v) = f.price_min {
+        put("price_min", &v);
+    }
+    if let Some(v) = f.price_max {
+        put("price_max", &v);
+    }
+    if f.in_stock {
+        put("in_stock", &"1");
+    }
+    if q.sort != Sort::default_for(q.text.is_some()) {
+        put("sort", &q.sort.key());
+    }
+    if q.per_page != super::listing::DEFAULT_PER_PAGE {
+        put("per_page", &q.per_page);
+    }
+    if q.page > 1 {
+        put("page", &q.page);
+    }
+    s
+}
+
+/// The same query changed by `change`, back on page 1.
+fn with(q: &ListQuery, change: impl FnOnce(&mut ListQuery)) -> String {
+    let mut next = q.clone();
+    next.page = 1;
+    change(&mut next);
+    listing_href(&next)
+}
+
+fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
+    let f = &q.filter;
+    let mut groups = Vec::new();
+    let option = |label: String, count: u32, selected: bool, href: String| Link {
+        label,
+        count: Some(count),
+        href,
+        selected,
+    };
+
+    groups.push(FacetGroup {
+        key: "province",
+        title: "Tỉnh/thành",
+        options: s
+            .admin
+            .provinces
+            .iter()
+            .filter_map(|p| {
+                let n = c.province.get(&p.code).copied().unwrap_or(0);
+                let selected = f.province == Some(p.code);
+                (n > 0 || selected).then(|| {
+                    let href = with(q, |x| {
+                        x.filter.province = (!selected).then_some(p.code);
+                        x.filter.commune = None;
+                    });
+                    option(p.name.clone(), n, selected, href)
+                })
+            })
+            .collect(),
+    });
+    if let Some(province) = f.province.and_then(|p| s.admin.province(p)) {
+        groups.push(FacetGroup {
+            key: "commune",
+            title: "Xã/phường",
+            options: province
+                .communes
+                .iter()
+                .filter_map(|code| {
+                    let n = c.commune.get(code).copied().unwrap_or(0);
+                    let selected = f.commune == Some(*code);
+                    (n > 0 || selected).then(|| {
+                        let name = s
+                            .admin
+                            .commune(*code)
+                            .map(|c| c.name.clone())
+                            .unwrap_or_default();
+                        option(
+                            name,
+                            n,
+                            selected,
+                            with(q, |x| x.filter.commune = (!selected).then_some(*code)),
+                        )
+                    })
+                })
+                .collect(),
+        });
+    }
+    groups.push(FacetGroup {
+        key: "sector",
+        title: "Ngành hàng",
+        options: Sector::ALL
+            .iter()
+            .map(|&k| {
+                let selected = f.sector == Some(k);
+                let n = c.sector.get(&k).copied().unwrap_or(0);
+                option(
+                    k.label().into(),
+                    n,
+                    selected,
+                    with(q, |x| x.filter.sector = (!selected).then_some(k)),
+                )
+            })
+            .collect(),
+    });
+    groups.push(FacetGroup {
+        key: "stars",
+        title: "Hạng sao OCOP",
+        options: crate::domain::Stars::ALL
+            .iter()
+            .map(|&k| {
+                let selected = f.stars == Some(k);
+                let n = c.stars.get(&k.get()).copied().unwrap_or(0);
+                option(
+                    format!("{} sao", k.get()),
+                    n,
+                    selected,
+                    with(q, |x| x.filter.stars = (!selected).then_some(k)),
+                )
+            })
+            .collect(),
+    });
+    groups.push(FacetGroup {
+        key: "producer_type",
+        title: "Loại chủ thể",
+        options: ProducerType::ALL
+            .iter()
+            .map(|&k| {
+                let selected = f.producer_type == Some(k);
+                let n = c.producer_type.get(&k).copied().unwrap_or(0);
+                option(
+                    k.label().into(),
+                    n,
+                    selected,
+                    with(q, |x| x.filter.producer_type = (!selected).then_some(k)),
+                )
+            })
+            .collect(),
+    });
+    groups.push(FacetGroup {
+        key: "in_stock",
+        title: "Tình trạng",
+        options: vec![option(
+            "Còn hàng".into(),
+            c.in_stock,
+            f.in_stock,
+            with(q, |x| x.filter.in_stock = !f.in_stock),
+        )],
+    });
+    groups
+}
+
+fn filter_form(q: &ListQuery) -> FilterForm {
+    let f = &q.filter;
+    let mut hidden = Vec::new();
+    if let Some(v) = f.province {
+        hidden.push(("province", v.to_string()));
+    }
+    if let Some(v) = f.commune {
+        hidden.push(("commune", v.to_string()));
+    }
+    if let Some(v) = f.sector {
+        hidden.push(("sector", v.key().to_string()));
+    }
+    if let Some(v) = f.stars {
+        hidden.push(("stars", v.get().to_string()));
+    }
+    if let Some(v) = f.producer_type {
+        hidden.push(("producer_type", v.key().to_string()));
+    }
+    FilterForm {
+        hidden,
+        sorts: Sort::offered(q.text.is_some())
+            .iter()
+            .map(|k| Choice {
+                value: k.key().into(),
+                label: k.label().into(),
+                selected: q.sort == *k,
+            })
+            .collect(),
+        price_min: f.price_min,
+        price_max: f.price_max,
+        in_stock: f.in_stock,
+    }
+}
+
+/// The listing page for `listing`: `/products`, or `/search` when the query has text (then
+/// `terms` mark the matched words in the names).
+pub(crate) fn list_view(
+    s: &Snapshot,
+    q: &ListQuery,
+    problems: Vec<Problem>,
+    listing: super::listing::Listing,
+    terms: Option<&crate::search::Terms>,
+) -> ListPage {
+    let q = q.clone();
+    let c = &listing.counts;
+    let last_page = c.total.div_ceil(q.per_page).max(1);
+    let page_link = |n: u32| Link {
+        label: n.to_string(),
+        count: None,
+        href: listing_href(&ListQuery {
+            page: n,
+            ..q.clone()
+        }),
+        selected: n == q.page,
+    };
+    let window = q.page.saturating_sub(2).max(1)..=(q.page + 2).min(last_page);
+    let title = match (&q.text, q.filter.province.and_then(|p| s.admin.province(p))) {
+        (Some(text), _) => format!("Kết quả tìm kiếm “{text}”"),
+        (None, Some(p)) => format!("Sản phẩm OCOP {}", p.name),
+        (None, None) => "Sản phẩm OCOP".to_string(),
+    };
+    ListPage {
+        title,
+        notices: problems
+            .into_iter()
+            .map(|p| format!("{} Bộ lọc này đã được bỏ qua.", p.message))
+            .collect(),
+        total: c.total,
+        cards: {
+            let mut cards = views::cards(s, &listing.product_ids);
+            if let Some(t) = terms {
+                for card in &mut cards {
+                    card.highlight = Some(crate::search::highlight::highlight(&card.name, t));
+                }
+            }
+            cards
+        },
+        popular: if c.total == 0 {
+            home_view(s, vn_today()).featured
+        } else {
+            Vec::new()
+        },
+        query_text: q.text.clone(),
+        facets: facet_groups(s, &q, c),
+        sorts: Sort::offered(q.text.is_some())
+            .into_iter()
+            .map(|k| Link {
+                label: k.label().into(),
+                count: None,
+                href: with(&q, |x| x.sort = k),
+                selected: q.sort == k,
+            })
+            .collect(),
+        pages: window.map(page_link).collect(),
+        prev_href: (q.page > 1).then(|| {
+            listing_href(&ListQuery {
+                page: (q.page - 1).min(last_page),
+                ..q.clone()
+            })
+        }),
+        next_href: (q.page < last_page).then(|| {
+            listing_href(&ListQuery {
+                page: q.page + 1,
+                ..q.clone()
+            })
+        }),
+        // removing every filter keeps what was searched for
+        clear_href: (q.filter != Default::default()).then(|| {
+            listing_href(&ListQuery {
+                text: q.text.clone(),
+                ..Default::default()
+            })
+        }),
+        past_end: (c.total > 0 && q.page > last_page).then(|| {
+            listing_href(&ListQuery {
+                page: 1,
+                ..q.clone()
+            })
+        }),
+        active: active_filters(s, &q),
+        form: filter_form(&q),
+    }
+}
+
+fn active_filters(s: &Snapshot, q: &ListQuery) -> Vec<Link> {
+    let f = &q.filter;
+    let chip = |label: String, href: String| Link {
+        label,
+        count: None,
+        href,
+        selected: true,
+    };
+    let mut out = Vec::new();
+    if let Some(p) = f.province.and_then(|p| s.admin.province(p)) {
+        out.push(chip(
+            p.name.clone(),
+            with(q, |x| {
+                x.filter.province = None;
+                x.filter.commune = None;
+            }),
+        ));
+    }
+    if let Some(c) = f.commune.and_then(|c| s.admin.commune(c)) {
+        out.push(chip(c.name.clone(), with(q, |x| x.filter.commune = None)));
+    }
+    if let Some(v) = f.sector {
+        out.push(chip(v.label().into(), with(q, |x| x.filter.sector = None)));
+    }
+    if let Some(v) = f.stars {
+        out.push(chip(
+            format!("{} sao", v.get()),
+            with(q, |x| x.filter.stars = None),
+        ));
+    }
+    if let Some(v) = f.producer_type {
+        out.push(chip(
+            v.label().into(),
+            with(q, |x| x.filter.producer_type = None),
+        ));
+    }
+    let price = match (f.price_min, f.price_max) {
+        (Some(a), Some(b)) => Some(format!(
+            "{} – {}",
+            crate::domain::Vnd::format(a),
+            crate::domain::Vnd::format(b)
+        )),
+        (Some(a), None) => Some(format!("từ {}", crate::domain::Vnd::format(a))),
+        (None, Some(b)) => Some(format!("đến {}", crate::domain::Vnd::format(b))),
+        (None, None) => None,
+    };
+    if let Some(label) = price {
+        out.push(chip(
+            label,
+            with(q, |x| {
+                x.filter.price_min = None;
+                x.filter.price_max = None;
+            }),
+        ));
+    }
+    if f.in_stock {
+        out.push(chip(
+            "Còn hàng".into(),
+            with(q, |x| x.filter.in_stock = false),
+        ));
+    }
+    out
+}
+
+#[derive(Serialize)]
+pub(crate) struct HomePage {
+    featured: Vec<ProductCard>,
+    sectors: Vec<Link>,
+    provinces: Vec<Link>,
+    total: u32,
+    banner: Option<crate::banners::Banner>,
+}
+
+/// The home page's content for `today`: also the suggestions on an empty results page.
+pub(crate) fn home_view(s: &Snapshot, today: time::Date) -> HomePage {
+    let all = ListQuery {
+        sort: Sort::Stars,
+        per_page: 12,
+        ..Default::default()
+    };
+    let top = s.list(&all, today);
+    // featured: the newest 5★ and 4★ products, best first
+    let featured: Vec<i64> = top
+        .product_ids
+        .into_iter()
+        .filter(|id| {
+            s.products
+                .get(id)
+                .and_then(|p| p.certificate.as_ref())
+                .is_some_and(|c| c.stars.get() >= 4)
+        })
+        .collect();
+    let c = top.counts;
+    HomePage {
+        featured: views::cards(s, &featured),
+        sectors: Sector::ALL
+            .iter()
+            .map(|k| Link {
+                label: k.label().into(),
+                count: Some(c.sector.get(k).copied().unwrap_or(0)),
+                href: format!("/products?sector={}", k.key()),
+                selected: false,
+            })
+            .collect(),
+        provinces: s
+            .admin
+            .provinces
+            .iter()
+            .map(|p| Link {
+                label: p.name.clone(),
+                count: Some(c.province.get(&p.code).copied().unwrap_or(0)),
+                href: format!("/products?province={}", p.code),
+                selected: false,
+            })
+            .collect(),
+        total: c.total,
+        banner: crate::banners::current(&s.banners, today).cloned(),
+    }
+}

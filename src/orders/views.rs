@@ -1,0 +1,175 @@
+//! An order part as people read it (lines, timeline, payments), for the shopper's, the
+//! producer's and the staff's pages.
+
+use super::{Actor, Status};
+use crate::error::AppError;
+use crate::state::AppState;
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+#[derive(Serialize)]
+pub(crate) struct Line {
+    name: String,
+    unit: String,
+    unit_price: i64,
+    quantity: i32,
+    line_total: i64,
+    product_id: i64,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Event {
+    at: OffsetDateTime,
+    label: &'static str,
+    actor: String,
+    note: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct OrderView {
+    pub(crate) order_id: i64,
+    pub(crate) producer_name: String,
+    pub(crate) status: String,
+    pub(crate) status_label: &'static str,
+    pub(crate) goods_total: i64,
+    pub(crate) shipping_fee: i64,
+    pub(crate) carrier: Option<String>,
+    pub(crate) tracking_number: Option<String>,
+    pub(crate) cancel_reason: Option<String>,
+    pub(crate) lines: Vec<Line>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) shopper_can_cancel: bool,
+}
+
+/// One order part as staff see it: the buyer, the group's payments, the part's lines and
+/// timeline; `None` when it does not exist or lies outside `province`.
+pub async fn staff_view(
+    state: &AppState,
+    order_id: i64,
+    province: Option<i16>,
+) -> Result<Option<Value>, AppError> {
+    let Some(o) = sqlx::query!(
+        r#"select o.order_group_id, o.producer_id, g.code, g.buyer_name, g.phone, g.email, g.street, g.note,
+                  g.payment_method, g.created_at, g.grand_total, c.name as commune_name, pv.name as province_name,
+                  pr.province_code as producer_province
+           from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
+           join commune c on c.commune_code = g.commune_code join province pv on pv.province_code = g.province_code
+           where o.order_id = $1"#,
+        order_id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    if province.is_some_and(|p| p != o.producer_province) {
+        return Ok(None);
+    }
+    let part = order_views(state, o.order_group_id, Some(o.producer_id))
+        .await?
+        .into_iter()
+        .next();
+    let payments: Vec<Value> = sqlx::query!(
+        "select method, amount, status, reference, created_at, paid_at from payment where order_group_id = $1 order by payment_id",
+        o.order_group_id
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|p| {
+        json!({
+            "method": crate::checkout::PaymentMethod::from_key(&p.method).map(|m| m.label()),
+            "amount": p.amount, "status": crate::payments::payment_status_label(&p.status),
+            "reference": p.reference, "created_at": p.created_at, "paid_at": p.paid_at,
+        })
+    })
+    .collect();
+    Ok(Some(json!({
+        "order_id": order_id, "code": o.code, "buyer_name": o.buyer_name, "phone": o.phone, "email": o.email,
+        "address": format!("{}, {}, {}", o.street, o.commune_name, o.province_name), "note": o.note,
+        "method": crate::checkout::PaymentMethod::from_key(&o.payment_method).map(|m| m.label()),
+        "created_at": o.created_at, "grand_total": o.grand_total, "part": part, "payments": payments,
+    })))
+}
+
+pub(crate) async fn order_views(
+    state: &AppState,
+    group_id: i64,
+    producer: Option<i64>,
+) -> Result<Vec<OrderView>, AppError> {
+    let orders = sqlx::query!(
+        r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, o.carrier, o.tracking_number, o.cancel_reason,
+                  pr.name as producer_name
+           from shop_order o join producer pr using (producer_id)
+           where o.order_group_id = $1 and ($2::bigint is null or o.producer_id = $2)
+           order by pr.name, o.order_id"#,
+        group_id,
+        producer
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let ids: Vec<i64> = orders.iter().map(|o| o.order_id).collect();
+    let lines = sqlx::query!(
+        "select order_id, product_id, name, unit, unit_price, quantity, line_total from order_line
+         where order_id = any($1) order by name",
+        &ids
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let events = sqlx::query!(
+        "select order_id, at, to_status, actor, note from order_event where order_id = any($1) order by order_event_id",
+        &ids
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(orders
+        .into_iter()
+        .map(|o| {
+            let status = Status::from_key(&o.status).unwrap_or(Status::Cancelled);
+            OrderView {
+                order_id: o.order_id,
+                producer_name: o.producer_name,
+                status_label: status.label(),
+                shopper_can_cancel: status.allows(Status::Cancelled, Actor::Shopper),
+                status: o.status,
+                goods_total: o.goods_total,
+                shipping_fee: o.shipping_fee,
+                carrier: o.carrier,
+                tracking_number: o.tracking_number,
+                cancel_reason: o.cancel_reason,
+                lines: lines
+                    .iter()
+                    .filter(|l| l.order_id == o.order_id)
+                    .map(|l| Line {
+                        name: l.name.clone(),
+                        unit: l.unit.clone(),
+                        unit_price: l.unit_price,
+                        quantity: l.quantity,
+                        line_total: l.line_total,
+                        product_id: l.product_id,
+                    })
+                    .collect(),
+                events: events
+                    .iter()
+                    .filter(|e| e.order_id == o.order_id)
+                    .map(|e| Event {
+                        at: e.at,
+                        label: Status::from_key(&e.to_status)
+                            .map(Status::label)
+                            .unwrap_or(""),
+                        actor: match e.actor.as_str() {
+                            "shopper" => "Người mua",
+                            "producer" => "Nhà sản xuất",
+                            "expiry" => "Hệ thống (quá hạn thanh toán)",
+                            "payment" => "Cổng thanh toán",
+                            _ => "Cán bộ",
+                        }
+                        .to_string(),
+                        note: e.note.clone(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
