@@ -18,6 +18,7 @@ pub mod export;
 pub mod forms;
 pub mod health;
 pub mod import;
+pub mod inventory;
 pub mod mail;
 pub mod media;
 pub mod metrics;

@@ -158,6 +158,8 @@ pub struct Product {
     pub created_at: OffsetDateTime,
     /// units paid for, all time, as the sales rollups counted them at the last reload
     pub sold: i64,
+    /// listed until this day (excluded), by `product_listing`; never listed when `None`
+    pub listed_until: Option<Date>,
     /// the most recently issued certificate, whatever its state
     pub certificate: Option<Certificate>,
 }
@@ -235,10 +237,8 @@ impl Snapshot {
         banners: Arc<Vec<crate::banners::Banner>>,
         day: Date,
     ) -> Snapshot {
-        let mut listed: Vec<&Arc<Product>> = products
-            .values()
-            .filter(|p| is_listable(p, producers.get(&p.producer_id), day))
-            .collect();
+        let mut listed: Vec<&Arc<Product>> =
+            products.values().filter(|p| is_listable(p, day)).collect();
         listed.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         let rows: Vec<Row> = listed
             .iter()
@@ -325,7 +325,6 @@ impl Snapshot {
         }
         for (id, new) in changed {
             let old = self.products.get(id)?;
-            let producer = self.producers.get(&new.producer_id);
             let same = old.slug == new.slug
                 && old.producer_id == new.producer_id
                 && old.hidden == new.hidden
@@ -333,7 +332,7 @@ impl Snapshot {
                 && (old.stock > 0) == (new.stock > 0)
                 && old.sector == new.sector
                 && old.created_at == new.created_at
-                && is_listable(old, producer, day) == is_listable(new, producer, day)
+                && is_listable(old, day) == is_listable(new, day)
                 && match (&old.certificate, &new.certificate) {
                     (Some(a), Some(b)) => {
                         a.stars == b.stars
@@ -414,11 +413,9 @@ impl Snapshot {
     }
 }
 
-/// Listed means: visible, from an approved producer, with a certificate valid on `day`.
-pub fn is_listable(p: &Product, producer: Option<&Arc<Producer>>, day: Date) -> bool {
-    !p.hidden
-        && producer.is_some_and(|pr| pr.approved)
-        && p.certificate.as_ref().is_some_and(|c| c.valid_on(day))
+/// Listed on `day`, by the one definition (`product_listing` in SQL, loaded with the product).
+pub fn is_listable(p: &Product, day: Date) -> bool {
+    p.listed_until.is_some_and(|until| day < until)
 }
 
 /// The handle every request and the refresher share.
@@ -596,8 +593,9 @@ async fn load_products(
                c.stars as "stars?", c.awarding_level as "awarding_level?", c.awarding_body as "awarding_body?",
                c.decision_number as "decision_number?", c.issued_on as "issued_on?", c.expires_on as "expires_on?",
                c.potential_five_star as "potential_five_star?", c.revoked_on, c.revoked_reason,
-               coalesce(s.sold, 0)::bigint as "sold!"
+               coalesce(s.sold, 0)::bigint as "sold!", l.listed_until
         from product p
+        join product_listing l using (product_id)
         left join (
             select product_id, sum(paid_quantity) as sold from stats_product
             where tier = 'y' and ($1::bigint[] is null or product_id = any($1))
@@ -659,6 +657,7 @@ async fn load_products(
                 created_at: r.created_at,
                 certificate,
                 sold: r.sold,
+                listed_until: r.listed_until,
             }),
         );
     }

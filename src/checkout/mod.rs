@@ -431,15 +431,10 @@ pub async fn place_order(
     let rows = sqlx::query!(
         r#"
         select p.product_id, p.name, p.unit, p.price_vnd, p.stock, p.sector, p.producer_id, pr.province_code,
-               c.stars as "stars?",
-               (not p.hidden and pr.status = 'approved' and c.status = 'active' and c.expires_on > $2) as "listed!"
+               l.stars as "stars?", coalesce(l.listed_until > $2, false) as "listed!"
         from product p
         join producer pr using (producer_id)
-        left join lateral (
-            select status, expires_on, stars from certificate c
-            where c.product_id = p.product_id and c.verification = 'verified'
-            order by c.issued_on desc, c.certificate_id desc limit 1
-        ) c on true
+        join product_listing l using (product_id)
         where p.product_id = any($1)
         order by p.product_id
         for update of p
@@ -474,18 +469,11 @@ pub async fn place_order(
         return Err(PlaceError::Changed(problems));
     }
     // the rows are locked, and the condition keeps stock at zero or above whatever else happens
-    let quantities: Vec<i32> = seen.iter().map(|l| l.quantity as i32).collect();
-    let taken = sqlx::query!(
-        "update product p set stock = p.stock - v.q
-         from unnest($1::bigint[], $2::int[]) as v(id, q)
-         where p.product_id = v.id and p.stock >= v.q",
-        &ids,
-        &quantities
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if taken != seen.len() as u64 {
+    let lines: Vec<(i64, i32)> = seen
+        .iter()
+        .map(|l| (l.product_id, l.quantity as i32))
+        .collect();
+    if !crate::inventory::take(&mut tx, &lines).await? {
         return Err(PlaceError::Changed(vec![
             "Một sản phẩm vừa hết hàng.".into(),
         ]));

@@ -161,26 +161,10 @@ pub async fn transition(
         if current.cancelled_by.as_deref() != Some("expiry") {
             return Err(TransitionError::Refused { from, to });
         }
-        let lines = sqlx::query!(
-            "select product_id, quantity from order_line where order_id = $1 order by product_id",
-            order_id
-        )
-        .fetch_all(&mut **tx)
-        .await?;
-        for l in lines {
-            let taken = sqlx::query!(
-                "update product set stock = stock - $2 where product_id = $1 and stock >= $2",
-                l.product_id,
-                l.quantity
-            )
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-            if taken == 0 {
-                return Err(TransitionError::Invalid(
-                    "Không còn đủ hàng để khôi phục đơn đã quá hạn; hãy hoàn tiền cho người mua.",
-                ));
-            }
+        if !crate::inventory::take_order(&mut **tx, order_id).await? {
+            return Err(TransitionError::Invalid(
+                "Không còn đủ hàng để khôi phục đơn đã quá hạn; hãy hoàn tiền cho người mua.",
+            ));
         }
     }
     if to == Status::Cancelled
@@ -225,13 +209,7 @@ pub async fn transition(
         crate::payments::record_cash(tx, order_id).await?;
     }
     if from.returns_stock(to) {
-        sqlx::query!(
-            "update product p set stock = p.stock + l.quantity from order_line l
-             where l.order_id = $1 and p.product_id = l.product_id",
-            order_id
-        )
-        .execute(&mut **tx)
-        .await?;
+        crate::inventory::return_order(&mut **tx, order_id).await?;
     }
     let note = match to {
         Status::Shipped => Some(format!(

@@ -196,24 +196,30 @@ async fn home(
             listed,
         });
     }
-    // sales of the last 30 days: what was ordered and not cancelled; sold once paid or delivered
+    // the last 30 days as the province's dashboard counts them (Vietnamese days, today included);
+    // sold means paid by the one definition both use (`order_is_paid`: online money received, or
+    // cash once delivered; not refunded)
+    let since = crate::domain::vn_today() - time::Duration::days(29);
     let sales = sqlx::query!(
-        r#"select count(*) filter (where status not in ('cancelled', 'pending_payment')) as "orders!",
-                  coalesce(sum(goods_total) filter (where status in ('paid', 'confirmed', 'shipped', 'delivered')), 0)::bigint as "sold!",
-                  count(*) filter (where status in ('placed', 'paid')) as "to_confirm!",
-                  count(*) filter (where status = 'confirmed') as "to_ship!"
-           from shop_order where producer_id = $1 and created_at > now() - interval '30 days'"#,
-        member.producer_id
+        r#"select count(*) filter (where o.status not in ('cancelled', 'pending_payment')) as "orders!",
+                  coalesce(sum(o.goods_total) filter (where order_is_paid(o.status, g.payment_method)), 0)::bigint as "sold!",
+                  count(*) filter (where o.status in ('placed', 'paid')) as "to_confirm!",
+                  count(*) filter (where o.status = 'confirmed') as "to_ship!"
+           from shop_order o join order_group g using (order_group_id)
+           where o.producer_id = $1 and (o.created_at at time zone 'Asia/Ho_Chi_Minh')::date >= $2"#,
+        member.producer_id,
+        since
     )
     .fetch_one(&state.pool)
     .await?;
     let top: Vec<Value> = sqlx::query!(
         r#"select l.name, sum(l.quantity)::bigint as "quantity!", sum(l.line_total)::bigint as "value!"
            from order_line l join shop_order o using (order_id)
-           where o.producer_id = $1 and o.created_at > now() - interval '30 days'
+           where o.producer_id = $1 and (o.created_at at time zone 'Asia/Ho_Chi_Minh')::date >= $2
              and o.status not in ('cancelled', 'pending_payment', 'refunded')
            group by l.name order by 3 desc limit 5"#,
-        member.producer_id
+        member.producer_id,
+        since
     )
     .fetch_all(&state.pool)
     .await?
@@ -1012,15 +1018,7 @@ async fn adjust_stock(
     )
     .await?;
     // one conditional statement: stock never goes below zero, whatever else runs at the same time
-    let updated = sqlx::query_scalar!(
-        "update product set stock = stock + $3 where product_id = $1 and producer_id = $2 and stock + $3 between 0 and $4 returning stock",
-        id,
-        member.producer_id,
-        delta,
-        super::MAX_STOCK
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+    let updated = crate::inventory::adjust(&mut tx, id, member.producer_id, delta).await?;
     if updated.is_none() {
         errors.insert(
             "delta",

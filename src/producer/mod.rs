@@ -127,7 +127,7 @@ pub struct ProductDraft {
     pub weight_grams: Option<i32>,
 }
 
-pub const MAX_STOCK: i32 = 1_000_000;
+pub use crate::inventory::MAX_STOCK;
 pub const MAX_IMAGES: usize = 6;
 
 impl ProductDraft {

@@ -38,16 +38,12 @@ pub async fn load(
         select p.product_id, p.slug, p.name, p.story, p.sector, p.price_vnd, p.stock, p.hidden, p.created_at,
                pr.name as producer_name, pr.producer_type, pr.status as producer_status,
                pr.province_code, pr.commune_code, c.name as commune_name, pv.name as province_name,
-               cert.stars as "stars?", cert.status as "cert_status?", cert.expires_on as "expires_on?"
+               l.stars as "stars?", l.expires_on as "expires_on?", l.listed_until
         from product p
         join producer pr using (producer_id)
         join commune c on c.commune_code = pr.commune_code
         join province pv on pv.province_code = pr.province_code
-        left join lateral (
-            select stars, status, expires_on from certificate
-            where certificate.product_id = p.product_id and certificate.verification = 'verified'
-            order by issued_on desc, certificate_id desc limit 1
-        ) cert on true
+        join product_listing l using (product_id)
         where $1::bigint[] is null or p.product_id = any($1)
         "#,
         ids as Option<&[i64]>
@@ -56,10 +52,7 @@ pub async fn load(
     .await?;
     let mut out: Vec<(i64, Option<Doc>)> = Vec::with_capacity(rows.len());
     for r in rows {
-        let listed = !r.hidden
-            && r.producer_status == "approved"
-            && r.cert_status.as_deref() == Some("active")
-            && r.expires_on.is_some_and(|e| today < e);
+        let listed = r.listed_until.is_some_and(|until| today < until);
         let doc = listed.then(|| Doc {
             id: r.product_id,
             slug: r.slug,

@@ -632,3 +632,91 @@ async fn a_three_year_history_reads_the_same_from_the_rollups_as_from_the_orders
         "{all:?}"
     );
 }
+
+/// "Sold" has one meaning: the producer's home and the province's dashboard show the same
+/// amount for the same 30 days. Cash counts once delivered (a confirmed cash order is not sold
+/// yet), online money once received, and a refund takes it back.
+#[tokio::test]
+async fn a_producer_and_its_province_count_the_same_sales() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    sqlx::query("update product set stock = 1000")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // all at HTX Bình Liêu, the only Quảng Ninh producer selling here
+    let cash_confirmed = order(&app, 1, PaymentMethod::Cod, &[("mien-dong", 1)]).await[0];
+    go(
+        &app,
+        cash_confirmed,
+        &[(Status::Confirmed, Actor::Producer)],
+    )
+    .await;
+    let cash_delivered = order(&app, 2, PaymentMethod::Cod, &[("mien-dong", 2)]).await[0];
+    go(
+        &app,
+        cash_delivered,
+        &[
+            (Status::Confirmed, Actor::Producer),
+            (Status::Shipped, Actor::Producer),
+            (Status::Delivered, Actor::Producer),
+        ],
+    )
+    .await;
+    let paid = order(&app, 3, PaymentMethod::Vietqr, &[("tra-hoa-vang", 1)]).await[0];
+    go(&app, paid, &[(Status::Paid, Actor::Payment)]).await;
+    let refunded = order(&app, 4, PaymentMethod::Vnpay, &[("tra-hoa-vang", 3)]).await[0];
+    go(
+        &app,
+        refunded,
+        &[
+            (Status::Paid, Actor::Payment),
+            (Status::Cancelled, Actor::Staff),
+            (Status::Refunded, Actor::Staff),
+        ],
+    )
+    .await;
+    sqlx::query("select fold_stats()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let expected: i64 = sqlx::query_scalar(
+        "select sum(goods_total)::bigint from shop_order where order_id = any($1)",
+    )
+    .bind(vec![cash_delivered, paid])
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let amount = |html: &str, label: &str| -> String {
+        let at = html
+            .find(label)
+            .unwrap_or_else(|| panic!("{label}: {html}"));
+        let dd = &html[at..];
+        let start = dd.find("<dd>").unwrap() + 4;
+        dd[start..start + dd[start..].find("</dd>").unwrap()].to_string()
+    };
+    let written = ocop_market::domain::Vnd::format(expected);
+
+    let (mut owner, owner_id) = crate::helpers::person(&app, "chu", "producer", None).await;
+    sqlx::query(
+        "insert into producer_member (producer_id, user_id, role)
+         select producer_id, $1, 'owner' from producer where slug = 'htx-binh-lieu'",
+    )
+    .bind(owner_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let home = owner.get("/producer").await;
+    assert_eq!(
+        amount(&home.body, "Doanh số đã thanh toán"),
+        written,
+        "the producer's home"
+    );
+    let mut staff = staff_visitor(&app, "qn", "province_staff", Some(22)).await;
+    let dashboard = staff.get("/staff/dashboard?period=30d").await;
+    assert_eq!(
+        amount(&dashboard.body, "Giá trị hàng bán"),
+        written,
+        "the province's dashboard"
+    );
+}
