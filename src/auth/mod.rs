@@ -23,7 +23,7 @@ pub struct CurrentUser {
     pub display_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub role: String,
+    pub role: crate::domain::Role,
     pub province_code: Option<i16>,
 }
 
@@ -37,25 +37,22 @@ impl CurrentUser {
     }
 
     pub fn role_label(&self) -> &'static str {
-        role_label(&self.role)
+        self.role.label()
     }
 }
 
-/// A role as people say it.
+/// A role as people say it (an unknown text as a shopper's).
 pub fn role_label(role: &str) -> &'static str {
-    match role {
-        "producer" => "Thành viên chủ thể OCOP",
-        "province_staff" => "Cán bộ cấp tỉnh",
-        "national_staff" => "Cán bộ trung ương",
-        "admin" => "Quản trị viên",
-        _ => "Người mua",
-    }
+    crate::domain::Role::from_key(role)
+        .unwrap_or(crate::domain::Role::Shopper)
+        .label()
 }
 
 pub async fn load_user(state: &AppState, user_id: i64) -> Result<Option<CurrentUser>, AppError> {
     Ok(sqlx::query_as!(
         CurrentUser,
-        "select user_id, display_name, email, phone, role, province_code from app_user where user_id = $1 and disabled_at is null",
+        r#"select user_id, display_name, email, phone, role as "role: crate::domain::Role", province_code
+           from app_user where user_id = $1 and disabled_at is null"#,
         user_id
     )
     .fetch_optional(&state.pool)

@@ -4,6 +4,7 @@
 //! in.
 
 use super::CurrentUser;
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
@@ -94,7 +95,7 @@ impl Staff {
     }
 
     pub fn is_admin(&self) -> bool {
-        self.user.role == "admin"
+        self.user.role == Role::Admin
     }
 
     /// What the back-office pages show of the person and decide their menu by.
@@ -122,9 +123,9 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        let province = match (user.role.as_str(), user.province_code) {
-            ("province_staff", Some(code)) => Some(code),
-            ("national_staff" | "admin", _) => None,
+        let province = match (user.role, user.province_code) {
+            (Role::ProvinceStaff, Some(code)) => Some(code),
+            (Role::NationalStaff | Role::Admin, _) => None,
             _ => return Err(AppError::NotFound),
         };
         Ok(Staff { user, province })
@@ -155,7 +156,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        if user.role == "admin" {
+        if user.role == Role::Admin {
             Ok(Admin(user))
         } else {
             Err(AppError::NotFound)

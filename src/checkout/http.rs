@@ -27,7 +27,7 @@ fn seen_field(cart: &super::PricedCart) -> String {
         .iter()
         .flat_map(|g| g.lines.iter())
         .filter(|l| l.problem.is_none())
-        .map(|l| format!("{}:{}:{}", l.product_id, l.quantity, l.price))
+        .map(|l| format!("{}:{}:{}", l.product_id, l.quantity, l.price.amount()))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -43,7 +43,11 @@ fn parse_seen(s: &str) -> Option<Vec<SeenLine>> {
                 .parse()
                 .ok()
                 .filter(|q| (1..=crate::cart::MAX_LINE).contains(q))?,
-            price: it.next()?.parse().ok().filter(|p| *p > 0)?,
+            price: it
+                .next()?
+                .parse()
+                .ok()
+                .and_then(crate::domain::Vnd::price)?,
         };
         if it.next().is_some()
             || out
@@ -307,7 +311,7 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(
             (lines[0].product_id, lines[0].quantity, lines[0].price),
-            (12, 2, 50_000)
+            (12, 2, crate::domain::Vnd::new(50_000))
         );
         for bad in [
             "12:0:5",

@@ -6,7 +6,7 @@
 pub mod http;
 
 use crate::catalog::snapshot::Snapshot;
-use crate::domain::vn_today;
+use crate::domain::{Sector, Vnd, vn_today};
 use serde::Serialize;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
@@ -14,29 +14,63 @@ use std::collections::BTreeMap;
 /// Flat shipping fees per producer, free above a threshold.
 #[derive(Debug, Clone, Copy)]
 pub struct ShippingRule {
-    pub same_province: i64,
-    pub other_province: i64,
-    pub free_from: i64,
+    pub same_province: Vnd,
+    pub other_province: Vnd,
+    pub free_from: Vnd,
 }
 
 impl ShippingRule {
     pub fn from_config(c: &crate::config::Config) -> ShippingRule {
         ShippingRule {
-            same_province: c.shipping_same_province_vnd.max(0),
-            other_province: c.shipping_other_province_vnd.max(0),
-            free_from: c.shipping_free_from_vnd.max(0),
+            same_province: Vnd::new(c.shipping_same_province_vnd.max(0)),
+            other_province: Vnd::new(c.shipping_other_province_vnd.max(0)),
+            free_from: Vnd::new(c.shipping_free_from_vnd.max(0)),
         }
     }
 
     /// The fee for one producer's part; `to` unknown means the other-province fee (an upper bound).
-    pub fn fee(&self, from: i16, to: Option<i16>, subtotal: i64, ships_goods: bool) -> i64 {
-        if !ships_goods || (self.free_from > 0 && subtotal >= self.free_from) {
-            0
+    pub fn fee(&self, from: i16, to: Option<i16>, subtotal: Vnd, ships_goods: bool) -> Vnd {
+        if !ships_goods || (self.free_from > Vnd::default() && subtotal >= self.free_from) {
+            Vnd::default()
         } else if to == Some(from) {
             self.same_province
         } else {
             self.other_province
         }
+    }
+}
+
+/// One producer's part of an order, priced: its goods and its shipping fee. The cart page and
+/// placing the order both price a part with `quote_part`, so the shopper pays what was shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartQuote {
+    pub subtotal: Vnd,
+    pub shipping_fee: Vnd,
+    /// whether anything in it travels (a tourism experience does not)
+    pub ships: bool,
+}
+
+/// Prices one producer's lines (price, quantity, sector) sent from `from` to `to`.
+pub fn quote_part(
+    rule: ShippingRule,
+    from: i16,
+    to: Option<i16>,
+    lines: impl IntoIterator<Item = (Vnd, u32, Sector)>,
+) -> PartQuote {
+    let (mut subtotal, mut ships) = (Vnd::default(), false);
+    for (price, quantity, sector) in lines {
+        subtotal += price.times(quantity);
+        ships |= sector.ships_goods();
+    }
+    let shipping_fee = if subtotal > Vnd::default() {
+        rule.fee(from, to, subtotal, ships)
+    } else {
+        Vnd::default()
+    };
+    PartQuote {
+        subtotal,
+        shipping_fee,
+        ships,
     }
 }
 
@@ -74,9 +108,9 @@ pub struct CartLine {
     pub name: String,
     pub image: Option<String>,
     pub unit: String,
-    pub price: i64,
+    pub price: Vnd,
     pub quantity: u32,
-    pub line_total: i64,
+    pub line_total: Vnd,
     /// the most that may be ordered now
     pub max: u32,
     /// why this line cannot be ordered as it is
@@ -90,8 +124,8 @@ pub struct CartGroup {
     pub producer_slug: String,
     pub province_name: String,
     pub lines: Vec<CartLine>,
-    pub subtotal: i64,
-    pub shipping_fee: i64,
+    pub subtotal: Vnd,
+    pub shipping_fee: Vnd,
     /// when the parcel is expected, once the destination is known (goods only)
     pub arrives: Option<Window>,
 }
@@ -100,9 +134,9 @@ pub struct CartGroup {
 pub struct PricedCart {
     pub groups: Vec<CartGroup>,
     pub count: u32,
-    pub goods_total: i64,
-    pub shipping_total: i64,
-    pub grand_total: i64,
+    pub goods_total: Vnd,
+    pub shipping_total: Vnd,
+    pub grand_total: Vnd,
     pub has_problems: bool,
     /// lines whose product no longer exists at all
     pub gone: Vec<i64>,
@@ -153,14 +187,11 @@ pub fn price_cart(
                     .map(|p| p.name.clone())
                     .unwrap_or_default(),
                 lines: vec![],
-                subtotal: 0,
-                shipping_fee: 0,
+                subtotal: Vnd::default(),
+                shipping_fee: Vnd::default(),
                 arrives: None,
             });
-        let line_total = p.price_vnd * qty as i64;
-        if problem.is_none() {
-            group.subtotal += line_total;
-        }
+        let price = Vnd::new(p.price_vnd);
         cart.count += qty;
         group.lines.push(CartLine {
             product_id: id,
@@ -168,9 +199,9 @@ pub fn price_cart(
             name: p.name.clone(),
             image: p.images.first().map(|u| crate::media::thumbnail_url(u)),
             unit: p.unit.clone(),
-            price: p.price_vnd,
+            price,
             quantity: qty,
-            line_total,
+            line_total: price.times(qty),
             max: stock.min(crate::cart::MAX_LINE),
             problem,
         });
@@ -178,18 +209,21 @@ pub fn price_cart(
     for group in groups.into_values() {
         let mut group = group;
         let producer = &s.producers[&group.producer_id];
-        let ships = group
-            .lines
-            .iter()
-            .filter(|l| l.problem.is_none())
-            .any(|l| s.products[&l.product_id].sector.ships_goods());
-        group.shipping_fee = if group.subtotal > 0 {
-            rule.fee(producer.province_code, to, group.subtotal, ships)
-        } else {
-            0
-        };
+        // what can be ordered as it is: the lines with a problem are left out of the price
+        let quote = quote_part(
+            rule,
+            producer.province_code,
+            to,
+            group
+                .lines
+                .iter()
+                .filter(|l| l.problem.is_none())
+                .map(|l| (l.price, l.quantity, s.products[&l.product_id].sector)),
+        );
+        group.subtotal = quote.subtotal;
+        group.shipping_fee = quote.shipping_fee;
         group.arrives =
-            (ships && to.is_some()).then(|| rule.arrives(s.day, producer.province_code, to));
+            (quote.ships && to.is_some()).then(|| rule.arrives(s.day, producer.province_code, to));
         cart.goods_total += group.subtotal;
         cart.shipping_total += group.shipping_fee;
         cart.groups.push(group);
@@ -354,7 +388,7 @@ impl Delivery {
 pub struct SeenLine {
     pub product_id: i64,
     pub quantity: u32,
-    pub price: i64,
+    pub price: Vnd,
 }
 
 #[derive(Debug)]
@@ -452,10 +486,10 @@ pub async fn place_order(
                 "\"{}\" hiện không được bán nữa (đã ẩn hoặc chứng nhận OCOP hết hiệu lực).",
                 r.name
             )),
-            Some(r) if r.price_vnd != line.price => problems.push(format!(
+            Some(r) if Vnd::new(r.price_vnd) != line.price => problems.push(format!(
                 "Giá của \"{}\" vừa thay đổi từ {} thành {}.",
                 r.name,
-                crate::domain::Vnd::format(line.price),
+                line.price,
                 crate::domain::Vnd::format(r.price_vnd)
             )),
             Some(r) if r.stock <= 0 => problems.push(format!("\"{}\" vừa hết hàng.", r.name)),
@@ -500,18 +534,23 @@ pub async fn place_order(
     }
     let mut parts = vec![];
     for (producer, (province, lines)) in &by_producer {
-        let subtotal: i64 = lines
-            .iter()
-            .map(|(l, ..)| l.price * l.quantity as i64)
-            .sum();
-        let ships = lines.iter().any(|(_, _, _, sector, _)| {
-            crate::domain::Sector::from_key(sector).is_none_or(|s| s.ships_goods())
-        });
-        let fee = rule.fee(*province, Some(delivery.province_code), subtotal, ships);
-        parts.push((*producer, subtotal, fee, lines));
+        let quote = quote_part(
+            rule,
+            *province,
+            Some(delivery.province_code),
+            // an unknown sector is priced as goods that travel
+            lines.iter().map(|(l, _, _, sector, _)| {
+                (
+                    l.price,
+                    l.quantity,
+                    Sector::from_key(sector).unwrap_or(Sector::Food),
+                )
+            }),
+        );
+        parts.push((*producer, quote.subtotal, quote.shipping_fee, lines));
     }
-    let goods: i64 = parts.iter().map(|p| p.1).sum();
-    let shipping: i64 = parts.iter().map(|p| p.2).sum();
+    let goods: Vnd = parts.iter().map(|p| p.1).sum();
+    let shipping: Vnd = parts.iter().map(|p| p.2).sum();
     let pay_before = delivery
         .method
         .online()
@@ -535,9 +574,9 @@ pub async fn place_order(
             delivery.street,
             delivery.note,
             delivery.method.key(),
-            goods,
-            shipping,
-            goods + shipping,
+            goods.amount(),
+            shipping.amount(),
+            (goods + shipping).amount(),
             pay_before
         )
         .fetch_optional(&mut *tx)
@@ -548,10 +587,11 @@ pub async fn place_order(
     }
     let group = group.ok_or_else(|| sqlx::Error::Protocol("no free order code".into()))?;
     let status = if delivery.method.online() {
-        "pending_payment"
+        crate::orders::Status::PendingPayment
     } else {
-        "placed"
-    };
+        crate::orders::Status::Placed
+    }
+    .key();
     for (producer, subtotal, fee, lines) in parts {
         let order_id = sqlx::query_scalar!(
             "insert into shop_order (order_group_id, producer_id, status, goods_total, shipping_fee)
@@ -559,8 +599,8 @@ pub async fn place_order(
             group.order_group_id,
             producer,
             status,
-            subtotal,
-            fee
+            subtotal.amount(),
+            fee.amount()
         )
         .fetch_one(&mut *tx)
         .await?;
@@ -572,9 +612,9 @@ pub async fn place_order(
                 line.product_id,
                 *name,
                 *unit,
-                line.price,
+                line.price.amount(),
                 line.quantity as i32,
-                line.price * line.quantity as i64,
+                line.price.times(line.quantity).amount(),
                 *sector,
                 *stars
             )
@@ -604,19 +644,51 @@ mod tests {
 
     #[test]
     fn shipping_is_flat_per_producer_and_free_above_the_threshold() {
+        let v = Vnd::new;
         let rule = ShippingRule {
-            same_province: 20_000,
-            other_province: 35_000,
-            free_from: 500_000,
+            same_province: v(20_000),
+            other_province: v(35_000),
+            free_from: v(500_000),
         };
-        assert_eq!(rule.fee(22, Some(22), 100_000, true), 20_000);
-        assert_eq!(rule.fee(22, Some(1), 100_000, true), 35_000);
-        assert_eq!(rule.fee(22, None, 100_000, true), 35_000);
-        assert_eq!(rule.fee(22, Some(1), 500_000, true), 0);
+        assert_eq!(rule.fee(22, Some(22), v(100_000), true), v(20_000));
+        assert_eq!(rule.fee(22, Some(1), v(100_000), true), v(35_000));
+        assert_eq!(rule.fee(22, None, v(100_000), true), v(35_000));
+        assert_eq!(rule.fee(22, Some(1), v(500_000), true), v(0));
         assert_eq!(
-            rule.fee(22, Some(1), 100_000, false),
-            0,
+            rule.fee(22, Some(1), v(100_000), false),
+            v(0),
             "a tour ships nothing"
+        );
+    }
+
+    #[test]
+    fn a_part_is_priced_once_from_its_lines_with_its_fee() {
+        let v = Vnd::new;
+        let rule = ShippingRule {
+            same_province: v(20_000),
+            other_province: v(35_000),
+            free_from: v(500_000),
+        };
+        let q = quote_part(
+            rule,
+            22,
+            Some(1),
+            [
+                (v(45_000), 2, Sector::Food),
+                (v(300_000), 1, Sector::Tourism),
+            ],
+        );
+        assert_eq!(
+            (q.subtotal, q.shipping_fee, q.ships),
+            (v(390_000), v(35_000), true)
+        );
+        let tour = quote_part(rule, 22, Some(1), [(v(300_000), 1, Sector::Tourism)]);
+        assert_eq!((tour.shipping_fee, tour.ships), (v(0), false));
+        let nothing = quote_part(rule, 22, Some(1), []);
+        assert_eq!(
+            nothing.shipping_fee,
+            v(0),
+            "an empty part costs nothing to send"
         );
     }
 

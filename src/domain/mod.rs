@@ -210,3 +210,59 @@ mod tests {
         assert_eq!(default_expiry(date!(2024 - 02 - 29)), date!(2027 - 02 - 28));
     }
 }
+
+/// What a person is on the marketplace. Stored as text (`app_user.role`, checked by the table);
+/// serialised as that text, so pages compare it the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum Role {
+    Shopper,
+    Producer,
+    ProvinceStaff,
+    NationalStaff,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Self::Shopper,
+        Self::Producer,
+        Self::ProvinceStaff,
+        Self::NationalStaff,
+        Self::Admin,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Shopper => "shopper",
+            Self::Producer => "producer",
+            Self::ProvinceStaff => "province_staff",
+            Self::NationalStaff => "national_staff",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Role> {
+        Self::ALL.into_iter().find(|r| r.key() == key)
+    }
+
+    /// The role as people say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Shopper => "Người mua",
+            Self::Producer => "Thành viên chủ thể OCOP",
+            Self::ProvinceStaff => "Cán bộ cấp tỉnh",
+            Self::NationalStaff => "Cán bộ trung ương",
+            Self::Admin => "Quản trị viên",
+        }
+    }
+
+    /// Staff of a province, of the country, or an admin: the back office's people.
+    pub fn is_staff(self) -> bool {
+        matches!(
+            self,
+            Self::ProvinceStaff | Self::NationalStaff | Self::Admin
+        )
+    }
+}

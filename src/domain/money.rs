@@ -3,9 +3,49 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+)]
 #[serde(transparent)]
+#[sqlx(transparent)]
 pub struct Vnd(i64);
+
+impl std::ops::Add for Vnd {
+    type Output = Vnd;
+    fn add(self, other: Vnd) -> Vnd {
+        Vnd(self.0 + other.0)
+    }
+}
+
+impl std::ops::AddAssign for Vnd {
+    fn add_assign(&mut self, other: Vnd) {
+        self.0 += other.0;
+    }
+}
+
+impl std::ops::Sub for Vnd {
+    type Output = Vnd;
+    fn sub(self, other: Vnd) -> Vnd {
+        Vnd(self.0 - other.0)
+    }
+}
+
+impl std::iter::Sum for Vnd {
+    fn sum<I: Iterator<Item = Vnd>>(iter: I) -> Vnd {
+        Vnd(iter.map(|v| v.0).sum())
+    }
+}
 
 impl Vnd {
     pub const MAX_PRICE: i64 = 1_000_000_000;
@@ -18,6 +58,27 @@ impl Vnd {
     }
     pub fn amount(self) -> i64 {
         self.0
+    }
+
+    /// An amount of đồng as stored (a sum, a fee, a payment): any whole number.
+    pub const fn new(amount: i64) -> Vnd {
+        Vnd(amount)
+    }
+
+    /// This price times a quantity.
+    pub fn times(self, quantity: u32) -> Vnd {
+        Vnd(self.0 * i64::from(quantity))
+    }
+
+    /// In hundredths of a đồng, the unit VNPAY's `vnp_Amount` counts in.
+    pub fn to_minor(self) -> i64 {
+        self.0 * 100
+    }
+
+    /// From hundredths of a đồng: `None` unless it is a whole number of đồng (a remainder is
+    /// never dropped silently).
+    pub fn from_minor(minor: i64) -> Option<Vnd> {
+        (minor % 100 == 0).then_some(Vnd(minor / 100))
     }
 
     /// Reads what people write: "125000", "125.000", "125 000", "125,000 đ". Grouping marks must
@@ -94,6 +155,18 @@ mod tests {
         assert_eq!(Vnd(1_000).to_string(), "1.000\u{a0}₫");
         assert_eq!(Vnd(1_250_000).to_string(), "1.250.000\u{a0}₫");
         assert_eq!(format_vnd(-45_000), "-45.000\u{a0}₫");
+    }
+
+    #[test]
+    fn vnpay_hundredths_convert_both_ways_and_refuse_a_remainder() {
+        assert_eq!(Vnd::new(125_000).to_minor(), 12_500_000);
+        assert_eq!(Vnd::from_minor(12_500_000), Some(Vnd::new(125_000)));
+        assert_eq!(Vnd::from_minor(12_500_050), None);
+        assert_eq!(Vnd::new(45_000).times(3), Vnd::new(135_000));
+        assert_eq!(
+            [Vnd::new(1), Vnd::new(2)].into_iter().sum::<Vnd>() + Vnd::new(3),
+            Vnd::new(6)
+        );
     }
 
     #[test]

@@ -65,7 +65,10 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
     };
     let orders = super::views::order_views(state, g.order_group_id, None).await?;
     let method = crate::checkout::PaymentMethod::from_key(&g.payment_method);
-    let payment = match (method, orders.iter().all(|o| o.status == "pending_payment")) {
+    let payment = match (
+        method,
+        orders.iter().all(|o| o.status == Status::PendingPayment),
+    ) {
         (Some(crate::checkout::PaymentMethod::Cod), _) => {
             "Thanh toán bằng tiền mặt khi nhận hàng".to_string()
         }
@@ -73,10 +76,10 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
             Some(t) => format!("Chờ thanh toán, trước {}", crate::render::format_vn_time(t)),
             None => "Chờ thanh toán".to_string(),
         },
-        _ if orders.iter().all(|o| o.status == "cancelled") => "Đơn đã huỷ".to_string(),
+        _ if orders.iter().all(|o| o.status == Status::Cancelled) => "Đơn đã huỷ".to_string(),
         _ => "Đã thanh toán".to_string(),
     };
-    let waiting = !orders.is_empty() && orders.iter().all(|o| o.status == "pending_payment");
+    let waiting = !orders.is_empty() && orders.iter().all(|o| o.status == Status::PendingPayment);
     let page = json!({
         "waiting": waiting, "method_key": g.payment_method,
         "code": g.code, "buyer_name": g.buyer_name, "phone": g.phone,
@@ -474,7 +477,7 @@ async fn producer_order_page(
         .into_iter()
         .next()
         .ok_or(AppError::NotFound)?;
-    let status = Status::from_key(&order.status).unwrap_or(Status::Cancelled);
+    let status = order.status;
     // the group's code is the shopper's: a producer sees its own part by its own number
     let page = json!({
         "member": member, "csrf": session.data.csrf, "order": order,

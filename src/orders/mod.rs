@@ -8,8 +8,11 @@ pub mod views;
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// An order part's state. Stored as text (`shop_order.status`, checked by the table) and
+/// serialised as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Status {
     PendingPayment,
     Placed,

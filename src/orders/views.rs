@@ -30,7 +30,7 @@ pub(crate) struct Event {
 pub struct OrderView {
     pub(crate) order_id: i64,
     pub(crate) producer_name: String,
-    pub(crate) status: String,
+    pub(crate) status: Status,
     pub(crate) status_label: &'static str,
     pub(crate) goods_total: i64,
     pub(crate) shipping_fee: i64,
@@ -99,7 +99,7 @@ pub(crate) async fn order_views(
     producer: Option<i64>,
 ) -> Result<Vec<OrderView>, AppError> {
     let orders = sqlx::query!(
-        r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, o.carrier, o.tracking_number, o.cancel_reason,
+        r#"select o.order_id, o.status as "status: Status", o.goods_total, o.shipping_fee, o.carrier, o.tracking_number, o.cancel_reason,
                   pr.name as producer_name
            from shop_order o join producer pr using (producer_id)
            where o.order_group_id = $1 and ($2::bigint is null or o.producer_id = $2)
@@ -126,13 +126,13 @@ pub(crate) async fn order_views(
     Ok(orders
         .into_iter()
         .map(|o| {
-            let status = Status::from_key(&o.status).unwrap_or(Status::Cancelled);
+            let status = o.status;
             OrderView {
                 order_id: o.order_id,
                 producer_name: o.producer_name,
                 status_label: status.label(),
                 shopper_can_cancel: status.allows(Status::Cancelled, Actor::Shopper),
-                status: o.status,
+                status,
                 goods_total: o.goods_total,
                 shipping_fee: o.shipping_fee,
                 carrier: o.carrier,

@@ -410,7 +410,10 @@ pub async fn begin(
                 ("vnp_Version", "2.1.0".to_string()),
                 ("vnp_Command", "pay".into()),
                 ("vnp_TmnCode", cfg.tmn_code.clone()),
-                ("vnp_Amount", (amount * 100).to_string()),
+                (
+                    "vnp_Amount",
+                    crate::domain::Vnd::new(amount).to_minor().to_string(),
+                ),
                 // querydr will name this attempt by its creation time
                 ("vnp_CreateDate", sign::vnpay_date(created)),
                 (
@@ -584,12 +587,15 @@ async fn status(
         return Err(AppError::NotFound);
     }
     let statuses = sqlx::query_scalar!(
-        "select o.status from shop_order o join order_group g using (order_group_id) where g.code = $1",
+        r#"select o.status as "status: crate::orders::Status" from shop_order o join order_group g using (order_group_id) where g.code = $1"#,
         code
     )
     .fetch_all(&state.pool)
     .await?;
-    let waiting = !statuses.is_empty() && statuses.iter().all(|s| s == "pending_payment");
+    let waiting = !statuses.is_empty()
+        && statuses
+            .iter()
+            .all(|s| *s == crate::orders::Status::PendingPayment);
     Ok(axum::Json(json!({ "waiting_for_payment": waiting, "statuses": statuses })).into_response())
 }
 

@@ -439,7 +439,7 @@ async fn decide(
         }
     }
     let orders = sqlx::query!(
-        "select order_id, status from shop_order where order_group_id = $1 order by order_id for update",
+        r#"select order_id, status as "status: Status" from shop_order where order_group_id = $1 order by order_id for update"#,
         group
     )
     .fetch_all(&mut **tx)
@@ -461,10 +461,10 @@ async fn decide(
         }
         return Ok((Outcome::FailedPayment, Some(group), payment));
     }
-    if orders.iter().all(|o| o.status == "cancelled") {
+    if orders.iter().all(|o| o.status == Status::Cancelled) {
         return Ok((Outcome::Review("order_cancelled"), Some(group), payment));
     }
-    if !orders.iter().all(|o| o.status == "pending_payment") {
+    if !orders.iter().all(|o| o.status == Status::PendingPayment) {
         return Ok((Outcome::Review("already_paid"), Some(group), payment));
     }
     if n.amount < total {

@@ -253,8 +253,8 @@ async fn vnpay_page(
     let amount = params
         .get("vnp_Amount")
         .and_then(|a| a.parse::<i64>().ok())
-        .unwrap_or(0)
-        / 100;
+        .and_then(crate::domain::Vnd::from_minor)
+        .map_or(0, crate::domain::Vnd::amount);
     Ok(page(
         "VNPAY (giả lập)",
         "vnpay",
@@ -272,14 +272,21 @@ async fn vnpay_pay(
     on(&state)?;
     let cfg = state.payments.vnpay.clone().ok_or(AppError::NotFound)?;
     let get = |k: &str| c.rest.get(k).cloned().unwrap_or_default();
-    let amount = get("vnp_Amount").parse::<i64>().unwrap_or(0) / 100;
+    let amount = get("vnp_Amount")
+        .parse::<i64>()
+        .ok()
+        .and_then(crate::domain::Vnd::from_minor)
+        .map_or(0, crate::domain::Vnd::amount);
     let (paid, amount) = reported(&c.choice, amount);
     let now = time::OffsetDateTime::now_utc().to_offset(crate::domain::VN_OFFSET);
     let fmt = time::macros::format_description!("[year][month][day][hour][minute][second]");
     let mut tx = [0u8; 4];
     getrandom::fill(&mut tx).expect("randomness");
     let mut back: BTreeMap<String, String> = [
-        ("vnp_Amount", (amount * 100).to_string()),
+        (
+            "vnp_Amount",
+            crate::domain::Vnd::new(amount).to_minor().to_string(),
+        ),
         ("vnp_BankCode", "NCB".into()),
         ("vnp_BankTranNo", format!("VNP{}", u32::from_be_bytes(tx))),
         ("vnp_CardType", "ATM".into()),

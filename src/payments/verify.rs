@@ -200,7 +200,9 @@ pub fn vnpay(p: &Providers, query: &str, now: i64) -> Result<Read, Refusal> {
         provider: "vnpay",
         tx_id: vnpay_tx_id(get("vnp_TxnRef"), get("vnp_TransactionNo")),
         target: Target::Attempt(get("vnp_TxnRef").to_string()),
-        amount: amount / 100,
+        amount: crate::domain::Vnd::from_minor(amount)
+            .ok_or(Refusal::Unreadable)?
+            .amount(),
         success: get("vnp_ResponseCode") == "00" && get("vnp_TransactionStatus") == "00",
         account: None,
         provider_ref: Some(get("vnp_TransactionNo").to_string()),

@@ -134,7 +134,7 @@ async fn home(
     let Some(member) = ProducerMember::of(&state, user.clone()).await? else {
         let ctx = page(
             &session,
-            json!({ "user": user, "staff": user.role != "shopper" && user.role != "producer" }),
+            json!({ "user": user, "staff": user.role.is_staff() }),
         );
         return Ok(show(StatusCode::OK, "producer/welcome.html", &ctx));
     };
@@ -270,7 +270,7 @@ async fn register_page(
     if ProducerMember::of(&state, user.clone()).await?.is_some() {
         return Ok(to("/producer".into()));
     }
-    if !matches!(user.role.as_str(), "shopper" | "producer") {
+    if user.role.is_staff() {
         return Err(AppError::NotFound);
     }
     let mut values = BTreeMap::new();
@@ -289,7 +289,7 @@ async fn register(
     if ProducerMember::of(&state, user.clone()).await?.is_some() {
         return Ok(to("/producer".into()));
     }
-    if !matches!(user.role.as_str(), "shopper" | "producer") {
+    if user.role.is_staff() {
         return Err(AppError::NotFound);
     }
     let values: BTreeMap<String, String> = form.into_iter().filter(|(k, _)| k != "csrf").collect();
@@ -1434,7 +1434,7 @@ async fn invite_page(
         _ if ProducerMember::of(&state, user.clone()).await?.is_some() => {
             Some("Tài khoản của bạn đã thuộc một chủ thể OCOP.")
         }
-        _ if !matches!(user.role.as_str(), "shopper" | "producer") => {
+        _ if user.role.is_staff() => {
             Some("Tài khoản cán bộ không thể làm thành viên của chủ thể OCOP.")
         }
         _ => None,
@@ -1465,7 +1465,7 @@ async fn accept_invite(
         return Err(AppError::NotFound);
     };
     if !invitation_matches(&user, &inv)
-        || !matches!(user.role.as_str(), "shopper" | "producer")
+        || user.role.is_staff()
         || ProducerMember::of(&state, user.clone()).await?.is_some()
     {
         return Err(AppError::NotFound);

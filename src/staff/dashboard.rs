@@ -661,9 +661,9 @@ async fn token_staff(state: &AppState, headers: &axum::http::HeaderMap) -> Resul
     let user = crate::auth::load_user(state, user_id)
         .await?
         .ok_or(AppError::LoginRequired)?;
-    let province = match (user.role.as_str(), user.province_code) {
-        ("province_staff", Some(p)) => Some(p),
-        ("national_staff" | "admin", _) => None,
+    let province = match (user.role, user.province_code) {
+        (crate::domain::Role::ProvinceStaff, Some(p)) => Some(p),
+        (crate::domain::Role::NationalStaff | crate::domain::Role::Admin, _) => None,
         _ => return Err(AppError::LoginRequired),
     };
     Ok(Staff { user, province })

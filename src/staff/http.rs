@@ -1,6 +1,7 @@
 //! `/staff/...`: queues, approvals, verification, revocation, the audit log, appointments.
 
 use crate::auth::{Admin, NationalStaff, Session, Staff};
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::forms::{CheckedForm, Id};
 use crate::render::render_page;
@@ -760,12 +761,18 @@ async fn users_ctx(
         .map(|p| json!({ "code": p.code.to_string(), "name": p.name }))
         .collect();
     let roles = [
-        ("province_staff", "Cán bộ cấp tỉnh"),
-        ("national_staff", "Cán bộ trung ương"),
-        ("admin", "Quản trị viên"),
-        ("shopper", "Thôi giữ vai trò (người mua)"),
+        Role::ProvinceStaff,
+        Role::NationalStaff,
+        Role::Admin,
+        Role::Shopper,
     ]
-    .map(|(key, label)| json!({ "key": key, "label": label }));
+    .map(|r| {
+        let label = match r {
+            Role::Shopper => "Thôi giữ vai trò (người mua)",
+            other => other.label(),
+        };
+        json!({ "key": r.key(), "label": label })
+    });
     let mut ctx = page(state, session, staff, extra);
     ctx["people"] = json!(people);
     ctx["provinces"] = json!(provinces);
@@ -817,19 +824,17 @@ async fn appoint(
     if let Err(msg) = &login {
         errors.insert("login".into(), json!(msg));
     }
-    let role = match form.role.as_str() {
-        r @ ("shopper" | "province_staff" | "national_staff" | "admin") => Some(r),
-        _ => {
-            errors.insert("role".into(), json!("Vui lòng chọn vai trò."));
-            None
-        }
-    };
+    // staff appoint staff, or return someone to shopping; producers are made by membership
+    let role = Role::from_key(&form.role).filter(|r| *r != Role::Producer);
+    if role.is_none() {
+        errors.insert("role".into(), json!("Vui lòng chọn vai trò."));
+    }
     let province = form
         .province
         .parse::<i16>()
         .ok()
         .filter(|p| state.catalog.snapshot().admin.province(*p).is_some());
-    if role == Some("province_staff") && province.is_none() {
+    if role == Some(Role::ProvinceStaff) && province.is_none() {
         errors.insert(
             "province".into(),
             json!("Cán bộ cấp tỉnh cần được gán một tỉnh, thành phố."),
@@ -852,7 +857,7 @@ async fn appoint(
     }
     let login = login.expect("checked");
     let role = role.expect("checked");
-    let province = (role == "province_staff").then_some(province).flatten();
+    let province = (role == Role::ProvinceStaff).then_some(province).flatten();
     let mut tx = crate::audit::begin(&state.pool, user.user_id, "user.appoint", None).await?;
     // a producer member cannot be staff: whoever vouches for producers must not be one
     let updated = sqlx::query_scalar!(
@@ -861,7 +866,7 @@ async fn appoint(
              and not exists (select 1 from producer_member m where m.user_id = app_user.user_id)
            returning user_id"#,
         login.as_str(),
-        role,
+        role as Role,
         province,
         user.user_id
     )

@@ -6,11 +6,12 @@ use axum::http::{StatusCode, header};
 use ocop_market::checkout::{
     Delivery, PaymentMethod, PlaceError, SeenLine, ShippingRule, place_order,
 };
+use ocop_market::domain::Vnd;
 
 const RULE: ShippingRule = ShippingRule {
-    same_province: 20_000,
-    other_province: 35_000,
-    free_from: 500_000,
+    same_province: Vnd::new(20_000),
+    other_province: Vnd::new(35_000),
+    free_from: Vnd::new(500_000),
 };
 
 async fn product_id(app: &TestApp, slug: &str) -> i64 {
@@ -85,7 +86,7 @@ async fn race(app: &TestApp, buyers: usize, slugs: &[&str]) -> (usize, Vec<Strin
         seen.push(SeenLine {
             product_id: product_id(app, slug).await,
             quantity: 1,
-            price: price(app, slug).await,
+            price: Vnd::new(price(app, slug).await),
         });
     }
     let handles: Vec<_> = (0..buyers)
@@ -180,7 +181,7 @@ async fn the_same_checkout_sent_twice_at_once_makes_one_order() {
     let seen = vec![SeenLine {
         product_id: product_id(&app, "mien-dong").await,
         quantity: 2,
-        price: 50_000,
+        price: Vnd::new(50_000),
     }];
     let before = stock(&app, "mien-dong").await;
     let t = token(1);
@@ -210,7 +211,7 @@ async fn an_unpaid_order_expires_once_and_returns_its_stock_once() {
     let seen = vec![SeenLine {
         product_id: product_id(&app, "mien-dong").await,
         quantity: 3,
-        price: 50_000,
+        price: Vnd::new(50_000),
     }];
     let before = stock(&app, "mien-dong").await;
     place_order(&app.pool, RULE, 30, &token(2), None, &d, &seen)
@@ -577,12 +578,12 @@ async fn producers_move_their_orders_and_only_theirs() {
         SeenLine {
             product_id: product_id(&app, "mien-dong").await,
             quantity: 2,
-            price: 50_000,
+            price: Vnd::new(50_000),
         },
         SeenLine {
             product_id: product_id(&app, "banh-da-ke").await,
             quantity: 1,
-            price: 45_000,
+            price: Vnd::new(45_000),
         },
     ];
     let placed = place_order(&app.pool, RULE, 30, &token(9), None, &d, &seen)

@@ -3,13 +3,14 @@
 
 use crate::helpers::{TestApp, load_fixture};
 use ocop_market::checkout::{Delivery, PaymentMethod, SeenLine, ShippingRule, place_order};
+use ocop_market::domain::Vnd;
 use ocop_market::orders::{Actor, Details, Status, transition};
 use ocop_market::stats::Summary;
 
 const RULE: ShippingRule = ShippingRule {
-    same_province: 20_000,
-    other_province: 35_000,
-    free_from: 500_000,
+    same_province: Vnd::new(20_000),
+    other_province: Vnd::new(35_000),
+    free_from: Vnd::new(500_000),
 };
 
 async fn order(app: &TestApp, n: usize, method: PaymentMethod, slugs: &[(&str, u32)]) -> Vec<i64> {
@@ -40,7 +41,7 @@ async fn order(app: &TestApp, n: usize, method: PaymentMethod, slugs: &[(&str, u
         seen.push(SeenLine {
             product_id: id,
             quantity: *q,
-            price,
+            price: Vnd::new(price),
         });
     }
     let placed = place_order(

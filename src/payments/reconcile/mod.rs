@@ -231,8 +231,10 @@ pub async fn ask_vnpay(
     };
     let amount = text(&a, "vnp_Amount")
         .parse::<i64>()
-        .map_err(|_| "VNPAY querydr: no amount".to_string())?
-        / 100;
+        .ok()
+        .and_then(crate::domain::Vnd::from_minor)
+        .ok_or_else(|| "VNPAY querydr: no amount in whole đồng".to_string())?
+        .amount();
     let number = text(&a, "vnp_TransactionNo");
     Ok(Answer::Settled {
         notification: Notification {
