@@ -153,9 +153,10 @@ impl Config {
         }
     }
 
-    /// A short tag of this marketplace's database, prefixed to every Redis rate counter, so
-    /// marketplaces sharing one Redis (a province's staging beside production, the test suite)
-    /// never count each other's.
+    /// A short tag of this marketplace's database, in every Redis key that names a person or
+    /// counts for one (sessions, carts, one-time links, rate counters), so marketplaces sharing one
+    /// Redis (a province's staging beside production, the test suite) never read each other's:
+    /// a staging session is nobody in production.
     pub fn redis_namespace(&self) -> String {
         crate::crypto::sha256_hex(self.database_url.as_bytes())[..8].to_string()
     }

@@ -376,7 +376,7 @@ async fn signup(
         let mut redis = state.redis.clone();
         let _: () = redis
             .set_ex(
-                signup_key(&token),
+                signup_key(&state, &token),
                 pending.to_string(),
                 SIGNUP_LINK_MINUTES * 60,
             )
@@ -403,8 +403,8 @@ async fn signup(
 /// The same answer for a new login and a taken one: the page must not tell who has an account.
 const SIGNUP_SENT: &str = "Chúng tôi đã gửi đường dẫn xác nhận tới {login}. Hãy mở đường dẫn trong 60 phút để hoàn tất đăng ký (nếu đã có tài khoản, tin nhắn sẽ hướng dẫn bạn đăng nhập).";
 
-fn signup_key(token: &str) -> String {
-    format!("ocop:signup:{token}")
+fn signup_key(state: &AppState, token: &str) -> String {
+    format!("ocop:{}:signup:{token}", state.config.redis_namespace())
 }
 
 #[derive(Deserialize)]
@@ -436,7 +436,7 @@ async fn confirm_signup(
     let mut redis = state.redis.clone();
     // taken, not read: the link works once even if opened twice at the same moment
     let pending: Option<String> = redis
-        .get_del(signup_key(&q.token))
+        .get_del(signup_key(&state, &q.token))
         .await
         .map_err(super::session::redis_down)?;
     let Some(pending) = pending.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())

@@ -25,8 +25,8 @@ pub fn router() -> Router<AppState> {
 
 const LINK_MINUTES: u64 = 60;
 
-fn token_key(token: &str) -> String {
-    format!("ocop:reset:{token}")
+fn token_key(state: &AppState, token: &str) -> String {
+    format!("ocop:{}:reset:{token}", state.config.redis_namespace())
 }
 
 async fn forgot_page(
@@ -98,7 +98,7 @@ async fn forgot(
             let token = random_token();
             let mut redis = state.redis.clone();
             let _: () = redis
-                .set_ex(token_key(&token), user_id, LINK_MINUTES * 60)
+                .set_ex(token_key(&state, &token), user_id, LINK_MINUTES * 60)
                 .await
                 .map_err(redis_down)?;
             let link = format!("{}/password/reset?token={token}", state.config.public_url());
@@ -136,7 +136,10 @@ async fn link_user(state: &AppState, token: &str) -> Result<Option<i64>, AppErro
         return Ok(None);
     }
     let mut redis = state.redis.clone();
-    redis.get(token_key(token)).await.map_err(redis_down)
+    redis
+        .get(token_key(&state, token))
+        .await
+        .map_err(redis_down)
 }
 
 fn expired(state: &AppState, session: &Session) -> Response {
@@ -209,7 +212,7 @@ async fn reset(
     // taking the token is what makes it one-time: a second submission finds nothing
     let mut redis = state.redis.clone();
     let taken: Option<i64> = redis
-        .get_del(token_key(&form.token))
+        .get_del(token_key(&state, &form.token))
         .await
         .map_err(redis_down)?;
     if taken != Some(user_id) {

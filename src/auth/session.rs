@@ -42,14 +42,19 @@ fn derived_csrf(key: &[u8], id: &str) -> String {
     crate::crypto::hmac_sha256_hex(key, format!("csrf:{id}").as_bytes())
 }
 
-fn user_key(user_id: i64) -> String {
-    format!("ocop:user-sessions:{user_id}")
+/// Keys live in this marketplace's namespace: a session made by another marketplace sharing the
+/// Redis (staging beside production, the test suite) is never read here, whatever its cookie says.
+fn user_key(state: &AppState, user_id: i64) -> String {
+    format!(
+        "ocop:{}:user-sessions:{user_id}",
+        state.config.redis_namespace()
+    )
 }
 
 use crate::crypto::random_token;
 
-fn key(id: &str) -> String {
-    format!("ocop:session:{id}")
+fn key(state: &AppState, id: &str) -> String {
+    format!("ocop:{}:session:{id}", state.config.redis_namespace())
 }
 
 pub(crate) fn redis_down(e: redis::RedisError) -> AppError {
@@ -75,7 +80,7 @@ impl FromRequestParts<AppState> for Session {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         if let Some(id) = cookie_id(parts) {
             let mut redis = state.redis.clone();
-            let stored: Option<String> = redis.get(key(&id)).await.map_err(redis_down)?;
+            let stored: Option<String> = redis.get(key(state, &id)).await.map_err(redis_down)?;
             if let Some(data) = stored.and_then(|json| serde_json::from_str(&json).ok()) {
                 return Ok(Session {
                     id,
@@ -134,11 +139,11 @@ impl Session {
         let mut redis = state.redis.clone();
         let json = serde_json::to_string(&self.data).expect("session data serialises");
         let mut pipe = redis::pipe();
-        pipe.set_ex(key(&self.id), json, TTL_SECS).ignore();
+        pipe.set_ex(key(state, &self.id), json, TTL_SECS).ignore();
         if let Some(uid) = self.data.user_id {
-            pipe.sadd(user_key(uid), &self.id)
+            pipe.sadd(user_key(state, uid), &self.id)
                 .ignore()
-                .expire(user_key(uid), TTL_SECS as i64)
+                .expire(user_key(state, uid), TTL_SECS as i64)
                 .ignore();
         }
         let _: () = pipe.query_async(&mut redis).await.map_err(redis_down)?;
@@ -148,7 +153,7 @@ impl Session {
     /// A new id and CSRF token for the same visitor (at login), the old id forgotten.
     pub async fn rotate(&mut self, state: &AppState) -> Result<(), AppError> {
         let mut redis = state.redis.clone();
-        let _: () = redis.del(key(&self.id)).await.map_err(redis_down)?;
+        let _: () = redis.del(key(state, &self.id)).await.map_err(redis_down)?;
         self.id = random_token();
         self.data.csrf = random_token();
         self.is_new = true;
@@ -160,9 +165,9 @@ impl Session {
     pub async fn destroy(self, state: &AppState) -> Result<(), AppError> {
         let mut redis = state.redis.clone();
         let mut pipe = redis::pipe();
-        pipe.del(key(&self.id)).ignore();
+        pipe.del(key(state, &self.id)).ignore();
         if let Some(uid) = self.data.user_id {
-            pipe.srem(user_key(uid), &self.id).ignore();
+            pipe.srem(user_key(state, uid), &self.id).ignore();
         }
         let _: () = pipe.query_async(&mut redis).await.map_err(redis_down)?;
         Ok(())
@@ -202,14 +207,14 @@ pub async fn end_sessions(
 ) -> Result<(), AppError> {
     let mut redis = state.redis.clone();
     let ids: Vec<String> = redis
-        .smembers(user_key(user_id))
+        .smembers(user_key(state, user_id))
         .await
         .map_err(redis_down)?;
     let mut pipe = redis::pipe();
     for id in ids.iter().filter(|id| Some(id.as_str()) != keep) {
-        pipe.del(key(id))
+        pipe.del(key(state, id))
             .ignore()
-            .srem(user_key(user_id), id)
+            .srem(user_key(state, user_id), id)
             .ignore();
     }
     let _: () = pipe.query_async(&mut redis).await.map_err(redis_down)?;

@@ -23,8 +23,9 @@ pub const MAX_LINE: u32 = 50;
 /// The most different products a cart may hold (a stranger must not fill Redis with lines).
 pub const MAX_LINES: u32 = 50;
 
-fn key(cart: &str) -> String {
-    format!("ocop:cart:{cart}")
+/// A cart's key, in this marketplace's Redis namespace (see `auth::session`).
+fn key(state: &AppState, cart: &str) -> String {
+    format!("ocop:{}:cart:{cart}", state.config.redis_namespace())
 }
 
 /// Redis failing on a cart page is the cart being unavailable, whatever part of Redis failed.
@@ -191,8 +192,8 @@ impl Cart {
     pub async fn lines(&self, state: &AppState) -> Result<Vec<(i64, u32)>, AppError> {
         let mut redis = state.redis.clone();
         let (raw, _): (Vec<(String, u32)>, i64) = redis::pipe()
-            .hgetall(key(&self.id))
-            .expire(key(&self.id), TTL_SECS)
+            .hgetall(key(state, &self.id))
+            .expire(key(state, &self.id), TTL_SECS)
             .query_async(&mut redis)
             .await
             .map_err(unavailable)?;
@@ -243,7 +244,7 @@ impl Cart {
     pub async fn clamp(&self, state: &AppState, product: i64, qty: u32) -> Result<(), AppError> {
         let mut redis = state.redis.clone();
         let _: () = redis
-            .hset(key(&self.id), product, qty)
+            .hset(key(state, &self.id), product, qty)
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -256,7 +257,7 @@ impl Cart {
         }
         let mut redis = state.redis.clone();
         let _: () = redis
-            .hdel(key(&self.id), products)
+            .hdel(key(state, &self.id), products)
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -284,7 +285,7 @@ async fn write(
 ) -> Result<Added, AppError> {
     let mut redis = state.redis.clone();
     let (before, after, count): (i64, i64, i64) = redis::Script::new(WRITE)
-        .key(key(cart))
+        .key(key(state, cart))
         .key(format!("ocop:rate:cart:{}", budget.client))
         .arg(product)
         .arg(qty)
@@ -329,7 +330,10 @@ pub async fn merge_into_account(
 ) -> Result<(), AppError> {
     let from = format!("a:{anonymous}");
     let mut redis = state.redis.clone();
-    let raw: Vec<(String, u32)> = redis.hgetall(key(&from)).await.map_err(unavailable)?;
+    let raw: Vec<(String, u32)> = redis
+        .hgetall(key(state, &from))
+        .await
+        .map_err(unavailable)?;
     if raw.is_empty() {
         return Ok(());
     }
@@ -360,7 +364,7 @@ pub async fn merge_into_account(
             }
         }
     }
-    let _: () = redis.del(key(&from)).await.map_err(unavailable)?;
+    let _: () = redis.del(key(state, &from)).await.map_err(unavailable)?;
     Ok(())
 }
 

@@ -1194,8 +1194,8 @@ struct Invitation {
 /// Invitations a producer may send per 24 hours.
 const INVITES_PER_DAY: u32 = 10;
 
-fn invite_key(token: &str) -> String {
-    format!("ocop:invite:{token}")
+fn invite_key(state: &AppState, token: &str) -> String {
+    format!("ocop:{}:invite:{token}", state.config.redis_namespace())
 }
 
 async fn members_ctx(
@@ -1306,7 +1306,7 @@ async fn invite(
     let mut redis = state.redis.clone();
     let _: () = redis
         .set_ex(
-            invite_key(&token),
+            invite_key(&state, &token),
             serde_json::to_string(&invitation).expect("serialises"),
             INVITE_TTL_SECS,
         )
@@ -1395,7 +1395,7 @@ async fn load_invitation(state: &AppState, token: &str) -> Result<Option<Invitat
     }
     let mut redis = state.redis.clone();
     let raw: Option<String> = redis
-        .get(invite_key(token))
+        .get(invite_key(&state, token))
         .await
         .map_err(crate::auth::session::redis_down)?;
     Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
@@ -1473,7 +1473,7 @@ async fn accept_invite(
     // one use: whoever takes the token first
     let mut redis = state.redis.clone();
     let taken: Option<String> = redis::cmd("GETDEL")
-        .arg(invite_key(&token))
+        .arg(invite_key(&state, &token))
         .query_async(&mut redis)
         .await
         .map_err(crate::auth::session::redis_down)?;

@@ -452,18 +452,34 @@ async fn looking_at_forms_stores_no_session_and_carts_take_only_listed_products_
         assert_eq!(page.status, StatusCode::OK, "{path}");
         let id = cookie_value(&v, "ocop_sid").expect("a session cookie for the form's token");
         assert!(
-            !redis_has(&app, &format!("ocop:session:{id}")).await,
+            !redis_has(
+                &app,
+                &format!("ocop:{}:session:{id}", app.state.config.redis_namespace())
+            )
+            .await,
             "{path}: a session that holds nothing is not stored"
         );
     }
-    // the form still works with the token it was given
-    let (_, _) = person(&app, "lan", "shopper", None).await;
+    // the form still works with the token it was given, and a signed-in session is stored
+    let (signed_in, _) = person(&app, "lan", "shopper", None).await;
+    let id = cookie_value(&signed_in, "ocop_sid").expect("a session cookie");
+    assert!(
+        redis_has(
+            &app,
+            &format!("ocop:{}:session:{id}", app.state.config.redis_namespace())
+        )
+        .await
+    );
 
     // made-up product ids never become cart lines
     let mut v = Visitor::new(&app);
     add(&mut v, "mien-dong", 1).await;
     let cart_id = cookie_value(&v, "ocop_cart").unwrap();
-    let cart_key = format!("ocop:cart:a:{}", cart_id.split('.').next().unwrap());
+    let cart_key = format!(
+        "ocop:{}:cart:a:{}",
+        app.state.config.redis_namespace(),
+        cart_id.split('.').next().unwrap()
+    );
     for id in 900_000..900_020 {
         let answer = v
             .post(
@@ -1014,4 +1030,29 @@ async fn a_pending_producer_cannot_invite_and_invitations_are_limited_per_day() 
         }
     }
     assert_eq!(sent, 10);
+}
+
+/// Two marketplaces sharing one Redis (staging beside production) keep their sessions, carts
+/// and one-time links apart: a session cookie from one is nobody on the other, even for the
+/// account with the same number, and an account's cart on one is not the other's.
+#[tokio::test]
+async fn a_session_or_cart_from_another_marketplace_on_the_same_redis_is_not_honoured() {
+    let staging = TestApp::new().await;
+    let production = TestApp::new().await;
+    load_fixture(&staging).await;
+    load_fixture(&production).await;
+    let (mut there, id_there) = person(&staging, "cung-so", "shopper", None).await;
+    let (mut here, id_here) = person(&production, "cung-so", "shopper", None).await;
+    assert_eq!(id_there, id_here, "the same account number on both");
+    assert_eq!(there.get("/account").await.status, StatusCode::OK);
+    crate::orders::add(&mut there, "mien-dong", 3).await;
+    // the staging cookie presented to production
+    let mut copied = Visitor::new(&production);
+    copied.cookie = there.cookie.clone();
+    let answer = copied.get("/account").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "not signed in");
+    // production's own holder of that account number has an empty cart
+    let cart = here.get("/cart").await;
+    assert!(!cart.body.contains("Miến dong"), "{}", cart.body);
+    assert!(there.get("/cart").await.body.contains("Miến dong"));
 }
