@@ -148,7 +148,10 @@ fn a_capability_never_calls_another_capabilitys_http_handlers() {
         .filter(|(f, _)| f.as_str() != "app.rs")
         .flat_map(|(f, deps)| {
             deps.iter()
-                .filter(|d| d.ends_with("/http.rs") && capability(d) != capability(f))
+                .filter(|d| {
+                    (d.ends_with("/http.rs") || d.contains("/http/"))
+                        && capability(d) != capability(f)
+                })
                 .map(move |d| format!("{f} → {d}"))
         })
         .collect();

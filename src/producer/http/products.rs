@@ -1,0 +1,602 @@
+//! Products: create, edit, hide, pictures (the first becomes the cover), stock adjustments.
+
+use super::*;
+
+pub(super) struct OwnedProduct {
+    pub(super) id: i64,
+    pub(super) images: Vec<String>,
+    pub(super) values: BTreeMap<String, String>,
+    pub(super) hidden: bool,
+    pub(super) stock: i32,
+    pub(super) slug: String,
+}
+
+/// A product of this member's producer, or 404.
+pub(super) async fn owned_product(
+    state: &AppState,
+    member: &ProducerMember,
+    id: i64,
+) -> Result<OwnedProduct, AppError> {
+    let r = sqlx::query!(
+        "select product_id, name, sector, story, price_vnd, stock, unit, weight_grams, images, hidden, slug
+         from product where product_id = $1 and producer_id = $2",
+        id,
+        member.producer_id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let values = [
+        ("name", r.name),
+        ("sector", r.sector),
+        ("story", r.story),
+        ("price", r.price_vnd.to_string()),
+        ("unit", r.unit),
+        (
+            "weight_grams",
+            r.weight_grams.map(|w| w.to_string()).unwrap_or_default(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Ok(OwnedProduct {
+        id: r.product_id,
+        images: r.images,
+        values,
+        hidden: r.hidden,
+        stock: r.stock,
+        slug: r.slug,
+    })
+}
+
+pub(super) async fn product_ctx(
+    state: &AppState,
+    member: &ProducerMember,
+    session: &Session,
+    product: Option<&OwnedProduct>,
+    values: &BTreeMap<String, String>,
+    errors: &Errors,
+    extra: Value,
+) -> Result<Value, AppError> {
+    let mut certificates = vec![];
+    if let Some(p) = product {
+        certificates = sqlx::query!(
+            r#"select certificate_id, decision_number, stars, awarding_level, awarding_body, issued_on, expires_on,
+                      verification, status, rejection_reason, revoked_reason, revoked_on, scan_file is not null as "has_scan!"
+               from certificate where product_id = $1 order by issued_on desc, certificate_id desc"#,
+            p.id
+        )
+        .fetch_all(&state.pool)
+        .await?
+        .into_iter()
+        .map(|c| {
+            json!({
+                "id": c.certificate_id, "decision_number": c.decision_number, "stars": c.stars,
+                "awarding_level": c.awarding_level, "awarding_body": c.awarding_body,
+                "issued_on": c.issued_on.to_string(), "expires_on": c.expires_on.to_string(),
+                "verification": c.verification, "status": c.status, "rejection_reason": c.rejection_reason,
+                "revoked_reason": c.revoked_reason, "revoked_on": c.revoked_on.map(|d| d.to_string()), "has_scan": c.has_scan,
+            })
+        })
+        .collect();
+    }
+    let listed = product.is_some_and(|p| state.catalog.snapshot().row_of.contains_key(&p.id));
+    let product_json = product.map(|p| {
+        json!({ "id": p.id, "images": p.images, "hidden": p.hidden, "stock": p.stock, "slug": p.slug, "listed": listed,
+                "can_add_image": p.images.len() < MAX_IMAGES })
+    });
+    Ok(merge(
+        merge(
+            choices(),
+            page(
+                session,
+                json!({
+                    "member": member, "values": values, "errors": errors, "product": product_json, "certificates": certificates,
+                    "can_add_image": product.is_none_or(|p| p.images.len() < MAX_IMAGES),
+                    "stock_reasons": STOCK_REASONS.iter().map(|(k, l)| json!({ "key": k, "label": l })).collect::<Vec<_>>(),
+                }),
+            ),
+        ),
+        extra,
+    ))
+}
+
+/// The product page again with what was typed and what is wrong with it.
+pub(super) async fn product_form_again(
+    state: &AppState,
+    member: &ProducerMember,
+    session: &Session,
+    product: Option<&OwnedProduct>,
+    values: &BTreeMap<String, String>,
+    errors: &Errors,
+    extra: Value,
+) -> Result<Response, AppError> {
+    let ctx = product_ctx(state, member, session, product, values, errors, extra).await?;
+    Ok(show(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "producer/product.html",
+        &ctx,
+    ))
+}
+
+pub(super) async fn new_product_page(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    session: Session,
+) -> Result<Response, AppError> {
+    // nothing pre-filled: an example in the field would be typed after ("hộphộp")
+    let values: BTreeMap<String, String> = BTreeMap::new();
+    let ctx = product_ctx(
+        &state,
+        &member,
+        &session,
+        None,
+        &values,
+        &Errors::new(),
+        json!({}),
+    )
+    .await?;
+    Ok(show(StatusCode::OK, "producer/product.html", &ctx))
+}
+
+/// Whether this producer may store one more upload now: within its quota (room and files) and
+/// its hourly pace. A producer waiting for approval gets only what approval needs. Answers the
+/// reason when not.
+pub(super) async fn upload_refusal(
+    state: &AppState,
+    member: &ProducerMember,
+) -> Result<Option<String>, AppError> {
+    let pending = !member.is_approved();
+    let quota = if pending {
+        crate::media::PENDING_QUOTA
+    } else {
+        crate::media::APPROVED_QUOTA
+    };
+    let (bytes, files) = crate::media::usage(&state.pool, member.producer_id).await?;
+    if bytes + crate::media::MAX_UPLOAD_BYTES as i64 > quota.bytes || files >= quota.files {
+        return Ok(Some(if pending {
+            format!(
+                "Khi chờ phê duyệt, gian hàng được tải lên tối đa {} tệp ({} MB). Hãy chờ cán bộ tỉnh phê duyệt rồi tải thêm.",
+                quota.files,
+                quota.bytes / 1024 / 1024
+            )
+        } else {
+            format!(
+                "Gian hàng đã dùng hết dung lượng tải lên ({} tệp, {} MB). Hãy xoá bớt ảnh không dùng.",
+                quota.files,
+                quota.bytes / 1024 / 1024
+            )
+        }));
+    }
+    if let Some(wait) = crate::auth::session::rate_limit(
+        state,
+        &format!("upload:producer:{}", member.producer_id),
+        quota.per_hour,
+        3600,
+    )
+    .await?
+    {
+        return Ok(Some(format!(
+            "Gian hàng đã tải lên {} tệp trong một giờ qua, mức tối đa. Vui lòng thử lại sau {} phút.",
+            quota.per_hour,
+            wait.div_ceil(60)
+        )));
+    }
+    Ok(None)
+}
+
+/// An uploaded picture, stored and counted against the producer's quota; or the field's error.
+pub(super) async fn take_image(
+    state: &AppState,
+    member: &ProducerMember,
+    form: &UploadForm,
+    errors: &mut Errors,
+) -> Result<Option<String>, AppError> {
+    if form.too_big.iter().any(|f| f == "image") {
+        errors.insert("image", crate::media::UploadError::TooBig.to_string());
+        return Ok(None);
+    }
+    let Some(bytes) = form.file("image").cloned() else {
+        return Ok(None);
+    };
+    if let Some(why) = upload_refusal(state, member).await? {
+        errors.insert("image", why);
+        return Ok(None);
+    }
+    match state.media.store_product_image(bytes).await {
+        Ok((url, size)) => {
+            crate::media::record(&state.pool, member.producer_id, &url, "picture", size).await?;
+            Ok(Some(url))
+        }
+        Err(e) => {
+            errors.insert("image", e.to_string());
+            Ok(None)
+        }
+    }
+}
+
+pub(super) async fn create_product(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    form: UploadForm,
+) -> Result<Response, AppError> {
+    let values = field_map(&form.fields);
+    let mut errors = match ProductDraft::parse(&values, true) {
+        Ok(_) => Errors::new(),
+        Err(e) => e,
+    };
+    // the picture is checked even when other fields are wrong, so every problem shows at once
+    let image = if errors.is_empty() {
+        take_image(&state, &member, &form, &mut errors).await?
+    } else {
+        if form.too_big.iter().any(|f| f == "image") {
+            errors.insert("image", crate::media::UploadError::TooBig.to_string());
+        }
+        None
+    };
+    if !errors.is_empty() {
+        return product_form_again(
+            &state,
+            &member,
+            &form.session,
+            None,
+            &values,
+            &errors,
+            json!({}),
+        )
+        .await;
+    }
+    let draft = ProductDraft::parse(&values, true).expect("checked above");
+    let commune = sqlx::query_scalar!(
+        "select commune_code from producer where producer_id = $1",
+        member.producer_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let mut tx =
+        crate::audit::begin(&state.pool, member.user.user_id, "product.create", None).await?;
+    let slug = crate::import::free_slug(&mut tx, "product", &draft.name, commune).await?;
+    let images: Vec<String> = image.into_iter().collect();
+    let id = sqlx::query_scalar!(
+        r#"insert into product (producer_id, slug, name, sector, story, price_vnd, stock, unit, weight_grams, images)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           on conflict do nothing returning product_id"#,
+        member.producer_id,
+        slug,
+        draft.name,
+        draft.sector.key(),
+        draft.story,
+        draft.price.amount(),
+        draft.stock,
+        draft.unit,
+        draft.weight_grams,
+        &images
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        let mut errors = Errors::new();
+        errors.insert("name", "Bạn đã có một sản phẩm cùng tên.".into());
+        return product_form_again(
+            &state,
+            &member,
+            &form.session,
+            None,
+            &values,
+            &errors,
+            json!({}),
+        )
+        .await;
+    };
+    tx.commit().await?;
+    Ok(to(format!("/producer/products/{id}?ok=created")))
+}
+
+pub(super) async fn product_page(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    session: Session,
+    Id(id): Id,
+    Query(n): Query<Notice>,
+) -> Result<Response, AppError> {
+    let product = owned_product(&state, &member, id).await?;
+    let ctx = product_ctx(
+        &state,
+        &member,
+        &session,
+        Some(&product),
+        &product.values,
+        &Errors::new(),
+        json!({ "notice": notice_text(n.ok.as_deref()) }),
+    )
+    .await?;
+    Ok(show(StatusCode::OK, "producer/product.html", &ctx))
+}
+
+pub(super) async fn update_product(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    Id(id): Id,
+    form: UploadForm,
+) -> Result<Response, AppError> {
+    let product = owned_product(&state, &member, id).await?;
+    let values = field_map(&form.fields);
+    let mut errors = match ProductDraft::parse(&values, false) {
+        Ok(_) => Errors::new(),
+        Err(e) => e,
+    };
+    if form.file("image").is_some() && product.images.len() >= MAX_IMAGES {
+        errors.insert(
+            "image",
+            format!("Mỗi sản phẩm có tối đa {MAX_IMAGES} ảnh. Hãy xoá bớt ảnh cũ trước."),
+        );
+    }
+    let image = if errors.is_empty() {
+        take_image(&state, &member, &form, &mut errors).await?
+    } else {
+        None
+    };
+    if !errors.is_empty() {
+        return product_form_again(
+            &state,
+            &member,
+            &form.session,
+            Some(&product),
+            &values,
+            &errors,
+            json!({}),
+        )
+        .await;
+    }
+    let draft = ProductDraft::parse(&values, false).expect("checked above");
+    let mut tx =
+        crate::audit::begin(&state.pool, member.user.user_id, "product.update", None).await?;
+    let result = sqlx::query!(
+        r#"update product set name = $3, sector = $4, story = $5, price_vnd = $6, unit = $7, weight_grams = $8,
+               images = case when $9::text is null then images
+                             -- a photo replaces the drawn demo picture: it becomes the cover
+                             else array_append(array(select i from unnest(images) as i where i not like '/img/demo/%'), $9) end
+           where product_id = $1 and producer_id = $2"#,
+        id,
+        member.producer_id,
+        draft.name,
+        draft.sector.key(),
+        draft.story,
+        draft.price.amount(),
+        draft.unit,
+        draft.weight_grams,
+        image
+    )
+    .execute(&mut *tx)
+    .await;
+    if let Err(sqlx::Error::Database(e)) = &result {
+        if e.is_unique_violation() {
+            let mut errors = Errors::new();
+            errors.insert("name", "Bạn đã có một sản phẩm cùng tên.".into());
+            return product_form_again(
+                &state,
+                &member,
+                &form.session,
+                Some(&product),
+                &values,
+                &errors,
+                json!({}),
+            )
+            .await;
+        }
+    }
+    result?;
+    // the certificate names the product: a new name or sector must be checked again by staff
+    let renamed = product.values.get("name").map(String::as_str) != Some(draft.name.as_str())
+        || product.values.get("sector").map(String::as_str) != Some(draft.sector.key());
+    let sent_back = if renamed {
+        sqlx::query!(
+            "update certificate set verification = 'pending', verified_by = null, verified_at = null
+             where product_id = $1 and verification = 'verified' and status = 'active'",
+            id
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+    } else {
+        0
+    };
+    tx.commit().await?;
+    state.catalog.refresh_after(&[id], &[]).await;
+    let notice = if sent_back > 0 { "recheck" } else { "saved" };
+    Ok(to(format!("/producer/products/{id}?ok={notice}")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct VisibilityForm {
+    hidden: bool,
+}
+
+pub(super) async fn visibility(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    Id(id): Id,
+    CheckedForm { form, .. }: CheckedForm<VisibilityForm>,
+) -> Result<Response, AppError> {
+    let action = if form.hidden {
+        "product.hide"
+    } else {
+        "product.unhide"
+    };
+    let mut tx = crate::audit::begin(&state.pool, member.user.user_id, action, None).await?;
+    let n = sqlx::query!(
+        "update product set hidden = $3 where product_id = $1 and producer_id = $2",
+        id,
+        member.producer_id,
+        form.hidden
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    state.catalog.refresh_after(&[id], &[]).await;
+    Ok(to(format!(
+        "/producer/products/{id}?ok={}",
+        if form.hidden { "hidden" } else { "shown" }
+    )))
+}
+
+#[derive(Deserialize)]
+pub(super) struct ImageForm {
+    image: String,
+}
+
+/// Puts one of the product's pictures first: the cover on cards and on the product page.
+pub(super) async fn cover_image(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    Id(id): Id,
+    CheckedForm { form, .. }: CheckedForm<ImageForm>,
+) -> Result<Response, AppError> {
+    change_images(&state, &member, id, &form.image, ImageChange::Cover).await
+}
+
+pub(super) async fn remove_image(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    Id(id): Id,
+    CheckedForm { form, .. }: CheckedForm<ImageForm>,
+) -> Result<Response, AppError> {
+    change_images(&state, &member, id, &form.image, ImageChange::Remove).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum ImageChange {
+    Cover,
+    Remove,
+}
+
+/// One picture of one of this producer's products made the cover or removed, logged.
+pub(super) async fn change_images(
+    state: &AppState,
+    member: &ProducerMember,
+    id: i64,
+    image: &str,
+    change: ImageChange,
+) -> Result<Response, AppError> {
+    let (action, done) = match change {
+        ImageChange::Cover => ("product.image_cover", "image_cover"),
+        ImageChange::Remove => ("product.image_remove", "image_removed"),
+    };
+    let mut tx = crate::audit::begin(&state.pool, member.user.user_id, action, None).await?;
+    let n = sqlx::query!(
+        "update product set images = case when $4 then array_prepend($3, array_remove(images, $3))
+                                          else array_remove(images, $3) end
+         where product_id = $1 and producer_id = $2 and images @> array[$3]",
+        id,
+        member.producer_id,
+        image,
+        change == ImageChange::Cover
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    state.catalog.refresh_after(&[id], &[]).await;
+    Ok(to(format!("/producer/products/{id}?ok={done}")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct StockForm {
+    #[serde(default)]
+    delta: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub(super) const STOCK_REASONS: &[(&str, &str)] = &[
+    ("restock", "Nhập thêm hàng"),
+    ("count", "Kiểm kê lại"),
+    ("damaged", "Hàng hư hỏng, hết hạn"),
+    ("offline_sale", "Bán ngoài sàn"),
+    ("other", "Lý do khác"),
+];
+
+pub(super) async fn adjust_stock(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    Id(id): Id,
+    CheckedForm { form, session }: CheckedForm<StockForm>,
+) -> Result<Response, AppError> {
+    let product = owned_product(&state, &member, id).await?;
+    let mut errors = Errors::new();
+    let delta = form
+        .delta
+        .trim()
+        .trim_start_matches('+')
+        .replace(['.', ' '], "")
+        .parse::<i32>()
+        .ok()
+        .filter(|d| *d != 0 && d.abs() <= crate::producer::MAX_STOCK);
+    if delta.is_none() {
+        errors.insert(
+            "delta",
+            "Nhập số lượng thay đổi, ví dụ 20 (nhập thêm) hoặc -3 (bớt đi).".into(),
+        );
+    }
+    let reason = STOCK_REASONS
+        .iter()
+        .find(|(k, _)| *k == form.reason)
+        .map(|(_, label)| *label);
+    if reason.is_none() {
+        errors.insert("reason", "Vui lòng chọn lý do thay đổi tồn kho.".into());
+    }
+    let (Some(delta), Some(reason)) = (delta, reason) else {
+        return stock_error(&state, &member, &session, &product, &form, errors).await;
+    };
+    let mut tx = crate::audit::begin(
+        &state.pool,
+        member.user.user_id,
+        "product.stock",
+        Some(reason),
+    )
+    .await?;
+    // one conditional statement: stock never goes below zero, whatever else runs at the same time
+    let updated = crate::inventory::adjust(&mut tx, id, member.producer_id, delta).await?;
+    if updated.is_none() {
+        errors.insert(
+            "delta",
+            format!(
+                "Tồn kho không thể âm hoặc vượt 1.000.000: hiện còn {} {}.",
+                product.stock, product.values["unit"]
+            ),
+        );
+        return stock_error(&state, &member, &session, &product, &form, errors).await;
+    }
+    tx.commit().await?;
+    state.catalog.refresh_after(&[id], &[]).await;
+    Ok(to(format!("/producer/products/{id}?ok=stock")))
+}
+
+pub(super) async fn stock_error(
+    state: &AppState,
+    member: &ProducerMember,
+    session: &Session,
+    product: &OwnedProduct,
+    form: &StockForm,
+    errors: Errors,
+) -> Result<Response, AppError> {
+    let extra = json!({ "stock_values": { "delta": form.delta, "reason": form.reason } });
+    product_form_again(
+        state,
+        member,
+        session,
+        Some(product),
+        &product.values,
+        &errors,
+        extra,
+    )
+    .await
+}

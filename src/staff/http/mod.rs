@@ -1,0 +1,151 @@
+//! `/staff/...`: queues, approvals, verification, revocation, the audit log, appointments.
+
+mod audit;
+mod certificates;
+mod orders;
+mod producers;
+mod users;
+
+use audit::*;
+use certificates::*;
+use orders::*;
+use producers::*;
+use users::*;
+
+use crate::auth::{Admin, NationalStaff, Session, Staff};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::forms::{CheckedForm, Id};
+use crate::render::render_page;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff", get(home))
+        .route("/staff/producers", get(producers))
+        .route("/staff/producers/{id}/approve", post(approve_producer))
+        .route("/staff/producers/{id}/reject", post(reject_producer))
+        .route("/staff/certificates", get(certificates))
+        .route("/staff/certificates/{id}/verify", post(verify_certificate))
+        .route("/staff/certificates/{id}/reject", post(reject_certificate))
+        .route("/staff/certificates/{id}/revoke", post(revoke_certificate))
+        .route("/staff/certificates/{id}/scan", get(scan))
+        .route("/staff/dashboard", get(super::dashboard::page))
+        .route("/staff/dashboard.csv", get(super::dashboard::csv))
+        .route("/staff/api-tokens", post(super::dashboard::create_token))
+        .route("/api/v1/stats/summary", get(super::dashboard::api_summary))
+        .route("/api/v1/stats/{table}", get(super::dashboard::api_table))
+        .route("/staff/orders", get(orders))
+        .route("/staff/orders/{id}", get(order_detail))
+        .route("/staff/orders/{id}/refund", post(refund))
+        .route("/staff/audit", get(audit))
+        .route("/staff/users", get(users_page).post(appoint))
+        .route("/staff/users/disable", post(disable_account))
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ListQuery {
+    status: Option<String>,
+    ok: Option<String>,
+    q: Option<String>,
+    before: Option<i64>,
+    page: Option<String>,
+}
+
+/// Rows per page of a back-office list.
+pub(super) const PER_PAGE: i64 = 50;
+
+/// The page asked for (1 when absent or not a number) and the links around it, for `total` rows.
+pub(super) fn paging(
+    asked: Option<&str>,
+    total: i64,
+    href: impl Fn(i64) -> String,
+) -> (i64, Value) {
+    let last = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let page = asked
+        .and_then(|p| p.trim().parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, last);
+    let nav = json!({
+        "page": page, "last": last, "total": total,
+        "first_row": if total == 0 { 0 } else { (page - 1) * PER_PAGE + 1 },
+        "last_row": (page * PER_PAGE).min(total),
+        "prev": (page > 1).then(|| href(page - 1)),
+        "next": (page < last).then(|| href(page + 1)),
+    });
+    (page, nav)
+}
+
+pub(super) fn notice_text(key: Option<&str>) -> Option<&'static str> {
+    Some(match key? {
+        "approved" => {
+            "Đã phê duyệt chủ thể. Sản phẩm có chứng nhận đã xác nhận sẽ được bày bán ngay."
+        }
+        "rejected" => "Đã từ chối và gửi lý do cho chủ thể.",
+        "verified" => "Đã xác nhận giấy chứng nhận.",
+        "cert_rejected" => "Đã từ chối giấy chứng nhận và gửi lý do cho chủ thể.",
+        "revoked" => "Đã thu hồi chứng nhận: sản phẩm đã rời khỏi sàn và kết quả tìm kiếm.",
+        "appointed" => "Đã cập nhật vai trò.",
+        "disabled" => "Đã khoá tài khoản: mọi phiên đăng nhập của tài khoản đã kết thúc.",
+        "refunded" => "Đã ghi nhận hoàn tiền.",
+        _ => return None,
+    })
+}
+
+pub(super) fn page(state: &AppState, session: &Session, staff: &Staff, extra: Value) -> Value {
+    let mut ctx = json!({
+        "csrf": session.data.csrf,
+        "staff": staff.view(&state),
+        "scope_name": province_name(state, staff.province),
+        "values": {}, "errors": {},
+    });
+    if let (Value::Object(base), Value::Object(more)) = (&mut ctx, extra) {
+        base.extend(more);
+    }
+    ctx
+}
+
+pub(super) fn show(status: StatusCode, template: &str, ctx: &Value) -> Response {
+    (status, render_page(template, ctx)).into_response()
+}
+
+pub(super) fn province_name(state: &AppState, code: Option<i16>) -> Option<String> {
+    code.and_then(|c| {
+        state
+            .catalog
+            .snapshot()
+            .admin
+            .province(c)
+            .map(|p| p.name.clone())
+    })
+}
+
+pub(super) async fn home(
+    State(state): State<AppState>,
+    staff: Staff,
+    session: Session,
+) -> Result<Response, AppError> {
+    let counts = sqlx::query!(
+        r#"select
+             (select count(*) from producer where status = 'pending' and ($1::smallint is null or province_code = $1)) as "producers!",
+             (select count(*) from certificate c join product p using (product_id) join producer pr using (producer_id)
+               where c.verification = 'pending' and ($1::smallint is null or pr.province_code = $1)) as "certificates!""#,
+        staff.province
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let ctx = page(
+        &state,
+        &session,
+        &staff,
+        json!({ "pending_producers": counts.producers, "pending_certificates": counts.certificates }),
+    );
+    Ok(show(StatusCode::OK, "staff/home.html", &ctx))
+}
