@@ -59,7 +59,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Callbacks are limited per sending address, so a flood cannot crowd out the shop.
-async fn limited(state: &AppState, provider: &str, ip: &str) -> Result<(), Response> {
+async fn limited(
+    state: &AppState,
+    provider: crate::payments::Provider,
+    ip: &str,
+) -> Result<(), Response> {
     match crate::auth::session::rate_limit(state, &format!("webhook:{provider}:{ip}"), 600, 60)
         .await
     {
@@ -92,7 +96,7 @@ enum Handled {
 /// The one path every callback takes: store it raw, read it, act on it once.
 async fn process(
     state: &AppState,
-    provider: &'static str,
+    provider: crate::payments::Provider,
     headers: &HeaderMap,
     raw: &str,
     read: impl FnOnce() -> Result<Read, Refusal>,
@@ -130,7 +134,7 @@ async fn process(
                     Handled::Done(Some(outcome))
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, provider, "payment event not applied; the provider will retry");
+                    tracing::error!(error = %e, provider = provider.key(), "payment event not applied; the provider will retry");
                     Handled::NotApplied
                 }
             }
@@ -150,7 +154,7 @@ async fn sepay_route(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = limited(&state, "sepay", &ip).await {
+    if let Err(r) = limited(&state, crate::payments::Provider::Sepay, &ip).await {
         return r;
     }
     sepay(&state, &headers, &body).await
@@ -178,9 +182,13 @@ fn bank_answer(handled: Handled) -> Response {
 pub async fn sepay(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
     let raw = String::from_utf8_lossy(body);
     bank_answer(
-        process(state, "sepay", headers, &raw, || {
-            verify::sepay(&state.payments, headers, body, now())
-        })
+        process(
+            state,
+            crate::payments::Provider::Sepay,
+            headers,
+            &raw,
+            || verify::sepay(&state.payments, headers, body, now()),
+        )
         .await,
     )
 }
@@ -191,7 +199,7 @@ async fn casso_route(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = limited(&state, "casso", &ip).await {
+    if let Err(r) = limited(&state, crate::payments::Provider::Casso, &ip).await {
         return r;
     }
     casso(&state, &headers, &body).await
@@ -200,9 +208,13 @@ async fn casso_route(
 pub async fn casso(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
     let raw = String::from_utf8_lossy(body);
     bank_answer(
-        process(state, "casso", headers, &raw, || {
-            verify::casso(&state.payments, headers, body, now())
-        })
+        process(
+            state,
+            crate::payments::Provider::Casso,
+            headers,
+            &raw,
+            || verify::casso(&state.payments, headers, body, now()),
+        )
         .await,
     )
 }
@@ -223,7 +235,7 @@ async fn vnpay_ipn_route(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(r) = limited(&state, "vnpay", &ip).await {
+    if let Err(r) = limited(&state, crate::payments::Provider::Vnpay, &ip).await {
         return r;
     }
     let q = q.as_deref().unwrap_or("");
@@ -235,9 +247,13 @@ async fn vnpay_ipn_route(
 
 /// VNPAY's IPN, the source of truth for its payments; answered with RspCode as VNPAY's demo does.
 pub async fn vnpay_ipn(state: &AppState, headers: &HeaderMap, query: &str) -> Response {
-    match process(state, "vnpay", headers, query, || {
-        verify::vnpay(&state.payments, query, now())
-    })
+    match process(
+        state,
+        crate::payments::Provider::Vnpay,
+        headers,
+        query,
+        || verify::vnpay(&state.payments, query, now()),
+    )
     .await
     {
         Handled::Refused(Refusal::Unreadable) => rsp("04", "Invalid amount"),
@@ -297,7 +313,7 @@ async fn momo_ipn_route(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = limited(&state, "momo", &ip).await {
+    if let Err(r) = limited(&state, crate::payments::Provider::Momo, &ip).await {
         return r;
     }
     momo_ipn(&state, &headers, &body).await
@@ -306,9 +322,13 @@ async fn momo_ipn_route(
 /// MoMo wants 204 once the notification is recorded, whatever it said.
 pub async fn momo_ipn(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
     let raw = String::from_utf8_lossy(body);
-    match process(state, "momo", headers, &raw, || {
-        verify::momo(&state.payments, body, now())
-    })
+    match process(
+        state,
+        crate::payments::Provider::Momo,
+        headers,
+        &raw,
+        || verify::momo(&state.payments, body, now()),
+    )
     .await
     {
         Handled::Done(_) => StatusCode::NO_CONTENT.into_response(),
@@ -342,7 +362,7 @@ async fn stripe_route(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = limited(&state, "stripe", &ip).await {
+    if let Err(r) = limited(&state, crate::payments::Provider::Stripe, &ip).await {
         return r;
     }
     stripe_webhook(&state, &headers, &body).await
@@ -351,9 +371,13 @@ async fn stripe_route(
 /// Stripe's events: 2xx once kept and acted on, 400 for anything that does not verify.
 pub async fn stripe_webhook(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
     let raw = String::from_utf8_lossy(body);
-    match process(state, "stripe", headers, &raw, || {
-        verify::stripe(&state.payments, headers, body, now())
-    })
+    match process(
+        state,
+        crate::payments::Provider::Stripe,
+        headers,
+        &raw,
+        || verify::stripe(&state.payments, headers, body, now()),
+    )
     .await
     {
         Handled::Done(_) => {
@@ -615,7 +639,7 @@ async fn review_queue(
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, AppError> {
     let rows: Vec<Value> = sqlx::query!(
-        r#"select e.payment_event_id, e.provider, e.received_at, e.amount, e.review_reason, e.provider_tx_id,
+        r#"select e.payment_event_id, e.provider as "provider: super::Provider", e.received_at, e.amount, e.review_reason, e.provider_tx_id,
                   g.code as "code?", g.grand_total as "grand_total?", e.body,
                   ($1::smallint is not null and exists (select 1 from shop_order o join producer pr using (producer_id)
                         where o.order_group_id = e.order_group_id and pr.province_code <> $1)) as "national_only!"
@@ -635,7 +659,7 @@ async fn review_queue(
             "id": r.payment_event_id, "provider": r.provider, "received_at": r.received_at, "amount": r.amount,
             "reason": super::review_label(r.review_reason.as_deref().unwrap_or("")), "tx": r.provider_tx_id,
             "code": r.code, "grand_total": r.grand_total, "body": r.body.chars().take(400).collect::<String>(),
-            "facts": super::facts(&r.provider, &r.body), "too_low": r.review_reason.as_deref() == Some("amount_too_low"),
+            "facts": super::facts(r.provider, &r.body), "too_low": r.review_reason.as_deref() == Some("amount_too_low"),
             "national_only": r.national_only,
         })
     })

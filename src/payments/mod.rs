@@ -7,6 +7,7 @@
 pub mod config;
 pub mod http;
 pub mod method;
+pub mod provider;
 pub mod reconcile;
 pub mod sandbox;
 pub mod sign;
@@ -19,13 +20,14 @@ pub use config::{
     SANDBOX_STRIPE_WEBHOOK_SECRET, SANDBOX_VNPAY_SECRET,
 };
 pub use method::PaymentMethod;
+pub use provider::Provider;
 use serde::Serialize;
 use sqlx::PgPool;
 
 /// Commits the raw callback before anything is decided about it.
 pub async fn record_event(
     pool: &PgPool,
-    provider: &str,
+    provider: Provider,
     headers: &axum::http::HeaderMap,
     body: &str,
 ) -> Result<i64, sqlx::Error> {
@@ -44,7 +46,7 @@ pub async fn record_event(
         .collect();
     sqlx::query_scalar!(
         "insert into payment_event (provider, headers, body) values ($1, $2::text::jsonb, $3) returning payment_event_id",
-        provider,
+        provider.key(),
         serde_json::Value::Object(headers).to_string(),
         body
     )
@@ -88,7 +90,7 @@ pub async fn purge_refused(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error>
 /// What a verified callback says.
 #[derive(Debug, Clone)]
 pub struct Notification {
-    pub provider: &'static str,
+    pub provider: Provider,
     pub tx_id: String,
     pub target: Target,
     pub amount: i64,
@@ -166,7 +168,7 @@ pub struct Facts {
     pub reference: Option<String>,
 }
 
-pub fn facts(provider: &str, body: &str) -> Facts {
+pub fn facts(provider: Provider, body: &str) -> Facts {
     let text = |v: &serde_json::Value| {
         v.as_str()
             .map(str::trim)
@@ -174,7 +176,7 @@ pub fn facts(provider: &str, body: &str) -> Facts {
             .map(str::to_string)
             .or_else(|| v.as_i64().map(|n| n.to_string()))
     };
-    if provider == "vnpay" {
+    if provider == Provider::Vnpay {
         let q: std::collections::HashMap<String, String> =
             form_urlencoded::parse(body.trim_start_matches('?').as_bytes())
                 .into_owned()
@@ -191,13 +193,13 @@ pub fn facts(provider: &str, body: &str) -> Facts {
         return Facts::default();
     };
     match provider {
-        "sepay" => Facts {
+        Provider::Sepay => Facts {
             memo: text(&json["content"]).or_else(|| text(&json["description"])),
             sender: None,
             bank: text(&json["gateway"]),
             reference: text(&json["referenceCode"]),
         },
-        "casso" => {
+        Provider::Casso => {
             // v2 sends one object, v1 a list
             let d = if json["data"].is_array() {
                 &json["data"][0]
@@ -218,13 +220,13 @@ pub fn facts(provider: &str, body: &str) -> Facts {
                 reference: text(&d["reference"]).or_else(|| text(&d["tid"])),
             }
         }
-        "momo" => Facts {
+        Provider::Momo => Facts {
             memo: text(&json["orderInfo"]),
             sender: None,
             bank: text(&json["payType"]).map(|t| format!("MoMo ({t})")),
             reference: text(&json["transId"]),
         },
-        "stripe" => {
+        Provider::Stripe => {
             let o = &json["data"]["object"];
             Facts {
                 memo: text(&o["client_reference_id"]),
@@ -350,7 +352,7 @@ pub async fn apply(
     let claimed = sqlx::query_scalar!(
         "insert into payment_tx_claim (provider, provider_tx_id, payment_event_id) values ($1, $2, $3)
          on conflict do nothing returning payment_event_id",
-        n.provider,
+        n.provider.key(),
         n.tx_id,
         event_id
     )
@@ -361,7 +363,7 @@ pub async fn apply(
         let first = sqlx::query!(
             "select e.order_group_id, e.payment_id from payment_tx_claim c join payment_event e using (payment_event_id)
              where c.provider = $1 and c.provider_tx_id = $2",
-            n.provider,
+            n.provider.key(),
             n.tx_id
         )
         .fetch_optional(&mut *tx)
@@ -505,7 +507,7 @@ async fn mark_paid(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     group: i64,
     payment: Option<i64>,
-    provider: &str,
+    provider: Provider,
     amount: i64,
     provider_ref: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
@@ -520,12 +522,7 @@ async fn mark_paid(
         .await?;
         return Ok(p);
     }
-    let method = match provider {
-        "vnpay" => "vnpay",
-        "momo" => "momo",
-        "stripe" => "card",
-        _ => "vietqr",
-    };
+    let method = provider.method().key();
     let code: String = sqlx::query_scalar!(
         "select code from order_group where order_group_id = $1",
         group
@@ -590,8 +587,8 @@ pub async fn resolve(
     // the decision and every order it moves go to the audit log with it
     let mut tx = crate::audit::begin(pool, staff_id, "payment.resolve", Some(note)).await?;
     let Some(ev) = sqlx::query!(
-        "select provider, order_group_id, payment_id, amount, provider_tx_id from payment_event
-         where payment_event_id = $1 and outcome = 'review' and resolved_at is null for update",
+        r#"select provider as "provider: Provider", order_group_id, payment_id, amount, provider_tx_id from payment_event
+         where payment_event_id = $1 and outcome = 'review' and resolved_at is null for update"#,
         event_id
     )
     .fetch_optional(&mut *tx)
@@ -638,7 +635,7 @@ pub async fn resolve(
             &mut tx,
             group,
             ev.payment_id,
-            &ev.provider,
+            ev.provider,
             amount,
             ev.provider_tx_id.as_deref(),
         )
@@ -668,10 +665,10 @@ pub async fn resolve(
 mod tests {
     #[test]
     fn staff_read_the_memo_sender_and_bank_of_each_provider() {
-        use super::{Facts, facts};
+        use super::{Facts, Provider, facts};
         let casso = r#"{"error":0,"data":{"id":0,"reference":"MA_GIAO_DICH_THU_NGHIEM","description":"OCOPAB12CD34 chuyen tien","amount":599000,"counterAccountName":"NGUYEN VAN A","counterAccountNumber":"8888888888","counterAccountBankName":"VietinBank"}}"#;
         assert_eq!(
-            facts("casso", casso),
+            facts(Provider::Casso, casso),
             Facts {
                 memo: Some("OCOPAB12CD34 chuyen tien".into()),
                 sender: Some("NGUYEN VAN A · 8888888888".into()),
@@ -680,15 +677,15 @@ mod tests {
             }
         );
         let sepay = r#"{"id":92704,"gateway":"Vietcombank","content":"OCOPAB12CD34 thanh toan","transferAmount":75000,"referenceCode":"MBVCB.3278907687"}"#;
-        let f = facts("sepay", sepay);
+        let f = facts(Provider::Sepay, sepay);
         assert_eq!(f.memo.as_deref(), Some("OCOPAB12CD34 thanh toan"));
         assert_eq!(f.bank.as_deref(), Some("Vietcombank"));
         assert_eq!(f.reference.as_deref(), Some("MBVCB.3278907687"));
         let vnpay = "vnp_Amount=1000000&vnp_BankCode=NCB&vnp_OrderInfo=Thanh+toan+don+hang+OCOPAB12CD34&vnp_TransactionNo=14226112";
-        let f = facts("vnpay", vnpay);
+        let f = facts(Provider::Vnpay, vnpay);
         assert_eq!(f.memo.as_deref(), Some("Thanh toan don hang OCOPAB12CD34"));
         assert_eq!(f.bank.as_deref(), Some("NCB"));
-        assert_eq!(facts("sepay", "not json"), Facts::default());
+        assert_eq!(facts(Provider::Sepay, "not json"), Facts::default());
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn sepay(p: &Providers, headers: &HeaderMap, body: &[u8], now: i64) -> Resul
         });
     }
     Ok(Read::Notify(Notification {
-        provider: "sepay",
+        provider: crate::payments::Provider::Sepay,
         tx_id: b.id.to_string(),
         target: Target::Memo(format!("{} {}", b.code.unwrap_or_default(), b.content)),
         amount: b.transfer_amount,
@@ -150,7 +150,7 @@ pub fn casso(p: &Providers, headers: &HeaderMap, body: &[u8], now: i64) -> Resul
         });
     }
     Ok(Read::Notify(Notification {
-        provider: "casso",
+        provider: crate::payments::Provider::Casso,
         tx_id: id.clone(),
         target: Target::Memo(data["description"].as_str().unwrap_or("").to_string()),
         amount,
@@ -197,7 +197,7 @@ pub fn vnpay(p: &Providers, query: &str, now: i64) -> Result<Read, Refusal> {
         return Err(Refusal::Unreadable);
     }
     Ok(Read::Notify(Notification {
-        provider: "vnpay",
+        provider: crate::payments::Provider::Vnpay,
         tx_id: vnpay_tx_id(get("vnp_TxnRef"), get("vnp_TransactionNo")),
         target: Target::Attempt(get("vnp_TxnRef").to_string()),
         amount: crate::domain::Vnd::from_minor(amount)
@@ -227,7 +227,7 @@ pub fn momo(p: &Providers, body: &[u8], now: i64) -> Result<Read, Refusal> {
         return Err(Refusal::Stale);
     }
     Ok(Read::Notify(Notification {
-        provider: "momo",
+        provider: crate::payments::Provider::Momo,
         tx_id: momo_tx_id(&r.order_id, r.trans_id),
         target: Target::Attempt(r.order_id.clone()),
         amount: r.amount,
@@ -280,7 +280,7 @@ pub fn stripe(p: &Providers, headers: &HeaderMap, body: &[u8], now: i64) -> Resu
         .as_str()
         .ok_or(Refusal::Unreadable)?;
     Ok(Read::Notify(Notification {
-        provider: "stripe",
+        provider: crate::payments::Provider::Stripe,
         // claimed by session and outcome, not by event: a redelivered event, a second event
         // about the same payment and reconciliation's answer are all one transaction
         tx_id: stripe_tx_id(session["id"].as_str().unwrap_or(&event_id), success),

@@ -85,25 +85,34 @@ pub async fn reconcile_once(
     // a small batch: questions go one at a time, and a provider that hangs costs a timeout each
     for due in claim(&state.pool, after, 25).await? {
         report.asked += 1;
-        let (provider, answer) = match due.method.as_str() {
-            "vnpay" => ("vnpay", ask_vnpay(&state.payments, client, &due).await),
-            "momo" => ("momo", ask_momo(&state.payments, client, &due).await),
-            _ => ("stripe", ask_stripe(&state.payments, &due).await),
+        let (provider, answer) = match super::PaymentMethod::from_key(&due.method) {
+            Some(super::PaymentMethod::Vnpay) => (
+                super::Provider::Vnpay,
+                ask_vnpay(&state.payments, client, &due).await,
+            ),
+            Some(super::PaymentMethod::Momo) => (
+                super::Provider::Momo,
+                ask_momo(&state.payments, client, &due).await,
+            ),
+            _ => (
+                super::Provider::Stripe,
+                ask_stripe(&state.payments, &due).await,
+            ),
         };
         match answer {
             Err(e) => {
                 report.errors += 1;
-                tracing::warn!(provider, reference = %due.reference, error = %e, "payment provider not asked; will ask again");
+                tracing::warn!(provider = provider.key(), reference = %due.reference, error = %e, "payment provider not asked; will ask again");
             }
             Ok(Answer::Pending(why)) => {
                 report.pending += 1;
-                tracing::debug!(provider, reference = %due.reference, why, "payment still pending at the provider");
+                tracing::debug!(provider = provider.key(), reference = %due.reference, why, "payment still pending at the provider");
             }
             Ok(Answer::Refused { raw, why }) => {
                 report.errors += 1;
                 let event = record_event(&state.pool, provider, &evidence(), &raw).await?;
                 reject_event(&state.pool, event, why).await?;
-                tracing::warn!(provider, reference = %due.reference, why, "provider's answer refused");
+                tracing::warn!(provider = provider.key(), reference = %due.reference, why, "provider's answer refused");
             }
             Ok(Answer::Settled { notification, raw }) => {
                 let event = record_event(&state.pool, provider, &evidence(), &raw).await?;
@@ -115,7 +124,7 @@ pub async fn reconcile_once(
                     Outcome::FailedPayment => report.failed += 1,
                     Outcome::Review(_) | Outcome::Ignored(_) => report.review += 1,
                 }
-                tracing::info!(provider, reference = %due.reference, outcome = ?outcome, "payment reconciled with the provider");
+                tracing::info!(provider = provider.key(), reference = %due.reference, outcome = ?outcome, "payment reconciled with the provider");
             }
         }
     }
@@ -238,7 +247,7 @@ pub async fn ask_vnpay(
     let number = text(&a, "vnp_TransactionNo");
     Ok(Answer::Settled {
         notification: Notification {
-            provider: "vnpay",
+            provider: crate::payments::Provider::Vnpay,
             tx_id: vnpay_tx_id(&due.reference, &number),
             target: Target::Attempt(due.reference.clone()),
             amount,
@@ -313,7 +322,7 @@ pub async fn ask_momo(
     let trans_id = a["transId"].as_i64().unwrap_or(0);
     Ok(Answer::Settled {
         notification: Notification {
-            provider: "momo",
+            provider: crate::payments::Provider::Momo,
             tx_id: momo_tx_id(&due.reference, trans_id),
             target: Target::Attempt(due.reference.clone()),
             amount: a["amount"].as_i64().unwrap_or(0),
@@ -365,7 +374,7 @@ pub async fn ask_stripe(p: &Providers, due: &Due) -> Result<Answer, String> {
     };
     Ok(Answer::Settled {
         notification: Notification {
-            provider: "stripe",
+            provider: crate::payments::Provider::Stripe,
             tx_id: stripe_tx_id(id, success),
             target: Target::Attempt(due.reference.clone()),
             // VND is zero-decimal at Stripe
