@@ -93,7 +93,8 @@ pub struct Notification {
     pub provider: Provider,
     pub tx_id: String,
     pub target: Target,
-    pub amount: i64,
+    /// what the provider says arrived, in đồng
+    pub amount: crate::domain::Vnd,
     pub success: bool,
     /// the receiving account, for bank transfers
     pub account: Option<String>,
@@ -345,7 +346,7 @@ pub async fn apply(
         "update payment_event set verified = true, provider_tx_id = $2, amount = $3 where payment_event_id = $1",
         event_id,
         n.tx_id,
-        n.amount
+        n.amount.amount()
     )
     .execute(&mut *tx)
     .await?;
@@ -446,8 +447,8 @@ async fn decide(
     )
     .fetch_all(&mut **tx)
     .await?;
-    let total: i64 = sqlx::query_scalar!(
-        "select grand_total from order_group where order_group_id = $1",
+    let total = sqlx::query_scalar!(
+        r#"select grand_total as "grand_total: crate::domain::Vnd" from order_group where order_group_id = $1"#,
         group
     )
     .fetch_one(&mut **tx)
@@ -508,9 +509,10 @@ async fn mark_paid(
     group: i64,
     payment: Option<i64>,
     provider: Provider,
-    amount: i64,
+    amount: crate::domain::Vnd,
     provider_ref: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
+    let amount = amount.amount();
     if let Some(p) = payment {
         sqlx::query!(
             "update payment set status = 'paid', paid_at = now(), provider_ref = coalesce($2, provider_ref), amount = $3 where payment_id = $1",
@@ -636,7 +638,7 @@ pub async fn resolve(
             group,
             ev.payment_id,
             ev.provider,
-            amount,
+            crate::domain::Vnd::new(amount),
             ev.provider_tx_id.as_deref(),
         )
         .await?;

@@ -242,8 +242,7 @@ pub async fn ask_vnpay(
         .parse::<i64>()
         .ok()
         .and_then(crate::domain::Vnd::from_minor)
-        .ok_or_else(|| "VNPAY querydr: no amount in whole đồng".to_string())?
-        .amount();
+        .ok_or_else(|| "VNPAY querydr: no amount in whole đồng".to_string())?;
     let number = text(&a, "vnp_TransactionNo");
     Ok(Answer::Settled {
         notification: Notification {
@@ -325,7 +324,7 @@ pub async fn ask_momo(
             provider: crate::payments::Provider::Momo,
             tx_id: momo_tx_id(&due.reference, trans_id),
             target: Target::Attempt(due.reference.clone()),
-            amount: a["amount"].as_i64().unwrap_or(0),
+            amount: crate::domain::Vnd::new(a["amount"].as_i64().unwrap_or(0)),
             success,
             account: None,
             provider_ref: Some(trans_id.to_string()),
@@ -378,7 +377,7 @@ pub async fn ask_stripe(p: &Providers, due: &Due) -> Result<Answer, String> {
             tx_id: stripe_tx_id(id, success),
             target: Target::Attempt(due.reference.clone()),
             // VND is zero-decimal at Stripe
-            amount: session.amount_total.unwrap_or(0),
+            amount: crate::domain::Vnd::new(session.amount_total.unwrap_or(0)),
             success,
             account: None,
             provider_ref: Some(id.to_string()),
