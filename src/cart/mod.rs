@@ -286,7 +286,11 @@ async fn write(
     let mut redis = state.redis.clone();
     let (before, after, count): (i64, i64, i64) = redis::Script::new(WRITE)
         .key(key(state, cart))
-        .key(format!("ocop:rate:cart:{}", budget.client))
+        .key(format!(
+            "ocop:{}:rate:cart:{}",
+            state.config.redis_namespace(),
+            budget.client
+        ))
         .arg(product)
         .arg(qty)
         .arg(cap)
