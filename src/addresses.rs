@@ -326,14 +326,11 @@ async fn edit(
     Ok(Redirect::to("/account/addresses?done=saved").into_response())
 }
 
-#[derive(Deserialize)]
-struct Nothing {}
-
 async fn make_default(
     State(state): State<AppState>,
     user: CurrentUser,
     Id(id): Id,
-    CheckedForm { .. }: CheckedForm<Nothing>,
+    CheckedForm { .. }: CheckedForm<crate::forms::NoFields>,
 ) -> Result<Response, AppError> {
     let mut tx = state.pool.begin().await?;
     // the old default steps down first: one default per person, enforced by a unique index
@@ -368,7 +365,7 @@ async fn remove(
     State(state): State<AppState>,
     user: CurrentUser,
     Id(id): Id,
-    CheckedForm { .. }: CheckedForm<Nothing>,
+    CheckedForm { .. }: CheckedForm<crate::forms::NoFields>,
 ) -> Result<Response, AppError> {
     let mut tx = state.pool.begin().await?;
     let was_default = sqlx::query_scalar!(

@@ -40,6 +40,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CheckedForm<T> {
     }
 }
 
+/// A form whose only field is its CSRF token (a button that does one thing).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
 /// A multipart form: its text fields, and its files (the name a browser sent is ignored). A file
 /// over the limit is kept out and named in `too_big`, so the form can say which field.
 pub struct UploadForm {

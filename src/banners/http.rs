@@ -132,14 +132,11 @@ async fn create(
     Ok(Redirect::to("/staff/banners?done=created").into_response())
 }
 
-#[derive(Deserialize)]
-struct Nothing {}
-
 async fn remove(
     State(state): State<AppState>,
     NationalStaff(staff): NationalStaff,
     Id(id): Id,
-    CheckedForm { .. }: CheckedForm<Nothing>,
+    CheckedForm { .. }: CheckedForm<crate::forms::NoFields>,
 ) -> Result<Response, AppError> {
     let mut tx =
         crate::audit::begin(&state.pool, staff.user.user_id, "banner.delete", None).await?;

@@ -74,6 +74,19 @@ async fn render_checkout(
 ) -> Result<Response, AppError> {
     let lines = cart.lines(state).await?;
     let snapshot = state.catalog.snapshot();
+    let addresses = match cart.user_id {
+        Some(uid) => crate::addresses::list(&state.pool, &snapshot.admin, uid).await?,
+        None => vec![],
+    };
+    // a checkout just opened (no street field sent yet) starts from the default address
+    let with_default;
+    let values = match addresses.iter().find(|a| a.is_default) {
+        Some(a) if !values.contains_key("street") => {
+            with_default = values.clone().into_iter().chain(a.values()).collect();
+            &with_default
+        }
+        _ => values,
+    };
     let to = values
         .get("province")
         .and_then(|p| p.parse::<i16>().ok())
@@ -87,10 +100,6 @@ async fn render_checkout(
     if priced.count == 0 && problems.is_empty() {
         return Ok(Redirect::to("/cart").into_response());
     }
-    let addresses = match cart.user_id {
-        Some(uid) => crate::addresses::list(&state.pool, &snapshot.admin, uid).await?,
-        None => vec![],
-    };
     let enabled = state.payments.enabled();
     let methods: Vec<Value> = PaymentMethod::ALL
         .iter()
@@ -133,11 +142,6 @@ async fn checkout_page(
     let mut values = BTreeMap::new();
     values.insert("payment_method".to_string(), "cod".to_string());
     if let Some(uid) = cart.user_id {
-        let admin = state.catalog.snapshot().admin.clone();
-        let default = crate::addresses::list(&state.pool, &admin, uid)
-            .await?
-            .into_iter()
-            .find(|a| a.is_default);
         if let Some(user) = load_user(&state, uid).await? {
             values.insert("buyer_name".into(), user.display_name);
             if let Some(p) = user.phone {
@@ -146,9 +150,6 @@ async fn checkout_page(
             if let Some(e) = user.email {
                 values.insert("email".into(), e);
             }
-        }
-        if let Some(a) = default {
-            values.extend(a.values());
         }
     }
     // a fresh idempotency key for this checkout: submitting it again finds the same order
