@@ -601,10 +601,8 @@ async fn load_products(
             where tier = 'y' and ($1::bigint[] is null or product_id = any($1))
             group by product_id
         ) s on s.product_id = p.product_id
-        left join lateral (
-            select * from certificate c where c.product_id = p.product_id and c.verification = 'verified'
-            order by c.issued_on desc, c.certificate_id desc limit 1
-        ) c on true
+        -- the certificate the listing rule looked at: its latest verified one
+        left join certificate c on c.certificate_id = l.certificate_id
         where $1::bigint[] is null or p.product_id = any($1)
         "#,
         ids as Option<&[i64]>
