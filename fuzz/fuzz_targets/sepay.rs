@@ -3,7 +3,8 @@
 #![no_main]
 use axum::http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use ocop_market::payments::{Providers, SANDBOX_SEPAY_SECRET, sign, verify};
+use ocop_market::payments::gateways::{Gateway, Sepay, bank};
+use ocop_market::payments::{Providers, SANDBOX_SEPAY_SECRET};
 
 const NOW: i64 = 1_790_000_000;
 
@@ -14,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let body = if mode % 2 == 0 {
         let t = NOW.to_string();
         headers.insert("x-sepay-timestamp", HeaderValue::from_str(&t).unwrap());
-        headers.insert("x-sepay-signature", HeaderValue::from_str(&sign::sepay_signature(SANDBOX_SEPAY_SECRET, &t, rest)).unwrap());
+        headers.insert("x-sepay-signature", HeaderValue::from_str(&bank::sepay_signature(SANDBOX_SEPAY_SECRET, &t, rest)).unwrap());
         rest
     } else {
         let split = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
@@ -25,5 +26,5 @@ fuzz_target!(|data: &[u8]| {
         }
         &rest[split.min(rest.len())..]
     };
-    let _ = verify::sepay(&p, &headers, body, NOW);
+    let _ = Sepay::read(&p, &headers, body, NOW);
 });

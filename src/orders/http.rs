@@ -191,8 +191,12 @@ fn payment_panel(
     let p = &state.payments;
     let qr = match &p.bank {
         Some(bank) if method == "vietqr" => {
-            let payload =
-                crate::payments::sign::vietqr_payload(&bank.bin, &bank.number, amount, code);
+            let payload = crate::payments::gateways::bank::vietqr_payload(
+                &bank.bin,
+                &bank.number,
+                amount,
+                code,
+            );
             let svg =
                 qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M)
                     .map_err(|e| AppError::Internal(format!("qr: {e}")))?

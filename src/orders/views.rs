@@ -71,7 +71,8 @@ pub async fn staff_view(
         .into_iter()
         .next();
     let payments: Vec<Value> = sqlx::query!(
-        "select method, amount, status, reference, created_at, paid_at from payment where order_group_id = $1 order by payment_id",
+        r#"select method, amount, status as "status: crate::payments::attempts::Status", reference, created_at, paid_at
+           from payment where order_group_id = $1 order by payment_id"#,
         o.order_group_id
     )
     .fetch_all(&state.pool)
@@ -80,7 +81,7 @@ pub async fn staff_view(
     .map(|p| {
         json!({
             "method": crate::checkout::PaymentMethod::from_key(&p.method).map(|m| m.label()),
-            "amount": p.amount, "status": crate::payments::payment_status_label(&p.status),
+            "amount": p.amount, "status": p.status.label(),
             "reference": p.reference, "created_at": p.created_at, "paid_at": p.paid_at,
         })
     })

@@ -4,8 +4,9 @@ use serde::Serialize;
 
 /// How a shopper pays. The online methods are offered when configured (or in sandbox mode); their
 /// orders wait for payment and expire without one. Cash is paid when the order is delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum PaymentMethod {
     Cod,
     Vietqr,

@@ -7,7 +7,8 @@ use crate::orders::{add, checkout_with};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use ocop_market::config::Config;
-use ocop_market::payments::{self as pay, sign};
+use ocop_market::payments::gateways::{self as gw, bank, momo, stripe, vnpay};
+use ocop_market::payments::{self as pay};
 
 /// A shopper with an order paid by `method`, on the order page; answers the visitor and code.
 pub(crate) async fn ordered<'a>(app: &'a TestApp, method: &str) -> (Visitor<'a>, String) {
@@ -286,7 +287,7 @@ pub(crate) fn stripe_signed(body: &str) -> String {
     let t = now();
     format!(
         "t={t},v1={}",
-        sign::stripe_signature(pay::SANDBOX_STRIPE_WEBHOOK_SECRET, t, body.as_bytes())
+        stripe::stripe_signature(pay::SANDBOX_STRIPE_WEBHOOK_SECRET, t, body.as_bytes())
     )
 }
 
@@ -295,7 +296,7 @@ pub(crate) fn sepay_signed(body: &str, t: i64) -> Vec<(&'static str, String)> {
         ("x-sepay-timestamp", t.to_string()),
         (
             "x-sepay-signature",
-            sign::sepay_signature(pay::SANDBOX_SEPAY_SECRET, &t.to_string(), body.as_bytes()),
+            bank::sepay_signature(pay::SANDBOX_SEPAY_SECRET, &t.to_string(), body.as_bytes()),
         ),
     ]
 }
@@ -366,7 +367,7 @@ async fn bad_callbacks_are_refused_in_each_providers_words_kept_and_change_nothi
     let signature = |t: &str, body: &serde_json::Value| {
         format!(
             "t={t},v1={}",
-            sign::casso_signature(pay::SANDBOX_CASSO_KEY, t, body)
+            bank::casso_signature(pay::SANDBOX_CASSO_KEY, t, body)
         )
     };
     let mut tampered = casso_body.clone();
@@ -426,9 +427,9 @@ async fn bad_callbacks_are_refused_in_each_providers_words_kept_and_change_nothi
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let good_hash = sign::vnpay_sign(&params, pay::SANDBOX_VNPAY_SECRET);
+    let good_hash = vnpay::vnpay_sign(&params, pay::SANDBOX_VNPAY_SECRET);
     let query = |p: &std::collections::BTreeMap<String, String>, hash: Option<&str>| {
-        let mut q = sign::vnpay_hash_data(p);
+        let mut q = vnpay::vnpay_hash_data(p);
         if let Some(h) = hash {
             q.push_str(&format!("&vnp_SecureHash={h}"));
         }
@@ -438,7 +439,7 @@ async fn bad_callbacks_are_refused_in_each_providers_words_kept_and_change_nothi
     old_params.insert("vnp_PayDate".into(), "20240101120000".into());
     let stale = query(
         &old_params,
-        Some(&sign::vnpay_sign(&old_params, pay::SANDBOX_VNPAY_SECRET)),
+        Some(&vnpay::vnpay_sign(&old_params, pay::SANDBOX_VNPAY_SECRET)),
     );
     let forged = query(&params, Some(&"b".repeat(128)));
     let missing = query(&params, None);
@@ -471,7 +472,7 @@ async fn bad_callbacks_are_refused_in_each_providers_words_kept_and_change_nothi
         );
     }
     // MoMo
-    let mut ipn = sign::MomoResult {
+    let mut ipn = momo::MomoResult {
         partner_code: "MOMOTEST".into(),
         order_id: code.clone(),
         request_id: format!("{code}R"),
@@ -486,9 +487,9 @@ async fn bad_callbacks_are_refused_in_each_providers_words_kept_and_change_nothi
         extra_data: String::new(),
         signature: String::new(),
     };
-    ipn.signature = sign::hmac_sha256_hex(
+    ipn.signature = ocop_market::crypto::hmac_sha256_hex(
         pay::SANDBOX_MOMO_SECRET.as_bytes(),
-        sign::momo_result_raw("ACCESSKEYTEST", &ipn).as_bytes(),
+        momo::momo_result_raw("ACCESSKEYTEST", &ipn).as_bytes(),
     );
     let mut tampered = ipn.clone();
     tampered.amount = total * 10;
@@ -496,9 +497,9 @@ async fn bad_callbacks_are_refused_in_each_providers_words_kept_and_change_nothi
     forged.signature = "c".repeat(64);
     let mut stale = ipn.clone();
     stale.response_time = (now() - 2 * 24 * 3600) * 1000;
-    stale.signature = sign::hmac_sha256_hex(
+    stale.signature = ocop_market::crypto::hmac_sha256_hex(
         pay::SANDBOX_MOMO_SECRET.as_bytes(),
-        sign::momo_result_raw("ACCESSKEYTEST", &stale).as_bytes(),
+        momo::momo_result_raw("ACCESSKEYTEST", &stale).as_bytes(),
     );
     let mut unsigned = ipn.clone();
     unsigned.signature = String::new();
@@ -539,7 +540,7 @@ async fn bad_callbacks_are_refused_in_each_providers_words_kept_and_change_nothi
     let sig = |t: i64, body: &str| {
         format!(
             "t={t},v1={}",
-            sign::stripe_signature(pay::SANDBOX_STRIPE_WEBHOOK_SECRET, t, body.as_bytes())
+            stripe::stripe_signature(pay::SANDBOX_STRIPE_WEBHOOK_SECRET, t, body.as_bytes())
         )
     };
     let tampered = stripe_event.replace(&format!("\"amount_total\":{total}"), "\"amount_total\":1");
@@ -885,7 +886,7 @@ async fn each_valid_callback_replayed_changes_state_exactly_once() {
                         "x-casso-signature",
                         format!(
                             "t={t},v1={}",
-                            sign::casso_signature(pay::SANDBOX_CASSO_KEY, &t, &body)
+                            bank::casso_signature(pay::SANDBOX_CASSO_KEY, &t, &body)
                         ),
                     )],
                     body.to_string(),
@@ -903,15 +904,15 @@ async fn each_valid_callback_replayed_changes_state_exactly_once() {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
-                let h = sign::vnpay_sign(&p, pay::SANDBOX_VNPAY_SECRET);
+                let h = vnpay::vnpay_sign(&p, pay::SANDBOX_VNPAY_SECRET);
                 p.insert("vnp_SecureHash".into(), h.clone());
                 (
                     vec![],
-                    format!("{}&vnp_SecureHash={h}", sign::vnpay_hash_data(&p)),
+                    format!("{}&vnp_SecureHash={h}", vnpay::vnpay_hash_data(&p)),
                 )
             }
             "momo" => {
-                let mut r = sign::MomoResult {
+                let mut r = momo::MomoResult {
                     partner_code: "MOMOTEST".into(),
                     order_id: reference.clone(),
                     request_id: format!("{reference}R"),
@@ -926,9 +927,9 @@ async fn each_valid_callback_replayed_changes_state_exactly_once() {
                     extra_data: String::new(),
                     signature: String::new(),
                 };
-                r.signature = sign::hmac_sha256_hex(
+                r.signature = ocop_market::crypto::hmac_sha256_hex(
                     pay::SANDBOX_MOMO_SECRET.as_bytes(),
-                    sign::momo_result_raw("ACCESSKEYTEST", &r).as_bytes(),
+                    momo::momo_result_raw("ACCESSKEYTEST", &r).as_bytes(),
                 );
                 (vec![], serde_json::to_string(&r).unwrap())
             }
@@ -946,19 +947,20 @@ async fn each_valid_callback_replayed_changes_state_exactly_once() {
         let deliver = |state: ocop_market::state::AppState,
                        header_map: axum::http::HeaderMap,
                        body: String| async move {
-            use ocop_market::payments::http as h;
             match provider {
-                "sepay" => h::sepay(&state, &header_map, body.as_bytes())
+                "sepay" => gw::receive::<gw::Sepay>(&state, &header_map, body.as_bytes())
                     .await
                     .status(),
-                "casso" => h::casso(&state, &header_map, body.as_bytes())
+                "casso" => gw::receive::<gw::Casso>(&state, &header_map, body.as_bytes())
                     .await
                     .status(),
-                "vnpay" => h::vnpay_ipn(&state, &header_map, &body).await.status(),
-                "momo" => h::momo_ipn(&state, &header_map, body.as_bytes())
+                "vnpay" => gw::receive::<gw::Vnpay>(&state, &header_map, body.as_bytes())
                     .await
                     .status(),
-                _ => h::stripe_webhook(&state, &header_map, body.as_bytes())
+                "momo" => gw::receive::<gw::Momo>(&state, &header_map, body.as_bytes())
+                    .await
+                    .status(),
+                _ => gw::receive::<gw::Stripe>(&state, &header_map, body.as_bytes())
                     .await
                     .status(),
             }

@@ -9,8 +9,9 @@ use crate::payments::{
 };
 use axum::http::{HeaderMap, StatusCode};
 use ocop_market::config::Config;
+use ocop_market::payments::gateways::{self as gw, vnpay};
 use ocop_market::payments::reconcile::{self, Report};
-use ocop_market::payments::{self as pay, sign};
+use ocop_market::payments::{self as pay};
 use std::time::{Duration, Instant};
 
 type Tweak = Option<Box<dyn FnOnce(&mut Config) + Send>>;
@@ -145,10 +146,11 @@ async fn a_lost_callback_is_found_at_the_provider_and_applied_once_by_two_instan
                     .unwrap();
                 let mut params: std::collections::BTreeMap<String, String> =
                     serde_json::from_value(fields).unwrap();
-                let hash = sign::vnpay_sign(&params, pay::SANDBOX_VNPAY_SECRET);
+                let hash = vnpay::vnpay_sign(&params, pay::SANDBOX_VNPAY_SECRET);
                 params.insert("vnp_SecureHash".into(), hash.clone());
-                let query = format!("{}&vnp_SecureHash={hash}", sign::vnpay_hash_data(&params));
-                let answer = pay::http::vnpay_ipn(&b.state, &HeaderMap::new(), &query).await;
+                let query = format!("{}&vnp_SecureHash={hash}", vnpay::vnpay_hash_data(&params));
+                let answer =
+                    gw::receive::<gw::Vnpay>(&b.state, &HeaderMap::new(), query.as_bytes()).await;
                 let body = axum::body::to_bytes(answer.into_body(), 10_000)
                     .await
                     .unwrap();
@@ -162,9 +164,12 @@ async fn a_lost_callback_is_found_at_the_provider_and_applied_once_by_two_instan
                     .await
                     .unwrap()
                     .unwrap();
-                let answer =
-                    pay::http::momo_ipn(&b.state, &HeaderMap::new(), ipn.to_string().as_bytes())
-                        .await;
+                let answer = gw::receive::<gw::Momo>(
+                    &b.state,
+                    &HeaderMap::new(),
+                    ipn.to_string().as_bytes(),
+                )
+                .await;
                 assert_eq!(answer.status(), StatusCode::NO_CONTENT);
             }
             _ => {
@@ -178,7 +183,7 @@ async fn a_lost_callback_is_found_at_the_provider_and_applied_once_by_two_instan
                 .to_string();
                 let mut headers = HeaderMap::new();
                 headers.insert("stripe-signature", stripe_signed(&body).parse().unwrap());
-                let answer = pay::http::stripe_webhook(&b.state, &headers, body.as_bytes()).await;
+                let answer = gw::receive::<gw::Stripe>(&b.state, &headers, body.as_bytes()).await;
                 assert_eq!(answer.status(), StatusCode::OK);
             }
         }
@@ -219,8 +224,8 @@ async fn questions_are_spaced_out_then_stop_and_a_forged_answer_changes_nothing(
                     "vnp_TmnCode": q["vnp_TmnCode"], "vnp_TxnRef": q["vnp_TxnRef"], "vnp_Amount": "99900000",
                     "vnp_OrderInfo": "x", "vnp_BankCode": "NCB", "vnp_PayDate": "20261124100000",
                     "vnp_TransactionNo": "777", "vnp_TransactionType": "01", "vnp_TransactionStatus": "00" });
-                a["vnp_SecureHash"] = sign::vnpay_pipe_sign(
-                    &sign::VNPAY_QUERY_RESPONSE_FIELDS,
+                a["vnp_SecureHash"] = vnpay::vnpay_pipe_sign(
+                    &vnpay::VNPAY_QUERY_RESPONSE_FIELDS,
                     &a,
                     "NOT-THE-MERCHANTS-SECRET",
                 )
