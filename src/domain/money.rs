@@ -66,6 +66,11 @@ impl Vnd {
     }
 
     /// This price times a quantity.
+    /// What is left of `self` after `other`, never below zero (what a shopper still owes).
+    pub fn saturating_sub(self, other: Vnd) -> Vnd {
+        Vnd((self.0 - other.0).max(0))
+    }
+
     pub fn times(self, quantity: u32) -> Vnd {
         Vnd(self.0 * i64::from(quantity))
     }

@@ -4,6 +4,8 @@
 
 use super::{Actor, Details, Status, TransitionError, transition};
 use crate::auth::{CurrentUser, ProducerMember, Session};
+use crate::checkout::PaymentMethod;
+use crate::domain::Vnd;
 use crate::error::AppError;
 use crate::forms::{CheckedForm, Id};
 use crate::render::render_page;
@@ -13,8 +15,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,14 +46,74 @@ struct Group {
     id: i64,
     code: String,
     user_id: Option<i64>,
+    page: OrderPage,
+}
+
+/// The shopper's order page.
+#[derive(Serialize)]
+struct OrderPage {
+    /// every part waits for an online payment (and none of the money is held for staff)
+    waiting: bool,
+    method_key: PaymentMethod,
+    code: String,
+    buyer_name: String,
     phone: String,
-    page: Value,
+    address: String,
+    note: String,
+    method: &'static str,
+    /// how the payment stands, in words
+    payment: String,
+    goods_total: Vnd,
+    shipping_total: Vnd,
+    grand_total: Vnd,
+    created_at: time::OffsetDateTime,
+    orders: Vec<super::views::OrderView>,
+    csrf: String,
+    placed: bool,
+    confirm_cancel: Option<i64>,
+    held: Option<Held>,
+    pay: Option<PayPanel>,
+}
+
+/// Money that arrived but waits for staff (too little, say).
+#[derive(Serialize)]
+struct Held {
+    arrived: Vnd,
+    missing: Vnd,
+    too_low: bool,
+}
+
+/// What a shopper needs to pay an order that waits for it.
+#[derive(Serialize)]
+struct PayPanel {
+    qr: Option<Qr>,
+    /// the other online methods, to switch to
+    methods: Vec<MethodChoice>,
+    sandbox: bool,
+    amount: Vnd,
+    method: PaymentMethod,
+}
+
+#[derive(Serialize)]
+struct Qr {
+    svg: String,
+    payload: String,
+    bank: crate::payments::BankAccount,
+    brand: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct MethodChoice {
+    key: &'static str,
+    label: &'static str,
 }
 
 async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppError> {
     let Some(g) = sqlx::query!(
-        r#"select g.order_group_id, g.code, g.user_id, g.buyer_name, g.phone, g.street, g.note, g.payment_method,
-                  g.goods_total, g.shipping_total, g.grand_total, g.pay_before, g.created_at,
+        r#"select g.order_group_id, g.code, g.user_id, g.buyer_name, g.phone, g.street, g.note,
+                  g.payment_method as "payment_method: PaymentMethod",
+                  g.goods_total as "goods_total: Vnd", g.shipping_total as "shipping_total: Vnd",
+                  g.grand_total as "grand_total: Vnd", g.pay_before, g.created_at,
                   c.name as commune_name, pv.name as province_name
            from order_group g join commune c on c.commune_code = g.commune_code
            join province pv on pv.province_code = g.province_code
@@ -64,14 +126,10 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
         return Ok(None);
     };
     let orders = super::views::order_views(state, g.order_group_id, None).await?;
-    let method = crate::checkout::PaymentMethod::from_key(&g.payment_method);
-    let payment = match (
-        method,
-        orders.iter().all(|o| o.status == Status::PendingPayment),
-    ) {
-        (Some(crate::checkout::PaymentMethod::Cod), _) => {
-            "Thanh toán bằng tiền mặt khi nhận hàng".to_string()
-        }
+    let method = g.payment_method;
+    let waiting = !orders.is_empty() && orders.iter().all(|o| o.status == Status::PendingPayment);
+    let payment = match (method, waiting) {
+        (PaymentMethod::Cod, _) => "Thanh toán bằng tiền mặt khi nhận hàng".to_string(),
         (_, true) => match g.pay_before {
             Some(t) => format!("Chờ thanh toán, trước {}", crate::render::format_vn_time(t)),
             None => "Chờ thanh toán".to_string(),
@@ -79,20 +137,31 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
         _ if orders.iter().all(|o| o.status == Status::Cancelled) => "Đơn đã huỷ".to_string(),
         _ => "Đã thanh toán".to_string(),
     };
-    let waiting = !orders.is_empty() && orders.iter().all(|o| o.status == Status::PendingPayment);
-    let page = json!({
-        "waiting": waiting, "method_key": g.payment_method,
-        "code": g.code, "buyer_name": g.buyer_name, "phone": g.phone,
-        "address": format!("{}, {}, {}", g.street, g.commune_name, g.province_name), "note": g.note,
-        "method": method.map(|m| m.label()), "payment": payment,
-        "goods_total": g.goods_total, "shipping_total": g.shipping_total, "grand_total": g.grand_total,
-        "created_at": g.created_at, "orders": orders,
-    });
+    let page = OrderPage {
+        waiting,
+        method_key: method,
+        code: g.code.clone(),
+        buyer_name: g.buyer_name,
+        phone: g.phone,
+        address: format!("{}, {}, {}", g.street, g.commune_name, g.province_name),
+        note: g.note,
+        method: method.label(),
+        payment,
+        goods_total: g.goods_total,
+        shipping_total: g.shipping_total,
+        grand_total: g.grand_total,
+        created_at: g.created_at,
+        orders,
+        csrf: String::new(),
+        placed: false,
+        confirm_cancel: None,
+        held: None,
+        pay: None,
+    };
     Ok(Some(Group {
         id: g.order_group_id,
         code: g.code,
         user_id: g.user_id,
-        phone: g.phone,
         page,
     }))
 }
@@ -146,13 +215,13 @@ async fn order_page(
         return Ok(Redirect::to("/orders/lookup").into_response());
     }
     let mut page = group.page;
-    page["csrf"] = json!(session.data.csrf);
-    page["placed"] = json!(q.placed.is_some());
-    page["confirm_cancel"] = json!(q.cancel);
+    page.csrf = session.data.csrf.clone();
+    page.placed = q.placed.is_some();
+    page.confirm_cancel = q.cancel;
     // money that arrived but could not be applied (too little, say) waits for staff: the shopper
     // sees what arrived and what is missing, and is not invited to pay the whole again
     let held = sqlx::query!(
-        r#"select coalesce(sum(amount), 0)::bigint as "arrived!", count(*) as "events!",
+        r#"select coalesce(sum(amount), 0)::bigint as "arrived!: Vnd", count(*) as "events!",
                   coalesce(bool_or(review_reason = 'amount_too_low'), false) as "too_low!"
            from payment_event
            where order_group_id = $1 and outcome = 'review' and resolved_at is null and amount > 0"#,
@@ -160,22 +229,21 @@ async fn order_page(
     )
     .fetch_one(&state.pool)
     .await?;
-    if held.events > 0 && page["waiting"] == true {
-        let total = page["grand_total"].as_i64().unwrap_or(0);
-        page["held"] = json!({
-            "arrived": held.arrived,
-            "missing": (total - held.arrived).max(0),
-            "too_low": held.too_low,
+    if held.events > 0 && page.waiting {
+        page.held = Some(Held {
+            arrived: held.arrived,
+            missing: page.grand_total.saturating_sub(held.arrived),
+            too_low: held.too_low,
         });
-        page["waiting"] = json!(false);
+        page.waiting = false;
     }
-    if page["waiting"] == true {
-        page["pay"] = payment_panel(
+    if page.waiting {
+        page.pay = Some(payment_panel(
             &state,
             &group.code,
-            page["grand_total"].as_i64().unwrap_or(0),
-            page["method_key"].as_str().unwrap_or(""),
-        )?;
+            page.grand_total,
+            page.method_key,
+        )?);
     }
     Ok(render_page("orders/order.html", &page))
 }
@@ -185,16 +253,16 @@ async fn order_page(
 fn payment_panel(
     state: &AppState,
     code: &str,
-    amount: i64,
-    method: &str,
-) -> Result<Value, AppError> {
+    amount: Vnd,
+    method: PaymentMethod,
+) -> Result<PayPanel, AppError> {
     let p = &state.payments;
     let qr = match &p.bank {
-        Some(bank) if method == "vietqr" => {
+        Some(bank) if method == PaymentMethod::Vietqr => {
             let payload = crate::payments::gateways::bank::vietqr_payload(
                 &bank.bin,
                 &bank.number,
-                amount,
+                amount.amount(),
                 code,
             );
             let svg =
@@ -204,24 +272,32 @@ fn payment_panel(
                     .min_dimensions(240, 240)
                     .quiet_zone(true)
                     .build();
-            let brand = crate::payments::bank_brand(&bank.bin);
-            Some(json!({ "svg": svg, "payload": payload, "bank": bank, "brand": brand }))
+            Some(Qr {
+                svg,
+                payload,
+                bank: bank.clone(),
+                brand: crate::payments::bank_brand(&bank.bin),
+            })
         }
         _ => None,
     };
-    let others: Vec<Value> = p
+    let methods = p
         .enabled()
         .into_iter()
-        .filter(|m| m.online() && m.key() != method)
-        .chain(
-            crate::checkout::PaymentMethod::from_key(method)
-                .filter(|m| m.online() && *m != crate::checkout::PaymentMethod::Vietqr),
-        )
-        .map(|m| json!({ "key": m.key(), "label": m.label() }))
+        .filter(|m| m.online() && *m != method)
+        .chain(Some(method).filter(|m| m.online() && *m != PaymentMethod::Vietqr))
+        .map(|m| MethodChoice {
+            key: m.key(),
+            label: m.label(),
+        })
         .collect();
-    Ok(
-        json!({ "qr": qr, "methods": others, "sandbox": p.sandbox, "amount": amount, "method": method }),
-    )
+    Ok(PayPanel {
+        qr,
+        methods,
+        sandbox: p.sandbox,
+        amount,
+        method,
+    })
 }
 
 async fn lookup_page(
@@ -293,7 +369,7 @@ async fn lookup(
     }
     let mut group = load_group(&state, &code)
         .await?
-        .filter(|g| !phone.is_empty() && g.phone == phone);
+        .filter(|g| !phone.is_empty() && g.page.phone == phone);
     // a producer or staff member who learnt code and phone from their side is not the shopper
     if let (Some(g), Some(uid)) = (&group, session.data.user_id) {
         if g.user_id != Some(uid) && insider(&state, uid, g.id).await? {
@@ -375,8 +451,8 @@ async fn shopper_cancel(
 }
 
 async fn my_orders(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
-    let groups: Vec<Value> = sqlx::query!(
-        r#"select g.code, g.created_at, g.grand_total,
+    let groups: Vec<MyOrder> = sqlx::query!(
+        r#"select g.code, g.created_at, g.grand_total as "grand_total: Vnd",
                   (select string_agg(distinct o.status, ',') from shop_order o where o.order_group_id = g.order_group_id) as statuses
            from order_group g where g.user_id = $1 order by g.created_at desc limit 100"#,
         user.user_id
@@ -392,13 +468,31 @@ async fn my_orders(State(state): State<AppState>, user: CurrentUser) -> Result<R
             .filter_map(Status::from_key)
             .map(Status::label)
             .collect();
-        json!({ "code": g.code, "created_at": g.created_at, "grand_total": g.grand_total, "status": labels.join(" · ") })
+        MyOrder {
+            code: g.code,
+            created_at: g.created_at,
+            grand_total: g.grand_total,
+            status: labels.join(" · "),
+        }
     })
     .collect();
-    Ok(render_page(
-        "orders/mine.html",
-        &json!({ "groups": groups, "user": user }),
-    ))
+    Ok(render_page("orders/mine.html", &MyOrders { groups, user }))
+}
+
+/// The shopper's orders in their account.
+#[derive(Serialize)]
+struct MyOrders {
+    groups: Vec<MyOrder>,
+    user: CurrentUser,
+}
+
+#[derive(Serialize)]
+struct MyOrder {
+    code: String,
+    created_at: time::OffsetDateTime,
+    grand_total: Vnd,
+    /// the states of its parts, in words
+    status: String,
 }
 
 // ---------- the producer's queue ----------
@@ -410,8 +504,9 @@ async fn producer_orders(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let status = q.status.as_deref().and_then(Status::from_key);
-    let orders: Vec<Value> = sqlx::query!(
-        r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, o.created_at, g.code, g.buyer_name,
+    let orders: Vec<QueueRow> = sqlx::query!(
+        r#"select o.order_id, o.status as "status: Status", o.goods_total as "goods_total: Vnd",
+                  o.shipping_fee as "shipping_fee: Vnd", o.created_at, g.code, g.buyer_name,
                   pv.name as province_name,
                   (select count(*) from order_line l where l.order_id = o.order_id) as "lines!"
            from shop_order o join order_group g using (order_group_id)
@@ -424,20 +519,65 @@ async fn producer_orders(
     .fetch_all(&state.pool)
     .await?
     .into_iter()
-    .map(|o| {
-        json!({ "order_id": o.order_id, "buyer_name": o.buyer_name, "province": o.province_name,
-                "status_label": Status::from_key(&o.status).map(Status::label), "status": o.status,
-                "goods_total": o.goods_total, "shipping_fee": o.shipping_fee, "created_at": o.created_at, "lines": o.lines })
+    .map(|o| QueueRow {
+        order_id: o.order_id,
+        buyer_name: o.buyer_name,
+        province: o.province_name,
+        status_label: o.status.label(),
+        status: o.status,
+        goods_total: o.goods_total,
+        shipping_fee: o.shipping_fee,
+        created_at: o.created_at,
+        lines: o.lines,
     })
     .collect();
-    let filters: Vec<Value> = Status::ALL
+    let filters = Status::ALL
         .iter()
-        .map(|s| json!({ "key": s.key(), "label": s.label(), "current": Some(*s) == status }))
+        .map(|s| StatusFilter {
+            key: s.key(),
+            label: s.label(),
+            current: Some(*s) == status,
+        })
         .collect();
-    Ok(render_page(
-        "producer/orders.html",
-        &json!({ "member": member, "orders": orders, "filters": filters, "csrf": session.data.csrf, "any": status.is_none() }),
-    ))
+    let page = QueuePage {
+        member,
+        orders,
+        filters,
+        csrf: session.data.csrf,
+        any: status.is_none(),
+    };
+    Ok(render_page("producer/orders.html", &page))
+}
+
+/// The producer's order queue.
+#[derive(Serialize)]
+struct QueuePage {
+    member: ProducerMember,
+    orders: Vec<QueueRow>,
+    filters: Vec<StatusFilter>,
+    csrf: String,
+    /// no state filter is chosen
+    any: bool,
+}
+
+#[derive(Serialize)]
+struct QueueRow {
+    order_id: i64,
+    buyer_name: String,
+    province: String,
+    status: Status,
+    status_label: &'static str,
+    goods_total: Vnd,
+    shipping_fee: Vnd,
+    created_at: time::OffsetDateTime,
+    lines: i64,
+}
+
+#[derive(Serialize)]
+struct StatusFilter {
+    key: &'static str,
+    label: &'static str,
+    current: bool,
 }
 
 async fn producer_order(
@@ -447,6 +587,36 @@ async fn producer_order(
     Id(id): Id,
 ) -> Result<Response, AppError> {
     producer_order_page(&state, &member, &session, id, None).await
+}
+
+/// One order part on the producer's page; the group's code is the shopper's, so a producer
+/// sees its own part by its own number.
+#[derive(Serialize)]
+struct ProducerOrderPage<'a> {
+    member: &'a ProducerMember,
+    csrf: &'a str,
+    order: super::views::OrderView,
+    buyer_name: String,
+    phone: String,
+    note: String,
+    created_at: time::OffsetDateTime,
+    address: String,
+    method: &'static str,
+    can_confirm: bool,
+    can_ship: bool,
+    can_deliver: bool,
+    can_cancel: bool,
+    mistake: Option<MistakeView<'a>>,
+}
+
+/// What was typed in the form that came back, and what is wrong with it.
+#[derive(Serialize)]
+struct MistakeView<'a> {
+    action: &'a str,
+    message: &'a str,
+    carrier: &'a str,
+    tracking_number: &'a str,
+    reason: &'a str,
 }
 
 /// A form of the order page that came back: which one, what was typed, and what is wrong.
@@ -464,7 +634,8 @@ async fn producer_order_page(
     mistake: Option<Mistake<'_>>,
 ) -> Result<Response, AppError> {
     let o = sqlx::query!(
-        r#"select o.order_group_id, g.code, g.buyer_name, g.phone, g.street, g.note, g.payment_method, g.created_at,
+        r#"select o.order_group_id, g.code, g.buyer_name, g.phone, g.street, g.note,
+                  g.payment_method as "payment_method: PaymentMethod", g.created_at,
                   c.name as commune_name, pv.name as province_name
            from shop_order o join order_group g using (order_group_id)
            join commune c on c.commune_code = g.commune_code join province pv on pv.province_code = g.province_code
@@ -483,26 +654,29 @@ async fn producer_order_page(
         .ok_or(AppError::NotFound)?;
     let status = order.status;
     // the group's code is the shopper's: a producer sees its own part by its own number
-    let page = json!({
-        "member": member, "csrf": session.data.csrf, "order": order,
-        "buyer_name": o.buyer_name, "phone": o.phone, "note": o.note, "created_at": o.created_at,
-        "address": format!("{}, {}, {}", o.street, o.commune_name, o.province_name),
-        "method": crate::checkout::PaymentMethod::from_key(&o.payment_method).map(|m| m.label()),
-        "can_confirm": status.allows(Status::Confirmed, Actor::Producer),
-        "can_ship": status.allows(Status::Shipped, Actor::Producer),
-        "can_deliver": status.allows(Status::Delivered, Actor::Producer),
-        "can_cancel": status.allows(Status::Cancelled, Actor::Producer),
-    });
-    let mut page = page;
-    if let Some(m) = mistake {
-        page["mistake"] = json!({
-            "action": m.action, "message": m.message,
-            "carrier": m.form.carrier.as_deref().unwrap_or("").trim(),
-            "tracking_number": m.form.tracking_number.as_deref().unwrap_or("").trim(),
-            "reason": m.form.reason.as_deref().unwrap_or(""),
-        });
-    }
-    let status = if page.get("mistake").is_some() {
+    let page = ProducerOrderPage {
+        member,
+        csrf: &session.data.csrf,
+        buyer_name: o.buyer_name,
+        phone: o.phone,
+        note: o.note,
+        created_at: o.created_at,
+        address: format!("{}, {}, {}", o.street, o.commune_name, o.province_name),
+        method: o.payment_method.label(),
+        can_confirm: status.allows(Status::Confirmed, Actor::Producer),
+        can_ship: status.allows(Status::Shipped, Actor::Producer),
+        can_deliver: status.allows(Status::Delivered, Actor::Producer),
+        can_cancel: status.allows(Status::Cancelled, Actor::Producer),
+        order,
+        mistake: mistake.map(|m| MistakeView {
+            action: m.action,
+            message: m.message,
+            carrier: m.form.carrier.as_deref().unwrap_or("").trim(),
+            tracking_number: m.form.tracking_number.as_deref().unwrap_or("").trim(),
+            reason: m.form.reason.as_deref().unwrap_or(""),
+        }),
+    };
+    let status = if page.mistake.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK

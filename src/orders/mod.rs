@@ -24,7 +24,9 @@ pub enum Status {
     Refunded,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who moves an order. Stored as text in `order_event.actor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Actor {
     Shopper,
     Producer,
@@ -41,6 +43,17 @@ impl Actor {
             Actor::Expiry => "expiry",
             Actor::Payment => "payment",
             Actor::Staff => "staff",
+        }
+    }
+
+    /// As the order's timeline says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Actor::Shopper => "Người mua",
+            Actor::Producer => "Nhà sản xuất",
+            Actor::Expiry => "Hệ thống (quá hạn thanh toán)",
+            Actor::Payment => "Cổng thanh toán",
+            Actor::Staff => "Cán bộ",
         }
     }
 }

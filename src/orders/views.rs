@@ -2,19 +2,20 @@
 //! producer's and the staff's pages.
 
 use super::{Actor, Status};
+use crate::checkout::PaymentMethod;
+use crate::domain::Vnd;
 use crate::error::AppError;
 use crate::state::AppState;
 use serde::Serialize;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 #[derive(Serialize)]
 pub(crate) struct Line {
     name: String,
     unit: String,
-    unit_price: i64,
+    unit_price: Vnd,
     quantity: i32,
-    line_total: i64,
+    line_total: Vnd,
     product_id: i64,
 }
 
@@ -22,7 +23,7 @@ pub(crate) struct Line {
 pub(crate) struct Event {
     at: OffsetDateTime,
     label: &'static str,
-    actor: String,
+    actor: &'static str,
     note: Option<String>,
 }
 
@@ -32,8 +33,8 @@ pub struct OrderView {
     pub(crate) producer_name: String,
     pub(crate) status: Status,
     pub(crate) status_label: &'static str,
-    pub(crate) goods_total: i64,
-    pub(crate) shipping_fee: i64,
+    pub(crate) goods_total: Vnd,
+    pub(crate) shipping_fee: Vnd,
     pub(crate) carrier: Option<String>,
     pub(crate) tracking_number: Option<String>,
     pub(crate) cancel_reason: Option<String>,
@@ -48,10 +49,11 @@ pub async fn staff_view(
     state: &AppState,
     order_id: i64,
     province: Option<i16>,
-) -> Result<Option<Value>, AppError> {
+) -> Result<Option<StaffOrder>, AppError> {
     let Some(o) = sqlx::query!(
         r#"select o.order_group_id, o.producer_id, g.code, g.buyer_name, g.phone, g.email, g.street, g.note,
-                  g.payment_method, g.created_at, g.grand_total, c.name as commune_name, pv.name as province_name,
+                  g.payment_method as "payment_method: PaymentMethod", g.created_at,
+                  g.grand_total as "grand_total: Vnd", c.name as commune_name, pv.name as province_name,
                   pr.province_code as producer_province
            from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
            join commune c on c.commune_code = g.commune_code join province pv on pv.province_code = g.province_code
@@ -70,28 +72,71 @@ pub async fn staff_view(
         .await?
         .into_iter()
         .next();
-    let payments: Vec<Value> = sqlx::query!(
-        r#"select method, amount, status as "status: crate::payments::attempts::Status", reference, created_at, paid_at
+    let payments: Vec<PaymentRow> = sqlx::query!(
+        r#"select method as "method: PaymentMethod", amount as "amount: Vnd",
+                  status as "status: crate::payments::attempts::Status", reference, created_at, paid_at
            from payment where order_group_id = $1 order by payment_id"#,
         o.order_group_id
     )
     .fetch_all(&state.pool)
     .await?
     .into_iter()
-    .map(|p| {
-        json!({
-            "method": crate::checkout::PaymentMethod::from_key(&p.method).map(|m| m.label()),
-            "amount": p.amount, "status": p.status.label(),
-            "reference": p.reference, "created_at": p.created_at, "paid_at": p.paid_at,
-        })
+    .map(|p| PaymentRow {
+        method: p.method.label(),
+        amount: p.amount,
+        status: p.status.label(),
+        reference: p.reference,
+        created_at: p.created_at,
+        paid_at: p.paid_at,
     })
     .collect();
-    Ok(Some(json!({
-        "order_id": order_id, "code": o.code, "buyer_name": o.buyer_name, "phone": o.phone, "email": o.email,
-        "address": format!("{}, {}, {}", o.street, o.commune_name, o.province_name), "note": o.note,
-        "method": crate::checkout::PaymentMethod::from_key(&o.payment_method).map(|m| m.label()),
-        "created_at": o.created_at, "grand_total": o.grand_total, "part": part, "payments": payments,
-    })))
+    Ok(Some(StaffOrder {
+        order_id,
+        code: o.code,
+        buyer_name: o.buyer_name,
+        phone: o.phone,
+        email: o.email,
+        address: format!("{}, {}, {}", o.street, o.commune_name, o.province_name),
+        note: o.note,
+        method: o.payment_method.label(),
+        created_at: o.created_at,
+        grand_total: o.grand_total,
+        can_refund: part
+            .as_ref()
+            .is_some_and(|p| p.status.allows(Status::Refunded, Actor::Staff)),
+        part,
+        payments,
+    }))
+}
+
+/// One order part as staff see it.
+#[derive(Serialize)]
+pub struct StaffOrder {
+    order_id: i64,
+    code: String,
+    buyer_name: String,
+    phone: String,
+    email: Option<String>,
+    address: String,
+    note: String,
+    method: &'static str,
+    created_at: OffsetDateTime,
+    grand_total: Vnd,
+    part: Option<OrderView>,
+    payments: Vec<PaymentRow>,
+    /// staff may record that the money went back
+    can_refund: bool,
+}
+
+/// One payment attempt of the order's group.
+#[derive(Serialize)]
+pub struct PaymentRow {
+    method: &'static str,
+    amount: Vnd,
+    status: &'static str,
+    reference: String,
+    created_at: OffsetDateTime,
+    paid_at: Option<OffsetDateTime>,
 }
 
 pub(crate) async fn order_views(
@@ -100,7 +145,8 @@ pub(crate) async fn order_views(
     producer: Option<i64>,
 ) -> Result<Vec<OrderView>, AppError> {
     let orders = sqlx::query!(
-        r#"select o.order_id, o.status as "status: Status", o.goods_total, o.shipping_fee, o.carrier, o.tracking_number, o.cancel_reason,
+        r#"select o.order_id, o.status as "status: Status", o.goods_total as "goods_total: Vnd",
+                  o.shipping_fee as "shipping_fee: Vnd", o.carrier, o.tracking_number, o.cancel_reason,
                   pr.name as producer_name
            from shop_order o join producer pr using (producer_id)
            where o.order_group_id = $1 and ($2::bigint is null or o.producer_id = $2)
@@ -112,14 +158,16 @@ pub(crate) async fn order_views(
     .await?;
     let ids: Vec<i64> = orders.iter().map(|o| o.order_id).collect();
     let lines = sqlx::query!(
-        "select order_id, product_id, name, unit, unit_price, quantity, line_total from order_line
-         where order_id = any($1) order by name",
+        r#"select order_id, product_id, name, unit, unit_price as "unit_price: Vnd", quantity,
+                  line_total as "line_total: Vnd"
+           from order_line where order_id = any($1) order by name"#,
         &ids
     )
     .fetch_all(&state.pool)
     .await?;
     let events = sqlx::query!(
-        "select order_id, at, to_status, actor, note from order_event where order_id = any($1) order by order_event_id",
+        r#"select order_id, at, to_status as "to_status: Status", actor as "actor: Actor", note
+           from order_event where order_id = any($1) order by order_event_id"#,
         &ids
     )
     .fetch_all(&state.pool)
@@ -156,17 +204,8 @@ pub(crate) async fn order_views(
                     .filter(|e| e.order_id == o.order_id)
                     .map(|e| Event {
                         at: e.at,
-                        label: Status::from_key(&e.to_status)
-                            .map(Status::label)
-                            .unwrap_or(""),
-                        actor: match e.actor.as_str() {
-                            "shopper" => "Người mua",
-                            "producer" => "Nhà sản xuất",
-                            "expiry" => "Hệ thống (quá hạn thanh toán)",
-                            "payment" => "Cổng thanh toán",
-                            _ => "Cán bộ",
-                        }
-                        .to_string(),
+                        label: e.to_status.label(),
+                        actor: e.actor.label(),
                         note: e.note.clone(),
                     })
                     .collect(),

@@ -108,14 +108,9 @@ pub(super) async fn order_detail(
     Id(id): Id,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let mut order = crate::orders::views::staff_view(&state, id, staff.province)
+    let order = crate::orders::views::staff_view(&state, id, staff.province)
         .await?
         .ok_or(AppError::NotFound)?;
-    let status = order["part"]["status"]
-        .as_str()
-        .and_then(crate::orders::Status::from_key);
-    order["can_refund"] = json!(status.is_some_and(|s| s
-        .allows(crate::orders::Status::Refunded, crate::orders::Actor::Staff)));
     let ctx = page(
         &state,
         &session,
