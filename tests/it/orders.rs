@@ -569,19 +569,28 @@ async fn a_price_change_or_a_lapsed_certificate_stops_the_order_with_a_reason() 
     assert_eq!(stock(&app, "mien-dong").await, 10);
 }
 
-#[tokio::test]
-async fn producers_move_their_orders_and_only_theirs() {
-    let app = TestApp::new().await;
-    load_fixture(&app).await;
-    let d = delivery(&app, PaymentMethod::Cod).await;
+/// One cash order for two producers (Bình Liêu's miến dong ×2 and Hà Nội's bánh đa Kế), with an
+/// owner signed in for each producer.
+struct TwoProducers<'a> {
+    code: String,
+    group_id: i64,
+    hanoi_order: i64,
+    binhlieu_order: i64,
+    hanoi: Visitor<'a>,
+    binhlieu: Visitor<'a>,
+}
+
+async fn two_producers(app: &TestApp) -> TwoProducers<'_> {
+    load_fixture(app).await;
+    let d = delivery(app, PaymentMethod::Cod).await;
     let seen = vec![
         SeenLine {
-            product_id: product_id(&app, "mien-dong").await,
+            product_id: product_id(app, "mien-dong").await,
             quantity: 2,
             price: Vnd::new(50_000),
         },
         SeenLine {
-            product_id: product_id(&app, "banh-da-ke").await,
+            product_id: product_id(app, "banh-da-ke").await,
             quantity: 1,
             price: Vnd::new(45_000),
         },
@@ -596,41 +605,75 @@ async fn producers_move_their_orders_and_only_theirs() {
     .fetch_all(&app.pool)
     .await
     .unwrap();
-    let hanoi_order = orders
-        .iter()
-        .find(|(_, s)| s == "cong-ty-ha-noi")
-        .unwrap()
-        .0;
-    let binhlieu_order = orders.iter().find(|(_, s)| s == "htx-binh-lieu").unwrap().0;
+    let order_of = |slug: &str| orders.iter().find(|(_, s)| s == slug).unwrap().0;
+    let member = |slug: &'static str, tag: &'static str| async move {
+        let (v, uid) = person(app, tag, "producer", None).await;
+        sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $2, 'owner' from producer where slug = $1")
+            .bind(slug)
+            .bind(uid)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        v
+    };
+    TwoProducers {
+        code: placed.code.clone(),
+        group_id: placed.order_group_id,
+        hanoi_order: order_of("cong-ty-ha-noi"),
+        binhlieu_order: order_of("htx-binh-lieu"),
+        hanoi: member("cong-ty-ha-noi", "hanoi").await,
+        binhlieu: member("htx-binh-lieu", "binhlieu").await,
+    }
+}
+
+/// Takes an order part from placed to delivered through the producer's own page.
+async fn ship_and_deliver(v: &mut Visitor<'_>, id: i64) {
+    let token = csrf(&v.get(&format!("/producer/orders/{id}")).await);
+    for fields in [
+        vec![("action", "confirm".to_string())],
+        vec![
+            ("action", "ship".into()),
+            ("carrier", "Viettel Post".into()),
+            ("tracking_number", "VTP123456789".into()),
+        ],
+        vec![("action", "deliver".into())],
+    ] {
+        let mut fields = fields;
+        fields.push(("csrf", token.clone()));
+        assert_eq!(act(v, id, fields).await.status, StatusCode::SEE_OTHER);
+    }
+}
+
+#[tokio::test]
+async fn each_producer_ships_from_its_own_part_with_its_own_fee() {
+    let app = TestApp::new().await;
+    let o = two_producers(&app).await;
     // fees: Bình Liêu (Quảng Ninh → Hà Nội) 35.000, Hà Nội → Hà Nội 20.000
     let fees: Vec<i64> = sqlx::query_scalar(
         "select shipping_fee from shop_order where order_group_id = $1 order by shipping_fee",
     )
-    .bind(placed.order_group_id)
+    .bind(o.group_id)
     .fetch_all(&app.pool)
     .await
     .unwrap();
     assert_eq!(fees, vec![20_000, 35_000]);
+}
 
-    let member = |slug: &'static str, tag: &'static str| {
-        let app = &app;
-        async move {
-            let (v, uid) = person(app, tag, "producer", None).await;
-            sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $2, 'owner' from producer where slug = $1")
-                .bind(slug)
-                .bind(uid)
-                .execute(&app.pool)
-                .await
-                .unwrap();
-            v
-        }
-    };
-    let mut hanoi = member("cong-ty-ha-noi", "hanoi").await;
-    let mut binhlieu = member("htx-binh-lieu", "binhlieu").await;
+#[tokio::test]
+async fn a_producer_sees_only_its_part_by_its_own_number_and_cannot_act_on_anothers() {
+    let app = TestApp::new().await;
+    let TwoProducers {
+        code,
+        hanoi_order,
+        binhlieu_order,
+        mut hanoi,
+        mut binhlieu,
+        ..
+    } = two_producers(&app).await;
     let list = hanoi.get("/producer/orders").await;
     assert!(list.body.contains(&format!("#{hanoi_order}")));
     assert!(
-        !list.body.contains(&placed.code),
+        !list.body.contains(&code),
         "the group's code is the shopper's, not the producer's"
     );
     let mine = hanoi.get(&format!("/producer/orders/{hanoi_order}")).await;
@@ -646,8 +689,6 @@ async fn producers_move_their_orders_and_only_theirs() {
             .status,
         StatusCode::NOT_FOUND
     );
-    let token_h = csrf(&mine);
-    // another producer cannot act on it
     let other = binhlieu.get("/account").await;
     let refused = act(
         &mut binhlieu,
@@ -656,6 +697,23 @@ async fn producers_move_their_orders_and_only_theirs() {
     )
     .await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    let status: String = sqlx::query_scalar("select status from shop_order where order_id = $1")
+        .bind(hanoi_order)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "placed", "nothing moved");
+}
+
+#[tokio::test]
+async fn a_producer_confirms_ships_with_a_tracking_number_and_delivers_in_that_order() {
+    let app = TestApp::new().await;
+    let TwoProducers {
+        hanoi_order,
+        mut hanoi,
+        ..
+    } = two_producers(&app).await;
+    let token_h = csrf(&hanoi.get(&format!("/producer/orders/{hanoi_order}")).await);
     // delivering before shipping is refused and changes nothing
     let early = act(
         &mut hanoi,
@@ -722,7 +780,29 @@ async fn producers_move_their_orders_and_only_theirs() {
         .status,
         StatusCode::SEE_OTHER
     );
-    // the other producer cancels theirs with a reason: stock comes back
+    let timeline: i64 = sqlx::query_scalar("select count(*) from order_event where order_id = $1")
+        .bind(hanoi_order)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(timeline, 4, "placed, confirmed, shipped, delivered");
+    let summary = hanoi.get("/producer").await;
+    assert!(
+        summary.body.contains("45.000\u{a0}₫</dd>"),
+        "the delivered order counts as sold: {}",
+        summary.body
+    );
+}
+
+#[tokio::test]
+async fn a_producer_cancels_its_part_only_with_a_reason_and_the_stock_comes_back() {
+    let app = TestApp::new().await;
+    let TwoProducers {
+        group_id,
+        binhlieu_order,
+        mut binhlieu,
+        ..
+    } = two_producers(&app).await;
     let before = stock(&app, "mien-dong").await;
     let token_b = csrf(
         &binhlieu
@@ -744,6 +824,7 @@ async fn producers_move_their_orders_and_only_theirs() {
         "the cancel form comes back with its message: {}",
         no_reason.body
     );
+    assert_eq!(stock(&app, "mien-dong").await, before, "nothing moved yet");
     let cancelled = act(
         &mut binhlieu,
         binhlieu_order,
@@ -759,29 +840,26 @@ async fn producers_move_their_orders_and_only_theirs() {
     let statuses: Vec<String> = sqlx::query_scalar(
         "select status from shop_order where order_group_id = $1 order by order_id",
     )
-    .bind(placed.order_group_id)
+    .bind(group_id)
     .fetch_all(&app.pool)
     .await
     .unwrap();
     assert!(
-        statuses.contains(&"delivered".to_string()) && statuses.contains(&"cancelled".to_string())
+        statuses.contains(&"placed".to_string()) && statuses.contains(&"cancelled".to_string()),
+        "the other producer's part is untouched: {statuses:?}"
     );
-    let timeline: i64 = sqlx::query_scalar("select count(*) from order_event where order_id = $1")
-        .bind(hanoi_order)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(timeline, 4, "placed, confirmed, shipped, delivered");
-    let summary = hanoi.get("/producer").await;
-    assert!(
-        summary.body.contains("45.000\u{a0}₫</dd>"),
-        "the delivered order counts as sold: {}",
-        summary.body
-    );
-    // a returned delivery: Hà Nội's staff record the refund; Quảng Ninh's cannot see the order
-    let staff =
-        |tag: &'static str, province: i16| person(&app, tag, "province_staff", Some(province));
-    let (mut qn_staff, _) = staff("qn-staff", 22).await;
+}
+
+#[tokio::test]
+async fn another_provinces_staff_neither_see_nor_refund_an_order() {
+    let app = TestApp::new().await;
+    let TwoProducers {
+        hanoi_order,
+        mut hanoi,
+        ..
+    } = two_producers(&app).await;
+    ship_and_deliver(&mut hanoi, hanoi_order).await;
+    let (mut qn_staff, _) = person(&app, "qn-staff", "province_staff", Some(22)).await;
     let page = qn_staff.get("/staff/orders").await;
     assert!(
         !page
@@ -804,7 +882,25 @@ async fn producers_move_their_orders_and_only_theirs() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
-    let (mut hn_staff, _) = staff("hn-staff", 1).await;
+    let status: String = sqlx::query_scalar("select status from shop_order where order_id = $1")
+        .bind(hanoi_order)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "delivered");
+}
+
+#[tokio::test]
+async fn province_staff_find_an_order_by_code_or_phone_and_record_a_returned_deliverys_refund() {
+    let app = TestApp::new().await;
+    let TwoProducers {
+        code,
+        hanoi_order,
+        mut hanoi,
+        ..
+    } = two_producers(&app).await;
+    ship_and_deliver(&mut hanoi, hanoi_order).await;
+    let (mut hn_staff, _) = person(&app, "hn-staff", "province_staff", Some(1)).await;
     let list = hn_staff.get("/staff/orders").await;
     assert!(
         list.body
@@ -814,20 +910,11 @@ async fn producers_move_their_orders_and_only_theirs() {
         list.body
     );
     // found by its code and by the buyer's phone, written any usual way
-    let code: String = sqlx::query_scalar(
-        "select g.code from shop_order o join order_group g using (order_group_id) where o.order_id = $1",
-    )
-    .bind(hanoi_order)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    let phone: String = sqlx::query_scalar(
-        "select g.phone from shop_order o join order_group g using (order_group_id) where o.order_id = $1",
-    )
-    .bind(hanoi_order)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let phone: String = sqlx::query_scalar("select phone from order_group where code = $1")
+        .bind(&code)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     for q in [
         code.to_lowercase(),
         format!("{} {}", &phone[..4], &phone[4..]),
@@ -882,15 +969,10 @@ async fn producers_move_their_orders_and_only_theirs() {
         .await
         .unwrap();
     assert_eq!(status, "refunded");
-    let hanoi_refunded = hanoi.get("/producer").await;
-    assert!(
-        !hanoi_refunded.body.contains("45.000\u{a0}₫</dd>"),
-        "a refunded order no longer counts as sold"
-    );
     let summary = hanoi.get("/producer").await;
     assert!(
-        summary.body.contains("45.000"),
-        "the delivered order counts as sold: {}",
+        !summary.body.contains("45.000\u{a0}₫</dd>"),
+        "a refunded order no longer counts as sold: {}",
         summary.body
     );
 }
