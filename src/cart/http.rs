@@ -13,7 +13,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
@@ -82,24 +82,46 @@ async fn cart_page(
         to,
         ShippingRule::from_config(&state.config),
     );
-    let provinces: Vec<_> = snapshot
+    let provinces = snapshot
         .admin
         .provinces
         .iter()
-        .map(|p| json!({ "code": p.code, "name": p.name, "selected": Some(p.code) == to }))
+        .map(|p| ProvinceChoice {
+            code: p.code,
+            name: &p.name,
+            selected: Some(p.code) == to,
+        })
         .collect();
-    let page = json!({
-        "cart": priced,
-        "provinces": provinces,
-        "to": to,
-        "message": message(q.msg.as_deref()),
-        "max_line": MAX_LINE,
-    });
+    let page = CartPage {
+        cart: &priced,
+        provinces,
+        to,
+        message: message(q.msg.as_deref()),
+        max_line: MAX_LINE,
+    };
     Ok(with_cookies(
         render_page("cart/cart.html", &page),
         &cart,
         priced.count,
     ))
+}
+
+/// The cart page: each producer's part priced for the province it goes to.
+#[derive(Serialize)]
+struct CartPage<'a> {
+    cart: &'a crate::checkout::PricedCart,
+    /// where the parcel goes, for the shipping fee
+    provinces: Vec<ProvinceChoice<'a>>,
+    to: Option<i16>,
+    message: Option<&'static str>,
+    max_line: u32,
+}
+
+#[derive(Serialize)]
+struct ProvinceChoice<'a> {
+    code: i16,
+    name: &'a str,
+    selected: bool,
 }
 
 #[derive(Deserialize)]

@@ -16,8 +16,8 @@ pub struct Filter {
     pub sector: Option<Sector>,
     pub stars: Option<Stars>,
     pub producer_type: Option<ProducerType>,
-    pub price_min: Option<i64>,
-    pub price_max: Option<i64>,
+    pub price_min: Option<Vnd>,
+    pub price_max: Option<Vnd>,
     pub in_stock: bool,
 }
 
@@ -180,8 +180,8 @@ impl ListQuery {
                 },
                 "price_min" | "price_max" => {
                     match Vnd::parse_amount(value).filter(|v| *v <= Vnd::MAX_PRICE) {
-                        Some(v) if key == "price_min" => q.filter.price_min = Some(v),
-                        Some(v) => q.filter.price_max = Some(v),
+                        Some(v) if key == "price_min" => q.filter.price_min = Some(Vnd::new(v)),
+                        Some(v) => q.filter.price_max = Some(Vnd::new(v)),
                         None => bad(
                             if key == "price_min" {
                                 "price_min"

@@ -138,8 +138,8 @@ pub(crate) struct ListPage {
 pub(crate) struct FilterForm {
     hidden: Vec<(&'static str, String)>,
     sorts: Vec<Choice>,
-    price_min: Option<i64>,
-    price_max: Option<i64>,
+    price_min: Option<crate::domain::Vnd>,
+    price_max: Option<crate::domain::Vnd>,
     in_stock: bool,
 }
 
@@ -178,10 +178,10 @@ pub fn listing_href(q: &ListQuery) -> String {
         put("producer_type", &v.key());
     }
     if let Some(v) = f.price_min {
-        put("price_min", &v);
+        put("price_min", &v.amount());
     }
     if let Some(v) = f.price_max {
-        put("price_max", &v);
+        put("price_max", &v.amount());
     }
     if f.in_stock {
         put("in_stock", &"1");
@@ -490,11 +490,11 @@ fn active_filters(s: &Snapshot, q: &ListQuery) -> Vec<Link> {
     let price = match (f.price_min, f.price_max) {
         (Some(a), Some(b)) => Some(format!(
             "{} – {}",
-            crate::domain::Vnd::format(a),
-            crate::domain::Vnd::format(b)
+            crate::domain::Vnd::format(a.amount()),
+            crate::domain::Vnd::format(b.amount())
         )),
-        (Some(a), None) => Some(format!("từ {}", crate::domain::Vnd::format(a))),
-        (None, Some(b)) => Some(format!("đến {}", crate::domain::Vnd::format(b))),
+        (Some(a), None) => Some(format!("từ {}", crate::domain::Vnd::format(a.amount()))),
+        (None, Some(b)) => Some(format!("đến {}", crate::domain::Vnd::format(b.amount()))),
         (None, None) => None,
     };
     if let Some(label) = price {

@@ -3,7 +3,7 @@
 //! source of truth: row triggers `pg_notify('catalog_changed', ...)` and each instance reloads
 //! just the rows named, with a periodic full reload as a safety net for missed notifications.
 
-use crate::domain::{AwardingLevel, ProducerType, Sector, Stars};
+use crate::domain::{AwardingLevel, ProducerType, Sector, Stars, Vnd};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -149,7 +149,7 @@ pub struct Product {
     pub name: String,
     pub sector: Sector,
     pub story: String,
-    pub price_vnd: i64,
+    pub price_vnd: Vnd,
     pub stock: i32,
     pub unit: String,
     pub weight_grams: Option<i32>,
@@ -189,7 +189,7 @@ pub struct Row {
     pub sector: Sector,
     pub stars: u8,
     pub producer_type: ProducerType,
-    pub price: i64,
+    pub price: Vnd,
     pub in_stock: bool,
     pub expires_on: Date,
 }
@@ -588,7 +588,7 @@ async fn load_products(
 ) -> Result<HashMap<i64, Arc<Product>>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"
-        select p.product_id, p.producer_id, p.slug, p.name, p.sector, p.story, p.price_vnd, p.stock, p.unit,
+        select p.product_id, p.producer_id, p.slug, p.name, p.sector, p.story, p.price_vnd as "price_vnd: Vnd", p.stock, p.unit,
                p.weight_grams, p.images, p.hidden, p.created_at,
                c.stars as "stars?", c.awarding_level as "awarding_level?", c.awarding_body as "awarding_body?",
                c.decision_number as "decision_number?", c.issued_on as "issued_on?", c.expires_on as "expires_on?",

@@ -1,6 +1,7 @@
 //! What pages and the JSON API show of a product, built from the snapshot.
 
 use super::snapshot::{Producer, Product, Snapshot};
+use crate::domain::Vnd;
 use serde::Serialize;
 use time::Date;
 
@@ -11,7 +12,7 @@ pub struct ProductCard {
     pub name: String,
     pub url: String,
     pub image: Option<String>,
-    pub price_vnd: i64,
+    pub price_vnd: Vnd,
     pub unit: String,
     pub weight_grams: Option<i32>,
     pub stars: u8,

@@ -191,7 +191,7 @@ pub fn price_cart(
                 shipping_fee: Vnd::default(),
                 arrives: None,
             });
-        let price = Vnd::new(p.price_vnd);
+        let price = p.price_vnd;
         cart.count += qty;
         group.lines.push(CartLine {
             product_id: id,

@@ -60,6 +60,8 @@ impl Vnd {
         self.0
     }
 
+    pub const ZERO: Vnd = Vnd(0);
+
     /// An amount of đồng as stored (a sum, a fee, a payment): any whole number.
     pub const fn new(amount: i64) -> Vnd {
         Vnd(amount)

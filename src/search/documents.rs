@@ -1,7 +1,7 @@
 //! What the search engine holds of a product: its words, folded, and the fields filters use.
 //! Read from Postgres, so the index is built from the same truth as everything else.
 
-use crate::domain::{fold_vietnamese, vn_today};
+use crate::domain::{Vnd, fold_vietnamese, vn_today};
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -20,7 +20,7 @@ pub struct Doc {
     pub sector: String,
     pub stars: i16,
     pub producer_type: String,
-    pub price_vnd: i64,
+    pub price_vnd: Vnd,
     pub in_stock: bool,
     pub created_at: i64,
 }
@@ -35,7 +35,7 @@ pub async fn load(
     let today = vn_today();
     let rows = sqlx::query!(
         r#"
-        select p.product_id, p.slug, p.name, p.story, p.sector, p.price_vnd, p.stock, p.hidden, p.created_at,
+        select p.product_id, p.slug, p.name, p.story, p.sector, p.price_vnd as "price_vnd: Vnd", p.stock, p.hidden, p.created_at,
                pr.name as producer_name, pr.producer_type, pr.status as producer_status,
                pr.province_code, pr.commune_code, c.name as commune_name, pv.name as province_name,
                l.stars as "stars?", l.expires_on as "expires_on?", l.listed_until

@@ -149,7 +149,7 @@ async fn suggestions(
             highlight: highlight(&c.name, &terms),
             detail: format!(
                 "{} · {}",
-                crate::domain::Vnd::format(c.price_vnd),
+                crate::domain::Vnd::format(c.price_vnd.amount()),
                 c.province_name
             ),
             label: c.name,

@@ -100,10 +100,10 @@ fn conditions(f: &Filter) -> Vec<Condition> {
         );
     }
     if let Some(min) = f.price_min {
-        add(None, format!("price_vnd >= {min}"));
+        add(None, format!("price_vnd >= {}", min.amount()));
     }
     if let Some(max) = f.price_max {
-        add(None, format!("price_vnd <= {max}"));
+        add(None, format!("price_vnd <= {}", max.amount()));
     }
     if f.in_stock {
         add(Some(Facet::InStock), "in_stock = true".into());
@@ -438,8 +438,8 @@ mod tests {
             sector: Some(Sector::ALL[0]),
             stars: Stars::new(4),
             producer_type: Some(ProducerType::ALL[0]),
-            price_min: Some(10_000),
-            price_max: Some(90_000),
+            price_min: Some(crate::domain::Vnd::new(10_000)),
+            price_max: Some(crate::domain::Vnd::new(90_000)),
             in_stock: true,
         };
         let c = conditions(&f);

@@ -33,7 +33,9 @@ impl SearchIndex for Recorder {
         self.batches.fetch_add(1, Ordering::SeqCst);
         let mut sent = self.sent.lock().unwrap();
         for d in upserts {
-            sent.entry(d.id).or_default().push(Some(d.price_vnd));
+            sent.entry(d.id)
+                .or_default()
+                .push(Some(d.price_vnd.amount()));
         }
         for id in deletes {
             sent.entry(*id).or_default().push(None);

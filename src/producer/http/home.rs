@@ -7,7 +7,7 @@ pub(super) struct ProductLine {
     id: i64,
     name: String,
     slug: String,
-    price_vnd: i64,
+    price_vnd: Vnd,
     stock: i32,
     unit: String,
     image: Option<String>,
@@ -30,7 +30,7 @@ pub(super) async fn home(
     };
     let rows = sqlx::query!(
         r#"
-        select p.product_id, p.name, p.slug, p.price_vnd, p.stock, p.unit, p.hidden, p.images,
+        select p.product_id, p.name, p.slug, p.price_vnd as "price_vnd: Vnd", p.stock, p.unit, p.hidden, p.images,
                c.verification as "verification?", c.status as "cert_status?", c.expires_on as "expires_on?"
         from product p
         left join lateral (
@@ -48,7 +48,7 @@ pub(super) async fn home(
     let snapshot = state.catalog.snapshot();
     let today = crate::domain::vn_today();
     let mut lines = Vec::with_capacity(rows.len());
-    let (mut units, mut value, mut low, mut listed_count) = (0i64, 0i64, 0, 0);
+    let (mut units, mut value, mut low, mut listed_count) = (0i64, Vnd::ZERO, 0, 0);
     for r in rows {
         let listed = snapshot.row_of.contains_key(&r.product_id);
         let state_label = if listed {
@@ -72,7 +72,7 @@ pub(super) async fn home(
         };
         listed_count += listed as i32;
         units += r.stock as i64;
-        value += r.stock as i64 * r.price_vnd;
+        value += r.price_vnd.times(r.stock.max(0) as u32);
         low += (r.stock < 5) as i32;
         lines.push(ProductLine {
             id: r.product_id,
@@ -92,7 +92,7 @@ pub(super) async fn home(
     let since = crate::domain::vn_today() - time::Duration::days(29);
     let sales = sqlx::query!(
         r#"select count(*) filter (where o.status not in ('cancelled', 'pending_payment')) as "orders!",
-                  coalesce(sum(o.goods_total) filter (where order_is_paid(o.status, g.payment_method)), 0)::bigint as "sold!",
+                  coalesce(sum(o.goods_total) filter (where order_is_paid(o.status, g.payment_method)), 0)::bigint as "sold!: Vnd",
                   count(*) filter (where o.status in ('placed', 'paid')) as "to_confirm!",
                   count(*) filter (where o.status = 'confirmed') as "to_ship!"
            from shop_order o join order_group g using (order_group_id)
@@ -102,8 +102,9 @@ pub(super) async fn home(
     )
     .fetch_one(&state.pool)
     .await?;
-    let top: Vec<Value> = sqlx::query!(
-        r#"select l.name, sum(l.quantity)::bigint as "quantity!", sum(l.line_total)::bigint as "value!"
+    let top: Vec<TopLine> = sqlx::query_as!(
+        TopLine,
+        r#"select l.name, sum(l.quantity)::bigint as "quantity!", sum(l.line_total)::bigint as "value!: Vnd"
            from order_line l join shop_order o using (order_id)
            where o.producer_id = $1 and (o.created_at at time zone 'Asia/Ho_Chi_Minh')::date >= $2
              and o.status not in ('cancelled', 'pending_payment', 'refunded')
@@ -112,23 +113,65 @@ pub(super) async fn home(
         since
     )
     .fetch_all(&state.pool)
-    .await?
-    .into_iter()
-    .map(|t| json!({ "name": t.name, "quantity": t.quantity, "value": t.value }))
-    .collect();
-    let ctx = page(
-        &session,
-        json!({
-            "member": member,
-            "sales": { "orders": sales.orders, "sold": sales.sold, "to_confirm": sales.to_confirm, "to_ship": sales.to_ship, "top": top },
-            "notice": notice_text(n.ok.as_deref()),
-            "products": lines,
-            "summary": { "products": lines_len(&lines), "listed": listed_count, "units": units, "stock_value": value, "low": low },
-        }),
-    );
-    Ok(show(StatusCode::OK, "producer/home.html", &ctx))
+    .await?;
+    let page = HomePage {
+        csrf: &session.data.csrf,
+        member,
+        sales: Sales {
+            orders: sales.orders,
+            sold: sales.sold,
+            to_confirm: sales.to_confirm,
+            to_ship: sales.to_ship,
+            top,
+        },
+        notice: notice_text(n.ok.as_deref()),
+        summary: Summary {
+            products: lines.len(),
+            listed: listed_count,
+            units,
+            stock_value: value,
+            low,
+        },
+        products: lines,
+    };
+    Ok(show(StatusCode::OK, "producer/home.html", &page))
 }
 
-pub(super) fn lines_len(l: &[ProductLine]) -> usize {
-    l.len()
+/// The producer's home page.
+#[derive(Serialize)]
+struct HomePage<'a> {
+    csrf: &'a str,
+    member: ProducerMember,
+    /// the last 30 days, as the province's dashboard counts them
+    sales: Sales,
+    notice: Option<&'static str>,
+    products: Vec<ProductLine>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Sales {
+    orders: i64,
+    sold: Vnd,
+    to_confirm: i64,
+    to_ship: i64,
+    top: Vec<TopLine>,
+}
+
+/// One of the best sellers of the last 30 days.
+#[derive(Serialize)]
+struct TopLine {
+    name: String,
+    quantity: i64,
+    value: Vnd,
+}
+
+/// The catalog at a glance: products, listed ones, units in stock and their value, low stock.
+#[derive(Serialize)]
+struct Summary {
+    products: usize,
+    listed: i32,
+    units: i64,
+    stock_value: Vnd,
+    low: i32,
 }

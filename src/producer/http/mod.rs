@@ -16,6 +16,7 @@ use profile::*;
 
 use super::{CertificateDraft, Errors, MAX_IMAGES, ProducerDraft, ProductDraft};
 use crate::auth::{CurrentUser, ProducerMember, Session};
+use crate::domain::Vnd;
 use crate::error::AppError;
 use crate::forms::{CheckedForm, Id, UPLOAD_BODY_LIMIT, UploadForm, field_map};
 use crate::render::render_page;
@@ -98,7 +99,7 @@ pub(super) fn page(session: &Session, extra: Value) -> Value {
     ctx
 }
 
-pub(super) fn show(status: StatusCode, template: &str, ctx: &Value) -> Response {
+pub(super) fn show(status: StatusCode, template: &str, ctx: &impl Serialize) -> Response {
     (status, render_page(template, ctx)).into_response()
 }
 

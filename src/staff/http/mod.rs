@@ -23,8 +23,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -112,7 +113,32 @@ pub(super) fn page(state: &AppState, session: &Session, staff: &Staff, extra: Va
     ctx
 }
 
-pub(super) fn show(status: StatusCode, template: &str, ctx: &Value) -> Response {
+/// A back-office page: the frame every one of them has (the CSRF token, who is signed in and
+/// their scope) around the page's own typed content.
+#[derive(Serialize)]
+pub(super) struct Framed<'a, T> {
+    csrf: &'a str,
+    staff: Value,
+    scope_name: Option<String>,
+    #[serde(flatten)]
+    body: T,
+}
+
+pub(super) fn framed<'a, T: Serialize>(
+    state: &AppState,
+    session: &'a Session,
+    staff: &Staff,
+    body: T,
+) -> Framed<'a, T> {
+    Framed {
+        csrf: &session.data.csrf,
+        staff: staff.view(state),
+        scope_name: province_name(state, staff.province),
+        body,
+    }
+}
+
+pub(super) fn show(status: StatusCode, template: &str, ctx: &impl Serialize) -> Response {
     (status, render_page(template, ctx)).into_response()
 }
 

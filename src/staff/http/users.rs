@@ -2,14 +2,42 @@
 
 use super::*;
 
-pub(super) async fn users_ctx(
-    state: &AppState,
-    staff: &Staff,
-    session: &Session,
-    extra: Value,
-) -> Result<Value, AppError> {
-    let people: Vec<Value> = sqlx::query!(
-        r#"select u.display_name, u.email, u.phone, u.role, pv.name as "province?"
+/// The staff list and the appointment form.
+#[derive(Serialize, Default)]
+pub(super) struct UsersPage {
+    people: Vec<StaffPerson>,
+    provinces: Vec<ProvinceOption>,
+    roles: Vec<RoleOption>,
+    notice: Option<&'static str>,
+    /// what was typed in the appointment form that came back
+    values: AppointForm,
+    errors: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+struct StaffPerson {
+    name: String,
+    login: Option<String>,
+    role: Role,
+    province: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ProvinceOption {
+    code: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct RoleOption {
+    key: &'static str,
+    label: &'static str,
+}
+
+/// The page with everyone who has a staff role, and the choices the form offers.
+async fn users_page_of(state: &AppState, mut page: UsersPage) -> Result<UsersPage, AppError> {
+    page.people = sqlx::query!(
+        r#"select u.display_name, u.email, u.phone, u.role as "role: Role", pv.name as "province?"
            from app_user u left join province pv using (province_code)
            where u.role in ('province_staff', 'national_staff', 'admin')
            order by u.role, pv.name nulls first, u.display_name"#
@@ -17,34 +45,40 @@ pub(super) async fn users_ctx(
     .fetch_all(&state.pool)
     .await?
     .into_iter()
-    .map(|u| json!({ "name": u.display_name, "login": u.email.or(u.phone), "role": u.role, "province": u.province }))
+    .map(|u| StaffPerson {
+        name: u.display_name,
+        login: u.email.or(u.phone),
+        role: u.role,
+        province: u.province,
+    })
     .collect();
-    let provinces: Vec<Value> = state
+    page.provinces = state
         .catalog
         .snapshot()
         .admin
         .provinces
         .iter()
-        .map(|p| json!({ "code": p.code.to_string(), "name": p.name }))
+        .map(|p| ProvinceOption {
+            code: p.code.to_string(),
+            name: p.name.clone(),
+        })
         .collect();
-    let roles = [
+    page.roles = [
         Role::ProvinceStaff,
         Role::NationalStaff,
         Role::Admin,
         Role::Shopper,
     ]
-    .map(|r| {
-        let label = match r {
+    .into_iter()
+    .map(|r| RoleOption {
+        key: r.key(),
+        label: match r {
             Role::Shopper => "Thôi giữ vai trò (người mua)",
             other => other.label(),
-        };
-        json!({ "key": r.key(), "label": label })
-    });
-    let mut ctx = page(state, session, staff, extra);
-    ctx["people"] = json!(people);
-    ctx["provinces"] = json!(provinces);
-    ctx["roles"] = json!(roles);
-    Ok(ctx)
+        },
+    })
+    .collect();
+    Ok(page)
 }
 
 pub(super) async fn users_page(
@@ -57,17 +91,19 @@ pub(super) async fn users_page(
         user,
         province: None,
     };
-    let ctx = users_ctx(
-        &state,
-        &staff,
-        &session,
-        json!({ "notice": notice_text(q.ok.as_deref()) }),
-    )
-    .await?;
-    Ok(show(StatusCode::OK, "staff/users.html", &ctx))
+    let page = UsersPage {
+        notice: notice_text(q.ok.as_deref()),
+        ..Default::default()
+    };
+    let page = users_page_of(&state, page).await?;
+    Ok(show(
+        StatusCode::OK,
+        "staff/users.html",
+        &framed(&state, &session, &staff, page),
+    ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize, Default)]
 pub(super) struct AppointForm {
     #[serde(default)]
     login: String,
@@ -86,15 +122,15 @@ pub(super) async fn appoint(
         user: user.clone(),
         province: None,
     };
-    let mut errors = serde_json::Map::new();
+    let mut errors: BTreeMap<&'static str, String> = BTreeMap::new();
     let login = crate::auth::identity::Login::parse(&form.login);
     if let Err(msg) = &login {
-        errors.insert("login".into(), json!(msg));
+        errors.insert("login", msg.to_string());
     }
     // staff appoint staff, or return someone to shopping; producers are made by membership
     let role = Role::from_key(&form.role).filter(|r| *r != Role::Producer);
     if role.is_none() {
-        errors.insert("role".into(), json!("Vui lòng chọn vai trò."));
+        errors.insert("role", "Vui lòng chọn vai trò.".into());
     }
     let province = form
         .province
@@ -103,24 +139,12 @@ pub(super) async fn appoint(
         .filter(|p| state.catalog.snapshot().admin.province(*p).is_some());
     if role == Some(Role::ProvinceStaff) && province.is_none() {
         errors.insert(
-            "province".into(),
-            json!("Cán bộ cấp tỉnh cần được gán một tỉnh, thành phố."),
+            "province",
+            "Cán bộ cấp tỉnh cần được gán một tỉnh, thành phố.".into(),
         );
     }
-    let values = json!({ "login": form.login, "role": form.role, "province": form.province });
     if !errors.is_empty() {
-        let ctx = users_ctx(
-            &state,
-            &staff,
-            &session,
-            json!({ "values": values, "errors": errors }),
-        )
-        .await?;
-        return Ok(show(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "staff/users.html",
-            &ctx,
-        ));
+        return again(&state, &staff, &session, form, errors).await;
     }
     let login = login.expect("checked");
     let role = role.expect("checked");
@@ -141,24 +165,37 @@ pub(super) async fn appoint(
     .await?;
     if updated.is_none() {
         errors.insert(
-            "login".into(),
-            json!("Không có tài khoản nào với email hoặc số điện thoại này có thể được bổ nhiệm (người đó cần đăng ký trước, không thuộc chủ thể OCOP nào, và không phải chính bạn)."),
+            "login",
+            "Không có tài khoản nào với email hoặc số điện thoại này có thể được bổ nhiệm (người đó cần đăng ký trước, không thuộc chủ thể OCOP nào, và không phải chính bạn).".into(),
         );
-        let ctx = users_ctx(
-            &state,
-            &staff,
-            &session,
-            json!({ "values": values, "errors": errors }),
-        )
-        .await?;
-        return Ok(show(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "staff/users.html",
-            &ctx,
-        ));
+        return again(&state, &staff, &session, form, errors).await;
     }
     tx.commit().await?;
     Ok(Redirect::to("/staff/users?ok=appointed").into_response())
+}
+
+/// The appointment form comes back with what was typed and what is wrong; nothing changed.
+async fn again(
+    state: &AppState,
+    staff: &Staff,
+    session: &Session,
+    values: AppointForm,
+    errors: BTreeMap<&'static str, String>,
+) -> Result<Response, AppError> {
+    let page = users_page_of(
+        state,
+        UsersPage {
+            values,
+            errors,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(show(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "staff/users.html",
+        &framed(state, session, staff, page),
+    ))
 }
 
 #[derive(Deserialize)]
