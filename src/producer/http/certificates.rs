@@ -65,7 +65,11 @@ pub(super) async fn submit_certificate(
             Some(&product),
             &product.values,
             &errors,
-            json!({ "cert_values": values, "open_certificate": true }),
+            ProductExtras {
+                cert_values: Some(&values),
+                open_certificate: true,
+                ..Default::default()
+            },
         )
         .await;
     }

@@ -111,6 +111,13 @@ pub(super) fn provinces_and_communes(state: &AppState, province: Option<i16>) ->
     state.catalog.snapshot().admin.picker(province)
 }
 
+/// One choice of a closed set, as a form's options show it.
+#[derive(Serialize)]
+pub(super) struct Choice {
+    key: &'static str,
+    label: &'static str,
+}
+
 pub(super) fn choices() -> Value {
     json!({
         "producer_types": crate::domain::ProducerType::ALL.iter().map(|t| json!({"key": t.key(), "label": t.label()})).collect::<Vec<_>>(),

@@ -50,15 +50,82 @@ pub(super) async fn owned_product(
     })
 }
 
-pub(super) async fn product_ctx(
+/// What else the product page says: a notice after an action, or the stock or certificate form
+/// that came back with what was typed. Absent fields stay absent (the template falls back).
+#[derive(Serialize, Default)]
+pub(super) struct ProductExtras<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) notice: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) stock_values: Option<StockValues<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) cert_values: Option<&'a BTreeMap<String, String>>,
+    pub(super) open_certificate: bool,
+}
+
+#[derive(Serialize)]
+pub(super) struct StockValues<'a> {
+    delta: &'a str,
+    reason: &'a str,
+}
+
+/// The product page: its form, its pictures and stock, its certificates.
+#[derive(Serialize)]
+struct ProductPage<'a> {
+    csrf: &'a str,
+    member: &'a ProducerMember,
+    values: &'a BTreeMap<String, String>,
+    errors: &'a Errors,
+    product: Option<ProductState<'a>>,
+    certificates: Vec<CertificateRow>,
+    can_add_image: bool,
+    stock_reasons: Vec<Choice>,
+    producer_types: Vec<Choice>,
+    sectors: Vec<Choice>,
+    #[serde(flatten)]
+    more: ProductExtras<'a>,
+}
+
+#[derive(Serialize)]
+struct ProductState<'a> {
+    id: i64,
+    images: &'a [String],
+    hidden: bool,
+    stock: i32,
+    slug: &'a str,
+    listed: bool,
+    can_add_image: bool,
+}
+
+#[derive(Serialize)]
+struct CertificateRow {
+    id: i64,
+    decision_number: String,
+    stars: i16,
+    awarding_level: String,
+    awarding_body: String,
+    issued_on: String,
+    expires_on: String,
+    verification: String,
+    status: String,
+    rejection_reason: Option<String>,
+    revoked_reason: Option<String>,
+    revoked_on: Option<String>,
+    has_scan: bool,
+}
+
+/// The product page, with what was typed and what is wrong with it, and anything `more`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn render_product(
     state: &AppState,
+    status: StatusCode,
     member: &ProducerMember,
     session: &Session,
     product: Option<&OwnedProduct>,
     values: &BTreeMap<String, String>,
     errors: &Errors,
-    extra: Value,
-) -> Result<Value, AppError> {
+    more: ProductExtras<'_>,
+) -> Result<Response, AppError> {
     let mut certificates = vec![];
     if let Some(p) = product {
         certificates = sqlx::query!(
@@ -70,36 +137,61 @@ pub(super) async fn product_ctx(
         .fetch_all(&state.pool)
         .await?
         .into_iter()
-        .map(|c| {
-            json!({
-                "id": c.certificate_id, "decision_number": c.decision_number, "stars": c.stars,
-                "awarding_level": c.awarding_level, "awarding_body": c.awarding_body,
-                "issued_on": c.issued_on.to_string(), "expires_on": c.expires_on.to_string(),
-                "verification": c.verification, "status": c.status, "rejection_reason": c.rejection_reason,
-                "revoked_reason": c.revoked_reason, "revoked_on": c.revoked_on.map(|d| d.to_string()), "has_scan": c.has_scan,
-            })
+        .map(|c| CertificateRow {
+            id: c.certificate_id,
+            decision_number: c.decision_number,
+            stars: c.stars,
+            awarding_level: c.awarding_level,
+            awarding_body: c.awarding_body,
+            issued_on: c.issued_on.to_string(),
+            expires_on: c.expires_on.to_string(),
+            verification: c.verification,
+            status: c.status,
+            rejection_reason: c.rejection_reason,
+            revoked_reason: c.revoked_reason,
+            revoked_on: c.revoked_on.map(|d| d.to_string()),
+            has_scan: c.has_scan,
         })
         .collect();
     }
     let listed = product.is_some_and(|p| state.catalog.snapshot().row_of.contains_key(&p.id));
-    let product_json = product.map(|p| {
-        json!({ "id": p.id, "images": p.images, "hidden": p.hidden, "stock": p.stock, "slug": p.slug, "listed": listed,
-                "can_add_image": p.images.len() < MAX_IMAGES })
-    });
-    Ok(merge(
-        merge(
-            choices(),
-            page(
-                session,
-                json!({
-                    "member": member, "values": values, "errors": errors, "product": product_json, "certificates": certificates,
-                    "can_add_image": product.is_none_or(|p| p.images.len() < MAX_IMAGES),
-                    "stock_reasons": STOCK_REASONS.iter().map(|(k, l)| json!({ "key": k, "label": l })).collect::<Vec<_>>(),
-                }),
-            ),
-        ),
-        extra,
-    ))
+    let page = ProductPage {
+        csrf: &session.data.csrf,
+        member,
+        values,
+        errors,
+        product: product.map(|p| ProductState {
+            id: p.id,
+            images: &p.images,
+            hidden: p.hidden,
+            stock: p.stock,
+            slug: &p.slug,
+            listed,
+            can_add_image: p.images.len() < MAX_IMAGES,
+        }),
+        certificates,
+        can_add_image: product.is_none_or(|p| p.images.len() < MAX_IMAGES),
+        stock_reasons: STOCK_REASONS
+            .iter()
+            .map(|(k, l)| Choice { key: k, label: l })
+            .collect(),
+        producer_types: crate::domain::ProducerType::ALL
+            .iter()
+            .map(|t| Choice {
+                key: t.key(),
+                label: t.label(),
+            })
+            .collect(),
+        sectors: crate::domain::Sector::ALL
+            .iter()
+            .map(|t| Choice {
+                key: t.key(),
+                label: t.label(),
+            })
+            .collect(),
+        more,
+    };
+    Ok(show(status, "producer/product.html", &page))
 }
 
 /// The product page again with what was typed and what is wrong with it.
@@ -110,14 +202,19 @@ pub(super) async fn product_form_again(
     product: Option<&OwnedProduct>,
     values: &BTreeMap<String, String>,
     errors: &Errors,
-    extra: Value,
+    more: ProductExtras<'_>,
 ) -> Result<Response, AppError> {
-    let ctx = product_ctx(state, member, session, product, values, errors, extra).await?;
-    Ok(show(
+    render_product(
+        state,
         StatusCode::UNPROCESSABLE_ENTITY,
-        "producer/product.html",
-        &ctx,
-    ))
+        member,
+        session,
+        product,
+        values,
+        errors,
+        more,
+    )
+    .await
 }
 
 pub(super) async fn new_product_page(
@@ -127,17 +224,17 @@ pub(super) async fn new_product_page(
 ) -> Result<Response, AppError> {
     // nothing pre-filled: an example in the field would be typed after ("hộphộp")
     let values: BTreeMap<String, String> = BTreeMap::new();
-    let ctx = product_ctx(
+    render_product(
         &state,
+        StatusCode::OK,
         &member,
         &session,
         None,
         &values,
         &Errors::new(),
-        json!({}),
+        ProductExtras::default(),
     )
-    .await?;
-    Ok(show(StatusCode::OK, "producer/product.html", &ctx))
+    .await
 }
 
 /// Whether this producer may store one more upload now: within its quota (room and files) and
@@ -243,7 +340,7 @@ pub(super) async fn create_product(
             None,
             &values,
             &errors,
-            json!({}),
+            ProductExtras::default(),
         )
         .await;
     }
@@ -285,7 +382,7 @@ pub(super) async fn create_product(
             None,
             &values,
             &errors,
-            json!({}),
+            ProductExtras::default(),
         )
         .await;
     };
@@ -301,17 +398,20 @@ pub(super) async fn product_page(
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
     let product = owned_product(&state, &member, id).await?;
-    let ctx = product_ctx(
+    render_product(
         &state,
+        StatusCode::OK,
         &member,
         &session,
         Some(&product),
         &product.values,
         &Errors::new(),
-        json!({ "notice": notice_text(n.ok.as_deref()) }),
+        ProductExtras {
+            notice: notice_text(n.ok.as_deref()),
+            ..Default::default()
+        },
     )
-    .await?;
-    Ok(show(StatusCode::OK, "producer/product.html", &ctx))
+    .await
 }
 
 pub(super) async fn update_product(
@@ -345,7 +445,7 @@ pub(super) async fn update_product(
             Some(&product),
             &values,
             &errors,
-            json!({}),
+            ProductExtras::default(),
         )
         .await;
     }
@@ -381,7 +481,7 @@ pub(super) async fn update_product(
                 Some(&product),
                 &values,
                 &errors,
-                json!({}),
+                ProductExtras::default(),
             )
             .await;
         }
@@ -588,7 +688,13 @@ pub(super) async fn stock_error(
     form: &StockForm,
     errors: Errors,
 ) -> Result<Response, AppError> {
-    let extra = json!({ "stock_values": { "delta": form.delta, "reason": form.reason } });
+    let extra = ProductExtras {
+        stock_values: Some(StockValues {
+            delta: &form.delta,
+            reason: &form.reason,
+        }),
+        ..Default::default()
+    };
     product_form_again(
         state,
         member,
