@@ -262,7 +262,7 @@ fn payment_panel(
             let payload = crate::payments::gateways::bank::vietqr_payload(
                 &bank.bin,
                 &bank.number,
-                amount.amount(),
+                amount,
                 code,
             );
             let svg =

@@ -33,14 +33,14 @@ pub fn crc16_ccitt_false(data: &[u8]) -> u16 {
 
 /// A dynamic VietQR for a transfer of `amount` đồng to an account, with `purpose` (the order
 /// code) in field 62/08, which banks pass on as the transfer memo.
-pub fn vietqr_payload(bank_bin: &str, account: &str, amount: i64, purpose: &str) -> String {
+pub fn vietqr_payload(bank_bin: &str, account: &str, amount: Vnd, purpose: &str) -> String {
     let beneficiary = tlv("00", bank_bin) + &tlv("01", account);
     let merchant = tlv("00", "A000000727") + &tlv("01", &beneficiary) + &tlv("02", "QRIBFTTA");
     let mut payload = tlv("00", "01")
         + &tlv("01", "12")
         + &tlv("38", &merchant)
         + &tlv("53", "704")
-        + &tlv("54", &amount.to_string())
+        + &tlv("54", &amount.amount().to_string())
         + &tlv("58", "VN")
         + &tlv("62", &tlv("08", purpose))
         + "6304";
@@ -506,7 +506,12 @@ mod tests {
     fn our_dynamic_qr_matches_the_liopay_vector() {
         // vector E: Vietcombank 970436, account 1017595600, 180,000 đ, "thanh toan don hang"
         assert_eq!(
-            vietqr_payload("970436", "1017595600", 180_000, "thanh toan don hang"),
+            vietqr_payload(
+                "970436",
+                "1017595600",
+                Vnd::new(180_000),
+                "thanh toan don hang"
+            ),
             "00020101021238540010A00000072701240006970436011010175956000208QRIBFTTA530370454061800005802VN62230819thanh toan don hang630470FA"
         );
     }

@@ -2,7 +2,8 @@
 //! delivered, recorded by the order's state machine in the same transaction.
 
 use super::{Gateway, Handled, Read, Refusal};
-use crate::payments::{Provider, Providers};
+use crate::domain::Vnd;
+use crate::payments::{PaymentMethod, Provider, Providers};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -32,20 +33,21 @@ pub async fn record_cash(
     order_id: i64,
 ) -> Result<(), sqlx::Error> {
     let o = sqlx::query!(
-        "select o.order_group_id, o.goods_total + o.shipping_fee as \"amount!\", g.code, g.payment_method
-         from shop_order o join order_group g using (order_group_id) where o.order_id = $1",
+        r#"select o.order_group_id, o.goods_total + o.shipping_fee as "amount!: Vnd", g.code,
+                  g.payment_method as "payment_method: PaymentMethod"
+           from shop_order o join order_group g using (order_group_id) where o.order_id = $1"#,
         order_id
     )
     .fetch_one(&mut **tx)
     .await?;
-    if o.payment_method != "cod" {
+    if o.payment_method != PaymentMethod::Cod {
         return Ok(());
     }
     sqlx::query!(
         "insert into payment (order_group_id, method, amount, reference, status, paid_at)
          values ($1, 'cod', $2, $3, 'paid', now()) on conflict (reference) do nothing",
         o.order_group_id,
-        o.amount,
+        o.amount.amount(),
         format!("{}C{order_id}", o.code)
     )
     .execute(&mut **tx)

@@ -64,24 +64,38 @@ pub(super) struct ListQuery {
 pub(super) const PER_PAGE: i64 = 50;
 
 /// The page asked for (1 when absent or not a number) and the links around it, for `total` rows.
-pub(super) fn paging(
-    asked: Option<&str>,
-    total: i64,
-    href: impl Fn(i64) -> String,
-) -> (i64, Value) {
+pub(super) fn paging(asked: Option<&str>, total: i64, href: impl Fn(i64) -> String) -> (i64, Nav) {
     let last = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let page = asked
         .and_then(|p| p.trim().parse::<i64>().ok())
         .unwrap_or(1)
         .clamp(1, last);
-    let nav = json!({
-        "page": page, "last": last, "total": total,
-        "first_row": if total == 0 { 0 } else { (page - 1) * PER_PAGE + 1 },
-        "last_row": (page * PER_PAGE).min(total),
-        "prev": (page > 1).then(|| href(page - 1)),
-        "next": (page < last).then(|| href(page + 1)),
-    });
+    let nav = Nav {
+        page,
+        last,
+        total,
+        first_row: if total == 0 {
+            0
+        } else {
+            (page - 1) * PER_PAGE + 1
+        },
+        last_row: (page * PER_PAGE).min(total),
+        prev: (page > 1).then(|| href(page - 1)),
+        next: (page < last).then(|| href(page + 1)),
+    };
     (page, nav)
+}
+
+/// The links around one page of a back-office list, and which rows it shows.
+#[derive(Serialize)]
+pub(super) struct Nav {
+    page: i64,
+    last: i64,
+    total: i64,
+    first_row: i64,
+    last_row: i64,
+    prev: Option<String>,
+    next: Option<String>,
 }
 
 pub(super) fn notice_text(key: Option<&str>) -> Option<&'static str> {

@@ -1,6 +1,9 @@
 //! Orders in the staff member's scope: the list with counts and search, the detail, a refund.
 
 use super::*;
+use crate::checkout::PaymentMethod;
+use crate::domain::Vnd;
+use crate::orders::Status;
 
 pub(super) async fn orders(
     State(state): State<AppState>,
@@ -20,17 +23,19 @@ pub(super) async fn orders(
     let phone = asked.and_then(|a| crate::auth::identity::parse_phone(a).ok());
     let searching = asked.is_some();
     if searching && code.is_none() && phone.is_none() {
-        let ctx = page(
-            &state,
-            &session,
-            &staff,
-            json!({ "orders": [], "filters": [], "any": true, "q": asked,
-                    "problem": "Nhập mã đơn (bắt đầu bằng OCOP) hoặc số điện thoại người nhận.", "nav": null }),
-        );
+        let page = OrdersPage {
+            orders: vec![],
+            filters: vec![],
+            any: true,
+            q: asked,
+            problem: Some("Nhập mã đơn (bắt đầu bằng OCOP) hoặc số điện thoại người nhận."),
+            nav: None,
+            notice: None,
+        };
         return Ok(show(
             StatusCode::UNPROCESSABLE_ENTITY,
             "staff/orders.html",
-            &ctx,
+            &framed(&state, &session, &staff, page),
         ));
     }
     let total = sqlx::query_scalar!(
@@ -57,9 +62,10 @@ pub(super) async fn orders(
         format!("/staff/orders?{}", qs.finish())
     };
     let (page_no, nav) = paging(q.page.as_deref(), total, href);
-    let rows: Vec<Value> = sqlx::query!(
-        r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, o.created_at, o.cancel_reason,
-                  g.code, g.payment_method, g.buyer_name, pr.name as producer_name, pv.name as province_name
+    let rows: Vec<OrderRow> = sqlx::query!(
+        r#"select o.order_id, o.status as "status: Status", o.goods_total as "goods_total: Vnd",
+                  o.shipping_fee as "shipping_fee: Vnd", o.created_at, o.cancel_reason, g.code,
+                  g.payment_method as "payment_method: PaymentMethod", g.buyer_name, pr.name as producer_name, pv.name as province_name
            from shop_order o join order_group g using (order_group_id)
            join producer pr using (producer_id) join province pv on pv.province_code = pr.province_code
            where ($1::smallint is null or pr.province_code = $1) and ($2::text is null or o.status = $2)
@@ -75,29 +81,83 @@ pub(super) async fn orders(
     .fetch_all(&state.pool)
     .await?
     .into_iter()
-    .map(|o| {
-        let st = crate::orders::Status::from_key(&o.status);
-        json!({
-            "order_id": o.order_id, "code": o.code, "producer": o.producer_name, "province": o.province_name,
-            "buyer": o.buyer_name,
-            "status_label": st.map(|s| s.label()), "total": o.goods_total + o.shipping_fee, "created_at": o.created_at,
-            "cancel_reason": o.cancel_reason,
-            "method": crate::checkout::PaymentMethod::from_key(&o.payment_method).map(|m| m.label()),
-        })
+    .map(|o| OrderRow {
+        order_id: o.order_id,
+        code: o.code,
+        producer: o.producer_name,
+        province: o.province_name,
+        buyer: o.buyer_name,
+        status_label: o.status.label(),
+        total: o.goods_total + o.shipping_fee,
+        created_at: o.created_at,
+        cancel_reason: o.cancel_reason,
+        method: o.payment_method.label(),
     })
     .collect();
-    let filters: Vec<Value> = crate::orders::Status::ALL
+    let filters = Status::ALL
         .iter()
-        .map(|s| json!({ "key": s.key(), "label": s.label(), "current": Some(*s) == status }))
+        .map(|s| StatusFilter {
+            key: s.key(),
+            label: s.label(),
+            current: Some(*s) == status,
+        })
         .collect();
-    let ctx = page(
-        &state,
-        &session,
-        &staff,
-        json!({ "orders": rows, "filters": filters, "any": status.is_none(), "q": asked, "nav": nav,
-                "notice": notice_text(q.ok.as_deref()) }),
-    );
-    Ok(show(StatusCode::OK, "staff/orders.html", &ctx))
+    let page = OrdersPage {
+        orders: rows,
+        filters,
+        any: status.is_none(),
+        q: asked,
+        problem: None,
+        nav: Some(nav),
+        notice: notice_text(q.ok.as_deref()),
+    };
+    Ok(show(
+        StatusCode::OK,
+        "staff/orders.html",
+        &framed(&state, &session, &staff, page),
+    ))
+}
+
+/// The orders in scope, 50 a page, by state, or found by code or phone.
+#[derive(Serialize)]
+struct OrdersPage<'a> {
+    orders: Vec<OrderRow>,
+    filters: Vec<StatusFilter>,
+    /// no state filter is chosen
+    any: bool,
+    /// the code or phone asked for
+    q: Option<&'a str>,
+    problem: Option<&'static str>,
+    nav: Option<Nav>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct OrderRow {
+    order_id: i64,
+    code: String,
+    producer: String,
+    province: String,
+    buyer: String,
+    status_label: &'static str,
+    total: Vnd,
+    created_at: time::OffsetDateTime,
+    cancel_reason: Option<String>,
+    method: &'static str,
+}
+
+#[derive(Serialize)]
+struct StatusFilter {
+    key: &'static str,
+    label: &'static str,
+    current: bool,
+}
+
+/// One order part, whole, as staff see it.
+#[derive(Serialize)]
+struct OrderPage {
+    order: crate::orders::views::StaffOrder,
+    notice: Option<&'static str>,
 }
 
 /// One order part, whole: buyer, address, payments, lines, timeline, and the refund form.
@@ -111,13 +171,15 @@ pub(super) async fn order_detail(
     let order = crate::orders::views::staff_view(&state, id, staff.province)
         .await?
         .ok_or(AppError::NotFound)?;
-    let ctx = page(
-        &state,
-        &session,
-        &staff,
-        json!({ "order": order, "notice": notice_text(q.ok.as_deref()) }),
-    );
-    Ok(show(StatusCode::OK, "staff/order.html", &ctx))
+    let page = OrderPage {
+        order,
+        notice: notice_text(q.ok.as_deref()),
+    };
+    Ok(show(
+        StatusCode::OK,
+        "staff/order.html",
+        &framed(&state, &session, &staff, page),
+    ))
 }
 
 /// Records that money went back to the shopper outside the system (a returned delivery, a
