@@ -18,13 +18,38 @@ pub(super) fn invite_key(state: &AppState, token: &str) -> String {
     format!("ocop:{}:invite:{token}", state.config.redis_namespace())
 }
 
-pub(super) async fn members_ctx(
+/// The members page: who manages the shop, and the invitation form.
+#[derive(Serialize, Default)]
+pub(super) struct MembersPage<'a> {
+    csrf: &'a str,
+    member: Option<&'a ProducerMember>,
+    members: Vec<MemberRow>,
+    notice: Option<&'static str>,
+    /// what was typed in the invitation form that came back
+    values: BTreeMap<&'static str, &'a str>,
+    errors: Errors,
+    /// the invitation just made, to pass on by hand
+    invite_link: Option<String>,
+    invited: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct MemberRow {
+    user_id: i64,
+    name: String,
+    login: Option<String>,
+    owner: bool,
+}
+
+/// The members page with `page`'s message or form, and everyone who manages the shop.
+async fn members_page_of(
     state: &AppState,
+    status: StatusCode,
     member: &ProducerMember,
     session: &Session,
-    extra: Value,
-) -> Result<Value, AppError> {
-    let members: Vec<Value> = sqlx::query!(
+    page: MembersPage<'_>,
+) -> Result<Response, AppError> {
+    let members = sqlx::query!(
         r#"select u.user_id, u.display_name, u.email, u.phone, m.role, m.created_at
            from producer_member m join app_user u using (user_id)
            where m.producer_id = $1 order by m.role = 'owner' desc, m.created_at"#,
@@ -33,12 +58,20 @@ pub(super) async fn members_ctx(
     .fetch_all(&state.pool)
     .await?
     .into_iter()
-    .map(|m| json!({ "user_id": m.user_id, "name": m.display_name, "login": m.email.or(m.phone), "owner": m.role == "owner" }))
+    .map(|m| MemberRow {
+        user_id: m.user_id,
+        name: m.display_name,
+        login: m.email.or(m.phone),
+        owner: m.role == "owner",
+    })
     .collect();
-    Ok(merge(
-        page(session, json!({ "member": member, "members": members })),
-        extra,
-    ))
+    let page = MembersPage {
+        csrf: &session.data.csrf,
+        member: Some(member),
+        members,
+        ..page
+    };
+    Ok(show(status, "producer/members.html", &page))
 }
 
 pub(super) async fn members_page(
@@ -47,14 +80,11 @@ pub(super) async fn members_page(
     session: Session,
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let ctx = members_ctx(
-        &state,
-        &member,
-        &session,
-        json!({ "notice": notice_text(n.ok.as_deref()) }),
-    )
-    .await?;
-    Ok(show(StatusCode::OK, "producer/members.html", &ctx))
+    let page = MembersPage {
+        notice: notice_text(n.ok.as_deref()),
+        ..Default::default()
+    };
+    members_page_of(&state, StatusCode::OK, &member, &session, page).await
 }
 
 #[derive(Deserialize)]
@@ -103,18 +133,7 @@ pub(super) async fn invite(
     let login = match crate::auth::identity::Login::parse(&form.login) {
         Ok(l) => l,
         Err(msg) => {
-            let ctx = members_ctx(
-                &state,
-                &member,
-                &session,
-                json!({ "values": { "login": form.login }, "errors": { "login": msg } }),
-            )
-            .await?;
-            return Ok(show(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "producer/members.html",
-                &ctx,
-            ));
+            return invite_refused(&state, &member, &session, &form.login, msg.to_string()).await;
         }
     };
     let token = crate::crypto::random_token();
@@ -144,14 +163,12 @@ pub(super) async fn invite(
             ),
         )
         .await;
-    let ctx = members_ctx(
-        &state,
-        &member,
-        &session,
-        json!({ "invite_link": link, "invited": login.as_str() }),
-    )
-    .await?;
-    Ok(show(StatusCode::OK, "producer/members.html", &ctx))
+    let page = MembersPage {
+        invite_link: Some(link),
+        invited: Some(login.as_str()),
+        ..Default::default()
+    };
+    members_page_of(&state, StatusCode::OK, &member, &session, page).await
 }
 
 /// The members page again, with why the invitation was not sent.
@@ -162,18 +179,19 @@ pub(super) async fn invite_refused(
     typed: &str,
     message: String,
 ) -> Result<Response, AppError> {
-    let ctx = members_ctx(
+    let page = MembersPage {
+        values: [("login", typed)].into(),
+        errors: [("login", message)].into(),
+        ..Default::default()
+    };
+    members_page_of(
         state,
+        StatusCode::UNPROCESSABLE_ENTITY,
         member,
         session,
-        json!({ "values": { "login": typed }, "errors": { "login": message } }),
+        page,
     )
-    .await?;
-    Ok(show(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "producer/members.html",
-        &ctx,
-    ))
+    .await
 }
 
 pub(super) async fn remove_member(

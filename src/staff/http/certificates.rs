@@ -35,7 +35,7 @@ pub(super) async fn certificates(
         qs.append_pair("page", &n.to_string());
         format!("/staff/certificates?{}", qs.finish())
     });
-    let rows: Vec<Value> = sqlx::query!(
+    let rows: Vec<CertificateRow> = sqlx::query!(
         r#"select c.certificate_id, c.decision_number, c.stars, c.awarding_level, c.awarding_body, c.issued_on, c.expires_on,
                   c.status, c.revoked_on, c.revoked_reason, c.scan_file is not null as "has_scan!", c.created_at,
                   p.product_id, p.name as product_name, p.slug, pr.name as producer_name, pr.status as producer_status,
@@ -55,26 +55,75 @@ pub(super) async fn certificates(
     .fetch_all(&state.pool)
     .await?
     .into_iter()
-    .map(|r| {
-        json!({
-            "id": r.certificate_id, "decision_number": r.decision_number, "stars": r.stars,
-            "awarding_level": crate::domain::AwardingLevel::from_key(&r.awarding_level).map(|l| l.label()),
-            "awarding_body": r.awarding_body, "issued_on": r.issued_on.to_string(), "expires_on": r.expires_on.to_string(),
-            "revoked": r.status == "revoked", "revoked_on": r.revoked_on.map(|d| d.to_string()), "revoked_reason": r.revoked_reason,
-            "has_scan": r.has_scan, "product_id": r.product_id, "product_name": r.product_name, "slug": r.slug,
-            "producer_name": r.producer_name, "producer_approved": r.producer_status == "approved", "province": r.province_name,
-            "sector": crate::domain::Sector::from_key(&r.sector).map(|s| s.label()), "version": r.version,
-        })
+    .map(|r| CertificateRow {
+        id: r.certificate_id,
+        decision_number: r.decision_number,
+        stars: r.stars,
+        awarding_level: crate::domain::AwardingLevel::from_key(&r.awarding_level).map(|l| l.label()),
+        awarding_body: r.awarding_body,
+        issued_on: r.issued_on.to_string(),
+        expires_on: r.expires_on.to_string(),
+        revoked: r.status == "revoked",
+        revoked_on: r.revoked_on.map(|d| d.to_string()),
+        revoked_reason: r.revoked_reason,
+        has_scan: r.has_scan,
+        product_id: r.product_id,
+        product_name: r.product_name,
+        slug: r.slug,
+        producer_name: r.producer_name,
+        producer_approved: r.producer_status == "approved",
+        province: r.province_name,
+        sector: crate::domain::Sector::from_key(&r.sector).map(|s| s.label()),
+        version: r.version,
     })
     .collect();
-    let today = crate::domain::vn_today().to_string();
-    let ctx = page(
-        &state,
-        &session,
-        &staff,
-        json!({ "certificates": rows, "status": status, "q": q.q, "today": today, "nav": nav, "notice": notice_text(q.ok.as_deref()) }),
-    );
-    Ok(show(StatusCode::OK, "staff/certificates.html", &ctx))
+    let page = CertificatesPage {
+        certificates: rows,
+        status,
+        q: q.q.as_deref(),
+        today: crate::domain::vn_today().to_string(),
+        nav,
+        notice: notice_text(q.ok.as_deref()),
+    };
+    Ok(show(
+        StatusCode::OK,
+        "staff/certificates.html",
+        &framed(&state, &session, &staff, page),
+    ))
+}
+
+/// Certificates waiting for staff (or verified ones), found by product name, 50 a page.
+#[derive(Serialize)]
+struct CertificatesPage<'a> {
+    certificates: Vec<CertificateRow>,
+    status: &'static str,
+    q: Option<&'a str>,
+    today: String,
+    nav: Nav,
+    notice: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct CertificateRow {
+    id: i64,
+    decision_number: String,
+    stars: i16,
+    awarding_level: Option<&'static str>,
+    awarding_body: String,
+    issued_on: String,
+    expires_on: String,
+    revoked: bool,
+    revoked_on: Option<String>,
+    revoked_reason: Option<String>,
+    has_scan: bool,
+    product_id: i64,
+    product_name: String,
+    slug: String,
+    producer_name: String,
+    producer_approved: bool,
+    province: String,
+    sector: Option<&'static str>,
+    version: String,
 }
 
 /// The product and producer of a certificate inside this staff member's scope, or 404.

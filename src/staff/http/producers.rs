@@ -23,7 +23,7 @@ pub(super) async fn producers(
     let (page_no, nav) = paging(q.page.as_deref(), total, |n| {
         format!("/staff/producers?status={status}&page={n}")
     });
-    let rows: Vec<Value> = sqlx::query!(
+    let rows: Vec<ProducerRow> = sqlx::query!(
         r#"select pr.producer_id, pr.name, pr.producer_type, pr.address, pr.phone, pr.email, pr.registration_no,
                   pr.rejection_reason, pr.created_at, c.name as commune_name, pv.name as province_name,
                   (select u.display_name from producer_member m join app_user u using (user_id)
@@ -41,23 +41,58 @@ pub(super) async fn producers(
     .fetch_all(&state.pool)
     .await?
     .into_iter()
-    .map(|r| {
-        json!({
-            "id": r.producer_id, "name": r.name,
-            "type": crate::domain::ProducerType::from_key(&r.producer_type).map(|t| t.label()),
-            "address": r.address, "phone": r.phone, "email": r.email, "registration_no": r.registration_no,
-            "rejection_reason": r.rejection_reason, "created_at": r.created_at,
-            "commune": r.commune_name, "province": r.province_name, "owner": r.owner_name,
-        })
+    .map(|r| ProducerRow {
+        id: r.producer_id,
+        name: r.name,
+        kind: crate::domain::ProducerType::from_key(&r.producer_type).map(|t| t.label()),
+        address: r.address,
+        phone: r.phone,
+        email: r.email,
+        registration_no: r.registration_no,
+        rejection_reason: r.rejection_reason,
+        created_at: r.created_at,
+        commune: r.commune_name,
+        province: r.province_name,
+        owner: r.owner_name,
     })
     .collect();
-    let ctx = page(
-        &state,
-        &session,
-        &staff,
-        json!({ "producers": rows, "status": status, "nav": nav, "notice": notice_text(q.ok.as_deref()) }),
-    );
-    Ok(show(StatusCode::OK, "staff/producers.html", &ctx))
+    let page = ProducersPage {
+        producers: rows,
+        status,
+        nav,
+        notice: notice_text(q.ok.as_deref()),
+    };
+    Ok(show(
+        StatusCode::OK,
+        "staff/producers.html",
+        &framed(&state, &session, &staff, page),
+    ))
+}
+
+/// Producers of one state (waiting, approved, rejected) in scope, 50 a page.
+#[derive(Serialize)]
+struct ProducersPage<'a> {
+    producers: Vec<ProducerRow>,
+    status: &'a str,
+    nav: Nav,
+    notice: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ProducerRow {
+    id: i64,
+    name: String,
+    #[serde(rename = "type")]
+    kind: Option<&'static str>,
+    address: String,
+    phone: Option<String>,
+    email: Option<String>,
+    registration_no: Option<String>,
+    rejection_reason: Option<String>,
+    created_at: time::OffsetDateTime,
+    commune: String,
+    province: String,
+    owner: Option<String>,
 }
 
 #[derive(Deserialize)]
