@@ -13,6 +13,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::BTreeMap;
 use time::{Date, Duration};
 
 #[derive(Deserialize, Default)]
@@ -507,17 +508,16 @@ pub async fn page(
             "Tỉnh, thành bán được nhiều nhất"
         },
     );
-    let mut tables = serde_json::Map::new();
-    for (key, rows) in [
+    let tables: BTreeMap<&'static str, Vec<Row>> = [
         ("sector", sector),
         ("stars", stars),
         ("producer_type", producer_type),
         (place, places),
         ("producer", producers),
         ("product", products),
-    ] {
-        tables.insert(key.into(), json!(rows));
-    }
+    ]
+    .into_iter()
+    .collect();
     let series: Vec<(String, i64)> = series
         .iter()
         .map(|r| (day_label(&r.label), r.value))
@@ -543,12 +543,18 @@ pub async fn page(
         .admin
         .provinces
         .iter()
-        .map(|p| json!({ "code": p.code, "name": p.name, "selected": Some(p.code) == province }))
+        .map(|p| ProvinceChoice {
+            code: p.code,
+            name: &p.name,
+            selected: Some(p.code) == province,
+        })
         .collect();
-    let compare = json!({
-        "orders": change(now.orders, before.orders), "paid_orders": change(now.paid_orders, before.paid_orders),
-        "gmv": change(now.gmv, before.gmv), "average_order_value": change(now.average_order_value, before.average_order_value),
-    });
+    let compare = Compare {
+        orders: change(now.orders, before.orders),
+        paid_orders: change(now.paid_orders, before.paid_orders),
+        gmv: change(now.gmv, before.gmv),
+        average_order_value: change(now.average_order_value, before.average_order_value),
+    };
     let periods_list = [
         ("today", "Hôm nay"),
         ("7d", "7 ngày"),
@@ -557,7 +563,11 @@ pub async fn page(
         ("year", "Năm nay"),
         ("custom", "Tuỳ chọn"),
     ]
-    .map(|(key, label)| json!({ "key": key, "label": label, "selected": key == period }));
+    .map(|(key, label)| PeriodChoice {
+        key,
+        label,
+        selected: key == period,
+    });
     let table_list = [
         ("sector", "Theo ngành hàng"),
         ("stars", "Theo hạng sao"),
@@ -573,24 +583,115 @@ pub async fn page(
         ("producer", "Chủ thể bán chạy"),
         ("product", "Sản phẩm bán chạy"),
     ]
-    .map(|(key, title)| json!({ "key": key, "title": title, "rows": tables.get(key) }));
-    let page = json!({
-        "periods": periods_list, "table_list": table_list,
-        "csrf": session.data.csrf,
-        "staff": staff.view(&state),
-        "scope_name": province.and_then(|p| snapshot.admin.province(p)).map(|p| p.name.clone()),
-        "provinces": provinces, "can_choose": staff.is_national(), "province": province,
-        "period": period, "from": from.to_string(), "to": to.to_string(), "previous_from": pfrom.to_string(), "previous_to": pto.to_string(),
-        "now": now, "before": before, "compare": compare, "tables": tables, "reach": reach_now,
-        "by": by,
-        "series_svg": bar_chart(&series, "Giá trị hàng bán theo thời gian"),
-        "series_points": series,
-        "ranking_svg": ranking_svg, "ranking_title": if province.is_some() { "Xã, phường bán được nhiều nhất" } else { "Tỉnh, thành bán được nhiều nhất" },
-        "methods_svg": bar_chart(&methods, "Giá trị theo cách thanh toán"),
-        "method_points": methods,
-        "query": format!("period={period}&from={from}&to={to}{}", province.map(|p| format!("&province={p}")).unwrap_or_default()),
+    .map(|(key, title)| TableChoice {
+        key,
+        title,
+        rows: tables.get(key).map(Vec::as_slice),
     });
+    let page = DashboardPage {
+        periods: periods_list,
+        table_list,
+        csrf: &session.data.csrf,
+        staff: staff.view(&state),
+        scope_name: province
+            .and_then(|p| snapshot.admin.province(p))
+            .map(|p| p.name.clone()),
+        provinces,
+        can_choose: staff.is_national(),
+        province,
+        period,
+        from: from.to_string(),
+        to: to.to_string(),
+        previous_from: pfrom.to_string(),
+        previous_to: pto.to_string(),
+        now: &now,
+        before: &before,
+        compare,
+        tables: &tables,
+        reach: &reach_now,
+        by,
+        series_svg: bar_chart(&series, "Giá trị hàng bán theo thời gian"),
+        series_points: &series,
+        ranking_svg,
+        ranking_title: if province.is_some() {
+            "Xã, phường bán được nhiều nhất"
+        } else {
+            "Tỉnh, thành bán được nhiều nhất"
+        },
+        methods_svg: bar_chart(&methods, "Giá trị theo cách thanh toán"),
+        method_points: &methods,
+        query: format!(
+            "period={period}&from={from}&to={to}{}",
+            province
+                .map(|p| format!("&province={p}"))
+                .unwrap_or_default()
+        ),
+    };
     Ok(render_page("staff/dashboard.html", &page))
+}
+
+/// The dashboard: the period's headline numbers against the period before, charts, and the
+/// breakdown tables.
+#[derive(Serialize)]
+struct DashboardPage<'a> {
+    periods: [PeriodChoice; 6],
+    table_list: [TableChoice<'a>; 6],
+    csrf: &'a str,
+    staff: serde_json::Value,
+    scope_name: Option<String>,
+    provinces: Vec<ProvinceChoice<'a>>,
+    /// national staff may pick a province
+    can_choose: bool,
+    province: Option<i16>,
+    period: &'a str,
+    from: String,
+    to: String,
+    previous_from: String,
+    previous_to: String,
+    now: &'a Summary,
+    before: &'a Summary,
+    compare: Compare,
+    tables: &'a BTreeMap<&'static str, Vec<Row>>,
+    reach: &'a Reach,
+    by: &'static str,
+    series_svg: String,
+    series_points: &'a [(String, i64)],
+    ranking_svg: String,
+    ranking_title: &'static str,
+    methods_svg: String,
+    method_points: &'a [(String, i64)],
+    /// the period and scope, for the CSV links
+    query: String,
+}
+
+/// Change against the period before, in tenths of a percent (none when there was nothing).
+#[derive(Serialize)]
+struct Compare {
+    orders: Option<i64>,
+    paid_orders: Option<i64>,
+    gmv: Option<i64>,
+    average_order_value: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct PeriodChoice {
+    key: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct TableChoice<'a> {
+    key: &'static str,
+    title: &'static str,
+    rows: Option<&'a [Row]>,
+}
+
+#[derive(Serialize)]
+struct ProvinceChoice<'a> {
+    code: i16,
+    name: &'a str,
+    selected: bool,
 }
 
 /// Who asks (by token), where and when, for the API: `from`/`to` make a custom period, else
