@@ -13,11 +13,17 @@ pub(super) async fn audit(
     let older = (entries.len() as i64 == PAGE)
         .then(|| entries.last().map(|e| e.audit_id))
         .flatten();
-    let ctx = page(
-        &state,
-        &session,
-        &staff,
-        json!({ "entries": entries, "older": older }),
-    );
-    Ok(show(StatusCode::OK, "staff/audit.html", &ctx))
+    let page = AuditPage { entries, older };
+    Ok(show(
+        StatusCode::OK,
+        "staff/audit.html",
+        &framed(&state, &session, &staff, page),
+    ))
+}
+
+/// The latest 100 entries of the audit log, and where the older ones start.
+#[derive(Serialize)]
+struct AuditPage {
+    entries: Vec<crate::audit::Entry>,
+    older: Option<i64>,
 }

@@ -24,7 +24,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
@@ -114,19 +114,6 @@ pub(super) fn notice_text(key: Option<&str>) -> Option<&'static str> {
     })
 }
 
-pub(super) fn page(state: &AppState, session: &Session, staff: &Staff, extra: Value) -> Value {
-    let mut ctx = json!({
-        "csrf": session.data.csrf,
-        "staff": staff.view(&state),
-        "scope_name": province_name(state, staff.province),
-        "values": {}, "errors": {},
-    });
-    if let (Value::Object(base), Value::Object(more)) = (&mut ctx, extra) {
-        base.extend(more);
-    }
-    ctx
-}
-
 /// A back-office page: the frame every one of them has (the CSRF token, who is signed in and
 /// their scope) around the page's own typed content.
 #[derive(Serialize)]
@@ -181,11 +168,20 @@ pub(super) async fn home(
     )
     .fetch_one(&state.pool)
     .await?;
-    let ctx = page(
-        &state,
-        &session,
-        &staff,
-        json!({ "pending_producers": counts.producers, "pending_certificates": counts.certificates }),
-    );
-    Ok(show(StatusCode::OK, "staff/home.html", &ctx))
+    let page = HomePage {
+        pending_producers: counts.producers,
+        pending_certificates: counts.certificates,
+    };
+    Ok(show(
+        StatusCode::OK,
+        "staff/home.html",
+        &framed(&state, &session, &staff, page),
+    ))
+}
+
+/// What waits for this staff member.
+#[derive(Serialize)]
+struct HomePage {
+    pending_producers: i64,
+    pending_certificates: i64,
 }
