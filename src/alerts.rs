@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
-use serde_json::json;
 use std::time::Duration;
 
 pub fn router() -> Router<AppState> {
@@ -41,7 +40,13 @@ async fn ask(
     let email = match crate::auth::identity::parse_email(form.email.trim()) {
         Ok(e) => e,
         Err(message) => {
-            let page = json!({ "slug": slug, "name": name, "email": form.email, "error": message });
+            let page = AlertPage {
+                slug: &slug,
+                name: &name,
+                email: &form.email,
+                error: Some(message),
+                done: false,
+            };
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render_page("catalog/alert.html", &page),
@@ -65,8 +70,24 @@ async fn ask(
     )
     .execute(&state.pool)
     .await?;
-    let page = json!({ "slug": slug, "name": name, "email": email, "done": true });
+    let page = AlertPage {
+        slug: &slug,
+        name: &name,
+        email: &email,
+        error: None,
+        done: true,
+    };
     Ok(render_page("catalog/alert.html", &page))
+}
+
+/// The answer to "tell me when it is back": done, or the address again with what is wrong.
+#[derive(serde::Serialize)]
+struct AlertPage<'a> {
+    slug: &'a str,
+    name: &'a str,
+    email: &'a str,
+    error: Option<&'static str>,
+    done: bool,
 }
 
 /// Sends the alerts whose product is back in stock and listed; answers how many were sent.

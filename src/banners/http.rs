@@ -12,8 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Banners belong to the national home page: national staff and admins keep them (anyone else
@@ -41,22 +40,65 @@ async fn show(
     let today = crate::domain::vn_today();
     let banners = load(&state.pool, None).await?;
     let showing = current(&banners, today).map(|b| b.id);
-    let page = json!({
-        "staff": staff.view(state),
-        "csrf": csrf,
-        "banners": banners.iter().take(30).map(|b| json!({
-            "banner": b,
-            "showing": Some(b.id) == showing,
-            "past": b.ends_on < today,
-            "upcoming": b.starts_on > today,
-        })).collect::<Vec<_>>(),
-        "themes": Theme::ALL.iter().map(|t| json!({ "key": t.key(), "label": t.label() })).collect::<Vec<_>>(),
-        "motifs": Motif::FOR_BANNERS.iter().map(|m| json!({ "key": m.key(), "label": m.label() })).collect::<Vec<_>>(),
-        "values": values,
-        "errors": errors,
-        "message": message,
-    });
+    let page = BannersPage {
+        staff: staff.view(state),
+        csrf,
+        banners: banners
+            .iter()
+            .take(30)
+            .map(|b| BannerRow {
+                banner: b,
+                showing: Some(b.id) == showing,
+                past: b.ends_on < today,
+                upcoming: b.starts_on > today,
+            })
+            .collect(),
+        themes: Theme::ALL
+            .iter()
+            .map(|t| Choice {
+                key: t.key(),
+                label: t.label(),
+            })
+            .collect(),
+        motifs: Motif::FOR_BANNERS
+            .iter()
+            .map(|m| Choice {
+                key: m.key(),
+                label: m.label(),
+            })
+            .collect(),
+        values,
+        errors,
+        message,
+    };
     Ok((status, render_page("staff/banners.html", &page)).into_response())
+}
+
+/// The banners page: the last 30 banners with where they stand today, and the form.
+#[derive(Serialize)]
+struct BannersPage<'a> {
+    staff: serde_json::Value,
+    csrf: &'a str,
+    banners: Vec<BannerRow<'a>>,
+    themes: Vec<Choice>,
+    motifs: Vec<Choice>,
+    values: &'a BTreeMap<String, String>,
+    errors: &'a Errors,
+    message: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct BannerRow<'a> {
+    banner: &'a super::Banner,
+    showing: bool,
+    past: bool,
+    upcoming: bool,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    key: &'static str,
+    label: &'static str,
 }
 
 async fn page(

@@ -117,17 +117,3 @@ pub(super) struct Choice {
     key: &'static str,
     label: &'static str,
 }
-
-pub(super) fn choices() -> Value {
-    json!({
-        "producer_types": crate::domain::ProducerType::ALL.iter().map(|t| json!({"key": t.key(), "label": t.label()})).collect::<Vec<_>>(),
-        "sectors": crate::domain::Sector::ALL.iter().map(|t| json!({"key": t.key(), "label": t.label()})).collect::<Vec<_>>(),
-    })
-}
-
-pub(super) fn merge(mut a: Value, b: Value) -> Value {
-    if let (Value::Object(a), Value::Object(b)) = (&mut a, b) {
-        a.extend(b);
-    }
-    a
-}

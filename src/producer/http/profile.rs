@@ -2,21 +2,52 @@
 
 use super::*;
 
-pub(super) fn producer_form_ctx(
-    state: &AppState,
-    session: &Session,
-    values: &BTreeMap<String, String>,
-    errors: &Errors,
+/// The producer's form: registering, or (with `member`) the owner editing the profile.
+#[derive(Serialize)]
+pub(super) struct ProducerFormPage<'a> {
+    csrf: &'a str,
+    values: &'a BTreeMap<String, String>,
+    errors: &'a Errors,
     editing: bool,
-) -> Value {
+    producer_types: Vec<Choice>,
+    sectors: Vec<Choice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<&'a ProducerMember>,
+    /// the provinces, and the communes of the one chosen
+    #[serde(flatten)]
+    picker: Value,
+}
+
+pub(super) fn producer_form<'a>(
+    state: &AppState,
+    session: &'a Session,
+    values: &'a BTreeMap<String, String>,
+    errors: &'a Errors,
+    member: Option<&'a ProducerMember>,
+) -> ProducerFormPage<'a> {
     let province = values.get("province").and_then(|p| p.parse().ok());
-    merge(
-        merge(provinces_and_communes(state, province), choices()),
-        page(
-            session,
-            json!({ "values": values, "errors": errors, "editing": editing }),
-        ),
-    )
+    ProducerFormPage {
+        csrf: &session.data.csrf,
+        values,
+        errors,
+        editing: member.is_some(),
+        producer_types: crate::domain::ProducerType::ALL
+            .iter()
+            .map(|t| Choice {
+                key: t.key(),
+                label: t.label(),
+            })
+            .collect(),
+        sectors: crate::domain::Sector::ALL
+            .iter()
+            .map(|t| Choice {
+                key: t.key(),
+                label: t.label(),
+            })
+            .collect(),
+        member,
+        picker: provinces_and_communes(state, province),
+    }
 }
 
 pub(super) async fn register_page(
@@ -34,8 +65,9 @@ pub(super) async fn register_page(
     if let Some(phone) = &user.phone {
         values.insert("phone".to_string(), phone.clone());
     }
-    let ctx = producer_form_ctx(&state, &session, &values, &Errors::new(), false);
-    Ok(show(StatusCode::OK, "producer/register.html", &ctx))
+    let errors = Errors::new();
+    let page = producer_form(&state, &session, &values, &errors, None);
+    Ok(show(StatusCode::OK, "producer/register.html", &page))
 }
 
 pub(super) async fn register(
@@ -52,14 +84,15 @@ pub(super) async fn register(
     let values: BTreeMap<String, String> = form.into_iter().filter(|(k, _)| k != "csrf").collect();
     // without JavaScript, choosing a province first shows its communes
     if values.get("step").map(String::as_str) == Some("province") {
-        let ctx = producer_form_ctx(&state, &session, &values, &Errors::new(), false);
-        return Ok(show(StatusCode::OK, "producer/register.html", &ctx));
+        let errors = Errors::new();
+        let page = producer_form(&state, &session, &values, &errors, None);
+        return Ok(show(StatusCode::OK, "producer/register.html", &page));
     }
     let admin = state.catalog.snapshot().admin.clone();
     let draft = match ProducerDraft::parse(&values, &admin) {
         Ok(d) => d,
         Err(errors) => {
-            let ctx = producer_form_ctx(&state, &session, &values, &errors, false);
+            let ctx = producer_form(&state, &session, &values, &errors, None);
             return Ok(show(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "producer/register.html",
@@ -92,7 +125,7 @@ pub(super) async fn register(
     let Some(producer_id) = inserted else {
         let mut errors = Errors::new();
         errors.insert("name", "Xã này đã có một chủ thể OCOP cùng tên. Nếu đó là đơn vị của bạn, hãy nhờ chủ tài khoản mời bạn làm thành viên.".into());
-        let ctx = producer_form_ctx(&state, &session, &values, &errors, false);
+        let ctx = producer_form(&state, &session, &values, &errors, None);
         return Ok(show(
             StatusCode::UNPROCESSABLE_ENTITY,
             "producer/register.html",
@@ -142,11 +175,9 @@ pub(super) async fn profile_page(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let ctx = merge(
-        producer_form_ctx(&state, &session, &values, &Errors::new(), true),
-        json!({ "member": member }),
-    );
-    Ok(show(StatusCode::OK, "producer/register.html", &ctx))
+    let errors = Errors::new();
+    let page = producer_form(&state, &session, &values, &errors, Some(&member));
+    Ok(show(StatusCode::OK, "producer/register.html", &page))
 }
 
 pub(super) async fn profile(
@@ -158,11 +189,8 @@ pub(super) async fn profile(
     let values: BTreeMap<String, String> = form.into_iter().filter(|(k, _)| k != "csrf").collect();
     let admin = state.catalog.snapshot().admin.clone();
     let rerender = |errors: &Errors, status| {
-        let ctx = merge(
-            producer_form_ctx(&state, &session, &values, errors, true),
-            json!({ "member": member }),
-        );
-        show(status, "producer/register.html", &ctx)
+        let page = producer_form(&state, &session, &values, errors, Some(&member));
+        show(status, "producer/register.html", &page)
     };
     if values.get("step").map(String::as_str) == Some("province") {
         return Ok(rerender(&Errors::new(), StatusCode::OK));
