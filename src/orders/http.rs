@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -304,10 +304,13 @@ async fn lookup_page(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Response, AppError> {
-    let mut response = render_page(
-        "orders/lookup.html",
-        &json!({ "csrf": session.data.csrf, "values": {}, "errors": {} }),
-    );
+    let page = LookupPage {
+        csrf: &session.data.csrf,
+        values: &LookupForm::default(),
+        errors: BTreeMap::new(),
+        problem: None,
+    };
+    let mut response = render_page("orders/lookup.html", &page);
     if session.is_new {
         response
             .headers_mut()
@@ -316,7 +319,18 @@ async fn lookup_page(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+/// Finding an order by its code and the recipient's phone.
+#[derive(Serialize)]
+struct LookupPage<'a> {
+    csrf: &'a str,
+    values: &'a LookupForm,
+    errors: BTreeMap<&'static str, &'static str>,
+    /// a well-formed pair that matches nothing, said about the pair
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<&'static str>,
+}
+
+#[derive(Deserialize, Serialize, Default)]
 struct LookupForm {
     #[serde(default)]
     code: String,
@@ -340,27 +354,29 @@ async fn lookup(
     let phone = crate::auth::identity::parse_phone(&form.phone).unwrap_or_default();
     // each field's own mistake beside it; a well-formed pair that matches nothing is said once,
     // about the pair, without telling which half was wrong
-    let mut errors = serde_json::Map::new();
+    let mut errors = BTreeMap::new();
     if !(code.len() == 12
         && code.starts_with("OCOP")
         && code.chars().all(|c| c.is_ascii_alphanumeric()))
     {
         errors.insert(
-            "code".into(),
-            "Mã đơn có dạng OCOP và 8 ký tự, ví dụ OCOPAB12CD34: xem trong thư hoặc tin nhắn xác nhận đơn.".into(),
+            "code",
+            "Mã đơn có dạng OCOP và 8 ký tự, ví dụ OCOPAB12CD34: xem trong thư hoặc tin nhắn xác nhận đơn.",
         );
     }
     if phone.is_empty() {
         errors.insert(
-            "phone".into(),
-            "Số điện thoại di động gồm 10 số, ví dụ 0912345678.".into(),
+            "phone",
+            "Số điện thoại di động gồm 10 số, ví dụ 0912345678.",
         );
     }
     if !errors.is_empty() {
-        let page = json!({
-            "csrf": session.data.csrf, "values": { "code": form.code, "phone": form.phone },
-            "errors": errors,
-        });
+        let page = LookupPage {
+            csrf: &session.data.csrf,
+            values: &form,
+            errors,
+            problem: None,
+        };
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             render_page("orders/lookup.html", &page),
@@ -377,11 +393,14 @@ async fn lookup(
         }
     }
     let Some(group) = group else {
-        let page = json!({
-            "csrf": session.data.csrf, "values": { "code": form.code, "phone": form.phone },
-            "errors": {},
-            "problem": "Không tìm thấy đơn hàng nào có cả mã đơn và số điện thoại này. Hãy xem lại hai ô: số điện thoại là số của người nhận hàng đã ghi khi đặt.",
-        });
+        let page = LookupPage {
+            csrf: &session.data.csrf,
+            values: &form,
+            errors: BTreeMap::new(),
+            problem: Some(
+                "Không tìm thấy đơn hàng nào có cả mã đơn và số điện thoại này. Hãy xem lại hai ô: số điện thoại là số của người nhận hàng đã ghi khi đặt.",
+            ),
+        };
         return Ok((
             StatusCode::NOT_FOUND,
             render_page("orders/lookup.html", &page),

@@ -22,11 +22,12 @@ pub(super) async fn home(
     Query(n): Query<Notice>,
 ) -> Result<Response, AppError> {
     let Some(member) = ProducerMember::of(&state, user.clone()).await? else {
-        let ctx = page(
-            &session,
-            json!({ "user": user, "staff": user.role.is_staff() }),
-        );
-        return Ok(show(StatusCode::OK, "producer/welcome.html", &ctx));
+        let page = WelcomePage {
+            csrf: &session.data.csrf,
+            staff: user.role.is_staff(),
+            user: &user,
+        };
+        return Ok(show(StatusCode::OK, "producer/welcome.html", &page));
     };
     let rows = sqlx::query!(
         r#"
@@ -135,6 +136,14 @@ pub(super) async fn home(
         products: lines,
     };
     Ok(show(StatusCode::OK, "producer/home.html", &page))
+}
+
+/// Someone signed in who belongs to no producer yet: how to register one (staff cannot).
+#[derive(Serialize)]
+struct WelcomePage<'a> {
+    csrf: &'a str,
+    user: &'a CurrentUser,
+    staff: bool,
 }
 
 /// The producer's home page.

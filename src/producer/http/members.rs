@@ -280,10 +280,12 @@ pub(super) async fn invite_page(
         }
         _ => None,
     };
-    let ctx = page(
-        &session,
-        json!({ "token": token, "producer_name": producer, "problem": problem }),
-    );
+    let page = InvitePage {
+        csrf: &session.data.csrf,
+        token: &token,
+        producer_name: producer,
+        problem,
+    };
     Ok(show(
         if problem.is_some() {
             StatusCode::NOT_FOUND
@@ -291,8 +293,17 @@ pub(super) async fn invite_page(
             StatusCode::OK
         },
         "producer/invite.html",
-        &ctx,
+        &page,
     ))
+}
+
+/// An invitation to help run a producer's shop, or why it cannot be taken.
+#[derive(Serialize)]
+struct InvitePage<'a> {
+    csrf: &'a str,
+    token: &'a str,
+    producer_name: Option<String>,
+    problem: Option<&'static str>,
 }
 
 pub(super) async fn accept_invite(

@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
@@ -89,14 +89,6 @@ pub(super) fn notice_text(key: Option<&str>) -> Option<&'static str> {
         "joined" => "Bạn đã tham gia chủ thể OCOP.",
         _ => return None,
     })
-}
-
-pub(super) fn page(session: &Session, extra: Value) -> Value {
-    let mut ctx = json!({ "csrf": session.data.csrf, "values": {}, "errors": {} });
-    if let (Value::Object(base), Value::Object(more)) = (&mut ctx, extra) {
-        base.extend(more);
-    }
-    ctx
 }
 
 pub(super) fn show(status: StatusCode, template: &str, ctx: &impl Serialize) -> Response {
