@@ -550,14 +550,7 @@ async fn producer_orders(
         lines: o.lines,
     })
     .collect();
-    let filters = Status::ALL
-        .iter()
-        .map(|s| StatusFilter {
-            key: s.key(),
-            label: s.label(),
-            current: Some(*s) == status,
-        })
-        .collect();
+    let filters = crate::orders::views::status_filters(status);
     let page = QueuePage {
         member,
         orders,
@@ -573,7 +566,7 @@ async fn producer_orders(
 struct QueuePage {
     member: ProducerMember,
     orders: Vec<QueueRow>,
-    filters: Vec<StatusFilter>,
+    filters: Vec<crate::orders::views::StatusFilter>,
     csrf: String,
     /// no state filter is chosen
     any: bool,
@@ -590,13 +583,6 @@ struct QueueRow {
     shipping_fee: Vnd,
     created_at: time::OffsetDateTime,
     lines: i64,
-}
-
-#[derive(Serialize)]
-struct StatusFilter {
-    key: &'static str,
-    label: &'static str,
-    current: bool,
 }
 
 async fn producer_order(

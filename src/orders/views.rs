@@ -9,6 +9,26 @@ use crate::state::AppState;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+/// One state to filter an order list by, as the lists' tabs show it.
+#[derive(Serialize)]
+pub(crate) struct StatusFilter {
+    key: &'static str,
+    label: &'static str,
+    current: bool,
+}
+
+/// Every order state as a filter, `current` marked.
+pub(crate) fn status_filters(current: Option<Status>) -> Vec<StatusFilter> {
+    Status::ALL
+        .iter()
+        .map(|s| StatusFilter {
+            key: s.key(),
+            label: s.label(),
+            current: Some(*s) == current,
+        })
+        .collect()
+}
+
 #[derive(Serialize)]
 pub(crate) struct Line {
     name: String,

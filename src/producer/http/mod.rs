@@ -109,3 +109,23 @@ pub(super) struct Choice {
     key: &'static str,
     label: &'static str,
 }
+
+pub(super) fn producer_types() -> Vec<Choice> {
+    crate::domain::ProducerType::ALL
+        .iter()
+        .map(|t| Choice {
+            key: t.key(),
+            label: t.label(),
+        })
+        .collect()
+}
+
+pub(super) fn sectors() -> Vec<Choice> {
+    crate::domain::Sector::ALL
+        .iter()
+        .map(|t| Choice {
+            key: t.key(),
+            label: t.label(),
+        })
+        .collect()
+}

@@ -175,20 +175,8 @@ pub(super) async fn render_product(
             .iter()
             .map(|(k, l)| Choice { key: k, label: l })
             .collect(),
-        producer_types: crate::domain::ProducerType::ALL
-            .iter()
-            .map(|t| Choice {
-                key: t.key(),
-                label: t.label(),
-            })
-            .collect(),
-        sectors: crate::domain::Sector::ALL
-            .iter()
-            .map(|t| Choice {
-                key: t.key(),
-                label: t.label(),
-            })
-            .collect(),
+        producer_types: producer_types(),
+        sectors: sectors(),
         more,
     };
     Ok(show(status, "producer/product.html", &page))

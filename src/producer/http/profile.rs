@@ -31,20 +31,8 @@ pub(super) fn producer_form<'a>(
         values,
         errors,
         editing: member.is_some(),
-        producer_types: crate::domain::ProducerType::ALL
-            .iter()
-            .map(|t| Choice {
-                key: t.key(),
-                label: t.label(),
-            })
-            .collect(),
-        sectors: crate::domain::Sector::ALL
-            .iter()
-            .map(|t| Choice {
-                key: t.key(),
-                label: t.label(),
-            })
-            .collect(),
+        producer_types: producer_types(),
+        sectors: sectors(),
         member,
         picker: provinces_and_communes(state, province),
     }

@@ -94,14 +94,7 @@ pub(super) async fn orders(
         method: o.payment_method.label(),
     })
     .collect();
-    let filters = Status::ALL
-        .iter()
-        .map(|s| StatusFilter {
-            key: s.key(),
-            label: s.label(),
-            current: Some(*s) == status,
-        })
-        .collect();
+    let filters = crate::orders::views::status_filters(status);
     let page = OrdersPage {
         orders: rows,
         filters,
@@ -122,7 +115,7 @@ pub(super) async fn orders(
 #[derive(Serialize)]
 struct OrdersPage<'a> {
     orders: Vec<OrderRow>,
-    filters: Vec<StatusFilter>,
+    filters: Vec<crate::orders::views::StatusFilter>,
     /// no state filter is chosen
     any: bool,
     /// the code or phone asked for
@@ -144,13 +137,6 @@ struct OrderRow {
     created_at: time::OffsetDateTime,
     cancel_reason: Option<String>,
     method: &'static str,
-}
-
-#[derive(Serialize)]
-struct StatusFilter {
-    key: &'static str,
-    label: &'static str,
-    current: bool,
 }
 
 /// One order part, whole, as staff see it.
