@@ -336,6 +336,14 @@ impl Application {
             Duration::from_secs(3600),
         ));
         let alerts = tokio::spawn(crate::alerts::send_forever(self.state.clone()));
+        let settlement = tokio::spawn(crate::settlement::release_forever(
+            self.state.pool.clone(),
+            Duration::from_secs(300),
+        ));
+        let payouts = tokio::spawn(crate::settlement::payouts::weekly_forever(
+            self.state.pool.clone(),
+            Duration::from_secs(3600),
+        ));
         let pool = self.state.pool.clone();
         let search = self.state.search.clone();
         let outbox = match self.state.search.meili().cloned() {
@@ -380,6 +388,8 @@ impl Application {
         reconcile.abort();
         housekeeping.abort();
         alerts.abort();
+        settlement.abort();
+        payouts.abort();
         visits.abort();
         stats.abort();
         outbox.abort();

@@ -41,6 +41,13 @@ impl std::ops::Sub for Vnd {
     }
 }
 
+impl std::ops::Neg for Vnd {
+    type Output = Vnd;
+    fn neg(self) -> Vnd {
+        Vnd(-self.0)
+    }
+}
+
 impl std::iter::Sum for Vnd {
     fn sum<I: Iterator<Item = Vnd>>(iter: I) -> Vnd {
         Vnd(iter.map(|v| v.0).sum())
@@ -71,6 +78,18 @@ impl Vnd {
     /// What is left of `self` after `other`, never below zero (what a shopper still owes).
     pub fn saturating_sub(self, other: Vnd) -> Vnd {
         Vnd((self.0 - other.0).max(0))
+    }
+
+    /// `bp` basis points (hundredths of a percent) of this amount, rounded half up to the đồng:
+    /// how commission, fees and withheld tax are taken.
+    pub fn basis_points(self, bp: i32) -> Vnd {
+        let scaled = i128::from(self.0) * i128::from(bp);
+        let rounded = if scaled >= 0 {
+            (scaled + 5_000) / 10_000
+        } else {
+            (scaled - 5_000) / 10_000
+        };
+        Vnd(rounded as i64)
     }
 
     pub fn times(self, quantity: u32) -> Vnd {
@@ -174,6 +193,16 @@ mod tests {
             [Vnd::new(1), Vnd::new(2)].into_iter().sum::<Vnd>() + Vnd::new(3),
             Vnd::new(6)
         );
+    }
+
+    #[test]
+    fn shares_in_basis_points_round_half_up_to_the_dong() {
+        assert_eq!(Vnd::new(125_000).basis_points(500), Vnd::new(6_250));
+        // 0.5% of 99.999 ₫ is 499.995 ₫
+        assert_eq!(Vnd::new(99_999).basis_points(50), Vnd::new(500));
+        assert_eq!(Vnd::new(99_899).basis_points(50), Vnd::new(499));
+        assert_eq!(Vnd::new(1).basis_points(0), Vnd::ZERO);
+        assert_eq!(-Vnd::new(5), Vnd::new(-5));
     }
 
     #[test]

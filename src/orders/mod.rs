@@ -126,6 +126,16 @@ impl Status {
         )
     }
 
+    /// Whether the ledger has something to post: money arrived (paid, or cash at delivery), or a
+    /// sale that had money is undone.
+    fn moves_money(self, to: Status) -> bool {
+        match to {
+            Status::Paid | Status::Delivered | Status::Refunded => true,
+            Status::Cancelled => matches!(self, Status::Paid | Status::Confirmed),
+            _ => false,
+        }
+    }
+
     /// Stock goes back when an order that held it ends unsold.
     fn returns_stock(self, to: Status) -> bool {
         to == Status::Cancelled && self != Status::Cancelled
@@ -209,7 +219,8 @@ pub async fn transition(
         "update shop_order set status = $2,
              carrier = coalesce($3, carrier), tracking_number = coalesce($4, tracking_number),
              cancel_reason = case when $2 = 'cancelled' then $5 when $2 = 'paid' then null else cancel_reason end,
-             cancelled_by = case when $2 = 'cancelled' then $6 when $2 = 'paid' then null else cancelled_by end
+             cancelled_by = case when $2 = 'cancelled' then $6 when $2 = 'paid' then null else cancelled_by end,
+             delivered_at = case when $2 = 'delivered' then now() else delivered_at end
          where order_id = $1",
         order_id,
         to.key(),
@@ -226,6 +237,11 @@ pub async fn transition(
     }
     if from.returns_stock(to) {
         crate::inventory::return_order(&mut **tx, order_id).await?;
+    }
+    if from.moves_money(to) {
+        // the ledger follows in the same transaction
+        crate::settlement::catch_up(&mut **tx, &[order_id], time::OffsetDateTime::now_utc())
+            .await?;
     }
     let note = match to {
         Status::Shipped => Some(format!(

@@ -117,6 +117,16 @@ pub async fn resolve(
         )
         .fetch_all(&mut *tx)
         .await?;
+        // the payment first: the ledger posts each order's money from it as the order moves
+        let payment = mark_paid(
+            &mut tx,
+            group,
+            ev.payment_id,
+            ev.provider,
+            crate::domain::Vnd::new(amount),
+            ev.provider_tx_id.as_deref(),
+        )
+        .await?;
         let details = Details {
             reason: Some(format!("Cán bộ xác nhận khoản thanh toán: {note}")),
             ..Default::default()
@@ -134,15 +144,6 @@ pub async fn resolve(
                 }
             }
         }
-        let payment = mark_paid(
-            &mut tx,
-            group,
-            ev.payment_id,
-            ev.provider,
-            crate::domain::Vnd::new(amount),
-            ev.provider_tx_id.as_deref(),
-        )
-        .await?;
         sqlx::query!(
             "update payment_event set payment_id = $2 where payment_event_id = $1",
             event_id,

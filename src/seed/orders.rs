@@ -98,7 +98,7 @@ const BATCH_SQL: [&str; 7] = [
             case when method <> 'cod' then at + interval '30 minutes' end, at
      from seed_order",
     "insert into shop_order (order_id, order_group_id, producer_id, status, goods_total, shipping_fee, carrier,
-                             tracking_number, cancel_reason, cancelled_by, created_at, updated_at)
+                             tracking_number, cancel_reason, cancelled_by, created_at, updated_at, delivered_at)
      overriding system value
      select oid, gid, producer_id, status, goods,
             case when goods >= 500000 then 0 when buyer_province = province_code then 20000 else 35000 end,
@@ -106,7 +106,8 @@ const BATCH_SQL: [&str; 7] = [
             case when status in ('shipped', 'delivered', 'refunded') then 'VTP' || oid end,
             case cancelled_by when 'shopper' then 'Đổi ý' when 'producer' then 'Hết hàng'
                               when 'expiry' then 'Quá hạn thanh toán' end,
-            cancelled_by, at, at + interval '2 days'
+            cancelled_by, at, at + interval '2 days',
+            case when status in ('delivered', 'refunded') then at + interval '2 days' end
      from seed_order",
     "insert into order_line (order_id, product_id, name, unit, unit_price, quantity, line_total, sector, stars)
      select oid, product_id, name, unit, price_vnd, qty, price_vnd * qty, sector, stars from seed_order

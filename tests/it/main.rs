@@ -21,5 +21,6 @@ mod reconcile;
 mod search;
 mod search_index;
 mod seed;
+mod settlement;
 mod stats;
 mod visits;

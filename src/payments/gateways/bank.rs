@@ -182,6 +182,15 @@ pub fn read_sepay(
         });
     }
     let b: SepayBody = serde_json::from_slice(body).map_err(|_| Refusal::Unreadable)?;
+    let memo = format!("{} {}", b.code.as_deref().unwrap_or_default(), b.content);
+    if crate::settlement::payouts::reference_in(&memo).is_some() && b.transfer_amount > 0 {
+        return Ok(Read::Payout {
+            tx_id: b.id.to_string(),
+            outgoing: b.transfer_type == "out",
+            amount: Vnd::new(b.transfer_amount),
+            memo,
+        });
+    }
     if b.transfer_type != "in" || b.transfer_amount <= 0 {
         return Ok(Read::Ignore {
             tx_id: b.id.to_string(),
@@ -191,7 +200,7 @@ pub fn read_sepay(
     Ok(Read::Notify(Notification {
         provider: crate::payments::Provider::Sepay,
         tx_id: b.id.to_string(),
-        target: Target::Memo(format!("{} {}", b.code.unwrap_or_default(), b.content)),
+        target: Target::Memo(memo),
         amount: Vnd::new(b.transfer_amount),
         success: true,
         account: b.account_number,
@@ -285,6 +294,16 @@ pub fn read_casso(
         .or_else(|| data["reference"].as_str().map(str::to_string))
         .ok_or(Refusal::Unreadable)?;
     let amount = data["amount"].as_i64().ok_or(Refusal::Unreadable)?;
+    let memo = data["description"].as_str().unwrap_or("");
+    // Casso reports money out as a negative amount
+    if crate::settlement::payouts::reference_in(memo).is_some() && amount != 0 {
+        return Ok(Read::Payout {
+            tx_id: id,
+            outgoing: amount < 0,
+            amount: Vnd::new(amount.abs()),
+            memo: memo.to_string(),
+        });
+    }
     if amount <= 0 {
         return Ok(Read::Ignore {
             tx_id: id,

@@ -160,6 +160,13 @@ pub enum Read {
     Notify(Notification),
     /// genuine but nothing to do (an outgoing transfer, an event type we do not use)
     Ignore { tx_id: String, why: String },
+    /// the bank moved a producer's payout: out of the account (paid) or back into it (returned)
+    Payout {
+        tx_id: String,
+        outgoing: bool,
+        amount: crate::domain::Vnd,
+        memo: String,
+    },
 }
 
 /// Why a callback was refused: kept on the event, mapped to each provider's answer.
@@ -296,6 +303,29 @@ async fn process(
         Ok(Read::Ignore { tx_id, why }) => {
             let _ = mark_ignored(&state.pool, event, &tx_id, &why).await;
             Handled::Done(None)
+        }
+        Ok(Read::Payout {
+            tx_id,
+            outgoing,
+            amount,
+            memo,
+        }) => {
+            use crate::settlement::payouts::{Seen, on_bank_transfer};
+            match on_bank_transfer(&state.pool, outgoing, amount, &memo, &tx_id).await {
+                Ok(seen) => {
+                    let why = match seen {
+                        Seen::Confirmed => "payout confirmed",
+                        Seen::Returned => "payout returned",
+                        Seen::Unmatched => "payout not matched: staff confirm it by hand",
+                    };
+                    let _ = mark_ignored(&state.pool, event, &tx_id, why).await;
+                    Handled::Done(None)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, provider = provider.key(), "payout transfer not applied; the provider will retry");
+                    Handled::NotApplied
+                }
+            }
         }
         Ok(Read::Notify(n)) => {
             // only bank transfers name the receiving account

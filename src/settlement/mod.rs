@@ -1,0 +1,465 @@
+//! Settlement: what the ledger records as an order's money moves, in the order real money does.
+//! Paid → held for the shopper; delivered and the return window passed → split into the
+//! producer's payable, the commission and the tax withheld; cancelled or refunded → reversed from
+//! wherever it is (after a payout too: the producer's balance goes negative). Payouts are in
+//! `payouts`; the rates in `rates`.
+//!
+//! One function, `catch_up`, posts every entry an order's current state implies that is not
+//! posted yet. The order's transition calls it in the same transaction, the release job calls it
+//! when return windows pass, and the history is brought in by it: one owner for each rule, and
+//! posting twice is harmless (each entry has its event's key).
+
+pub mod http;
+pub mod payouts;
+pub mod rates;
+pub mod reports;
+
+use crate::domain::{ProducerType, Sector, Vnd};
+use crate::ledger::{Account, Component, Entry, Event, post};
+use crate::orders::Status;
+use crate::payments::PaymentMethod;
+use rates::Rates;
+use sqlx::{PgConnection, PgPool};
+use std::collections::HashMap;
+use time::{Duration, OffsetDateTime};
+
+/// What settlement needs to know about one producer order.
+#[derive(Debug, Clone)]
+pub struct OrderFacts {
+    pub order_id: i64,
+    pub producer_id: i64,
+    pub province_code: i16,
+    pub producer_type: Option<ProducerType>,
+    pub status: Status,
+    pub goods: Vnd,
+    pub shipping: Vnd,
+    pub placed_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub delivered_at: Option<OffsetDateTime>,
+    /// how the money came, and when, if it came: the group's payment, or cash at delivery
+    pub paid: Option<(PaymentMethod, OffsetDateTime)>,
+    /// (line total, sector) of each line: commission and tax go by sector
+    pub lines: Vec<(Vnd, Option<Sector>)>,
+}
+
+impl OrderFacts {
+    pub fn total(&self) -> Vnd {
+        self.goods + self.shipping
+    }
+
+    fn base(&self, key: &str, event: Event, at: OffsetDateTime) -> Entry {
+        let mut e = Entry::new(format!("{key}:{}", self.order_id), event);
+        e.order_id = Some(self.order_id);
+        e.producer_id = Some(self.producer_id);
+        e.province_code = Some(self.province_code);
+        e.at = Some(at);
+        e
+    }
+
+    /// When its return window ends (delivered orders only).
+    pub fn due(&self, window: Duration) -> Option<OffsetDateTime> {
+        self.delivered_at.map(|d| d + window)
+    }
+}
+
+/// Money in: an online payment lands in its channel's clearing account and is held for the
+/// producer, less the channel's fee when the producer bears it; cash is collected by the producer
+/// at delivery and held the same way.
+pub fn money_in(f: &OrderFacts, rates: &Rates) -> Option<Entry> {
+    let (method, at) = f.paid?;
+    let total = f.total();
+    let clearing = Account::clearing(method);
+    let mut e = if method == PaymentMethod::Cod {
+        f.base("cash", Event::CashCollected, f.delivered_at.unwrap_or(at))
+    } else {
+        f.base("paid", Event::Payment, at)
+    };
+    e.transfer(clearing, Account::Held, Component::Payment, total);
+    if let Some(fee) = rates.fee(method) {
+        let amount = total.basis_points(fee.rate_bp);
+        let bearer = if fee.producer_pays {
+            Account::Held
+        } else {
+            Account::ProviderFees
+        };
+        e.transfer(bearer, clearing, Component::Fee, amount);
+    }
+    Some(e)
+}
+
+/// What a release takes from the goods, in đồng.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Split {
+    pub commission: Vnd,
+    pub vat: Vnd,
+    pub pit: Vnd,
+}
+
+/// Commission and tax on an order's goods, each rounded once over the order (half up).
+pub fn split(f: &OrderFacts, rates: &Rates, at: OffsetDateTime) -> Split {
+    let (mut commission, mut vat, mut pit) = (0i128, 0i128, 0i128);
+    let withholds = rates::withholds(f.producer_type);
+    for &(amount, sector) in &f.lines {
+        let a = i128::from(amount.amount());
+        commission += a * i128::from(rates.commission_bp(f, sector));
+        if withholds {
+            let tax = rates.tax(rates::TaxKind::of(sector), at.date());
+            vat += a * i128::from(tax.vat_bp);
+            pit += a * i128::from(tax.pit_bp);
+        }
+    }
+    let round = |n: i128| Vnd::new(((n + 5_000) / 10_000) as i64);
+    Split {
+        commission: round(commission),
+        vat: round(vat),
+        pit: round(pit),
+    }
+}
+
+/// The release: what is held for the order (`held`) becomes the producer's, less commission,
+/// tax withheld and the fee it bears (what was never held); cash it collected itself is set
+/// against what it is owed.
+pub fn release(f: &OrderFacts, rates: &Rates, held: Vnd, at: OffsetDateTime) -> Entry {
+    let s = split(f, rates, at);
+    let total = f.total();
+    let mut e = f.base("release", Event::Release, at);
+    e.line(Account::Held, Component::Payment, held)
+        .line(Account::Payable, Component::Goods, -f.goods)
+        .line(Account::Payable, Component::Shipping, -f.shipping)
+        .transfer(
+            Account::Payable,
+            Account::Commission,
+            Component::Commission,
+            s.commission,
+        )
+        .transfer(
+            Account::Payable,
+            Account::VatWithheld,
+            Component::Vat,
+            s.vat,
+        )
+        .transfer(
+            Account::Payable,
+            Account::PitWithheld,
+            Component::Pit,
+            s.pit,
+        )
+        .line(Account::Payable, Component::Fee, total - held);
+    if matches!(f.paid, Some((PaymentMethod::Cod, _))) {
+        e.transfer(
+            Account::Payable,
+            Account::CashCollected,
+            Component::Cash,
+            total,
+        );
+    }
+    e
+}
+
+/// Undoing a sale: the release turned back if there was one, then what was paid is owed back to
+/// the shopper. A fee the channel kept is the marketplace's loss.
+pub fn reversal(
+    f: &OrderFacts,
+    released: &[crate::ledger::Line],
+    held_now: Vnd,
+    at: OffsetDateTime,
+) -> Entry {
+    let mut e = f.base("reversal", Event::Reversal, at);
+    let mut held = held_now;
+    for l in released {
+        if l.account == Account::Held {
+            held += l.amount;
+        }
+        e.line(l.account, l.component, -l.amount);
+    }
+    let paid = f.total();
+    e.line(Account::Held, Component::Payment, held)
+        .line(Account::ProviderFees, Component::Fee, paid - held)
+        .line(Account::RefundsOwed, Component::Refund, -paid);
+    e
+}
+
+/// The money goes back the way it came (cash: the producer hands it back).
+pub fn refund(f: &OrderFacts, at: OffsetDateTime) -> Option<Entry> {
+    let (method, _) = f.paid?;
+    let mut e = f.base("refund", Event::Refund, at);
+    e.transfer(
+        Account::RefundsOwed,
+        Account::clearing(method),
+        Component::Refund,
+        f.total(),
+    );
+    Some(e)
+}
+
+/// Loads what settlement needs about these orders.
+pub async fn facts(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<OrderFacts>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select o.order_id, o.producer_id, pr.province_code, pr.producer_type, o.status as "status: Status",
+                  o.goods_total as "goods: Vnd", o.shipping_fee as "shipping: Vnd", g.created_at as placed_at,
+                  o.updated_at, o.delivered_at, g.payment_method as "payment_method: PaymentMethod",
+                  pay.method as "paid_method?: PaymentMethod", pay.paid_at,
+                  l.totals as "totals!: Vec<i64>", l.sectors as "sectors!: Vec<Option<String>>"
+           from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
+           left join lateral (
+               select method, paid_at from payment p
+               where p.order_group_id = o.order_group_id and p.method <> 'cod' and p.status in ('paid', 'refunded')
+               order by p.paid_at limit 1
+           ) pay on true
+           cross join lateral (
+               select array_agg(line_total order by product_id) as totals,
+                      array_agg(sector order by product_id) as sectors
+               from order_line where order_id = o.order_id
+           ) l
+           where o.order_id = any($1)
+           order by o.order_id"#,
+        ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let paid = match (r.payment_method, r.paid_method, r.paid_at) {
+                (PaymentMethod::Cod, _, _) => r.delivered_at.map(|d| (PaymentMethod::Cod, d)),
+                // a paid order is past pending_payment; an expired one whose money was refunded
+                // from the review queue never had its payment marked paid
+                (_, Some(m), Some(at)) if r.status != Status::PendingPayment => Some((m, at)),
+                _ => None,
+            };
+            OrderFacts {
+                order_id: r.order_id,
+                producer_id: r.producer_id,
+                province_code: r.province_code,
+                producer_type: ProducerType::from_key(&r.producer_type),
+                status: r.status,
+                goods: r.goods,
+                shipping: r.shipping,
+                placed_at: r.placed_at,
+                updated_at: r.updated_at,
+                delivered_at: r.delivered_at,
+                paid,
+                lines: r
+                    .totals
+                    .into_iter()
+                    .zip(r.sectors)
+                    .map(|(t, s)| (Vnd::new(t), s.as_deref().and_then(Sector::from_key)))
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+/// Posts every entry these orders' states imply that is not posted yet, dated when each thing
+/// happened. `now` is the clock the return window is judged by. Returns how many were new.
+pub async fn catch_up(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    now: OffsetDateTime,
+) -> Result<usize, sqlx::Error> {
+    let facts = facts(conn, ids).await?;
+    let facts: Vec<&OrderFacts> = facts.iter().filter(|f| f.paid.is_some()).collect();
+    if facts.is_empty() {
+        return Ok(0);
+    }
+    let posted = posted_keys(conn, ids).await?;
+    let todo = |f: &&OrderFacts, key: &str| !posted.contains(&(f.order_id, key.to_string()));
+    let rates = Rates::load(conn).await?;
+    let window = rates.return_window();
+    let mut count = 0;
+
+    // 1. money in
+    let entries: Vec<Entry> = facts
+        .iter()
+        .filter(|f| todo(f, "paid") && todo(f, "cash"))
+        .filter_map(|f| money_in(f, &rates))
+        .collect();
+    count += post(conn, &entries).await?;
+
+    // 2. releases due: delivered orders whose window passed (before a refund, if refunded)
+    let due: Vec<(&OrderFacts, OffsetDateTime)> = facts
+        .iter()
+        .filter(|f| todo(f, "release") && todo(f, "reversal"))
+        .filter_map(|f| {
+            let due = f.due(window)?;
+            let until = match f.status {
+                Status::Delivered => now,
+                Status::Refunded => f.updated_at.min(now),
+                _ => return None,
+            };
+            (due <= until).then_some((*f, due))
+        })
+        .collect();
+    if !due.is_empty() {
+        let ids: Vec<i64> = due.iter().map(|(f, _)| f.order_id).collect();
+        let held = held_by_order(conn, &ids).await?;
+        let entries: Vec<Entry> = due
+            .iter()
+            .map(|(f, at)| {
+                let h = held.get(&f.order_id).copied().unwrap_or(Vnd::ZERO);
+                release(f, &rates, h, *at)
+            })
+            .collect();
+        count += post(conn, &entries).await?;
+    }
+
+    // 3. reversals of cancelled and refunded sales
+    let undone: Vec<&&OrderFacts> = facts
+        .iter()
+        .filter(|f| matches!(f.status, Status::Cancelled | Status::Refunded) && todo(f, "reversal"))
+        .collect();
+    if !undone.is_empty() {
+        let ids: Vec<i64> = undone.iter().map(|f| f.order_id).collect();
+        let held = held_by_order(conn, &ids).await?;
+        let released = release_lines(conn, &ids).await?;
+        let entries: Vec<Entry> = undone
+            .iter()
+            .map(|f| {
+                let r = released.get(&f.order_id).map(Vec::as_slice).unwrap_or(&[]);
+                let h = held.get(&f.order_id).copied().unwrap_or(Vnd::ZERO);
+                reversal(f, r, h, f.updated_at.min(now))
+            })
+            .collect();
+        count += post(conn, &entries).await?;
+    }
+
+    // 4. refunds paid back
+    let entries: Vec<Entry> = facts
+        .iter()
+        .filter(|f| f.status == Status::Refunded && todo(f, "refund"))
+        .filter_map(|f| refund(f, f.updated_at.min(now)))
+        .collect();
+    count += post(conn, &entries).await?;
+    Ok(count)
+}
+
+/// (order, kind) of the entries already posted for these orders.
+async fn posted_keys(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashSet<(i64, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select order_id as "order_id!", split_part(key, ':', 1) as "kind!" from journal_entry where order_id = any($1)"#,
+        ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.order_id, r.kind)).collect())
+}
+
+/// What is held for each order now (credit balances read as positive amounts).
+async fn held_by_order(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vnd>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select e.order_id as "order_id!", (-sum(l.amount))::bigint as "held!: Vnd"
+           from journal_line l join journal_entry e using (entry_id)
+           where e.order_id = any($1) and l.account = 'held' group by 1"#,
+        ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.order_id, r.held)).collect())
+}
+
+async fn release_lines(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<crate::ledger::Line>>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select e.order_id as "order_id!", l.account as "account: Account", l.producer_id,
+                  l.component as "component: Component", l.amount as "amount: Vnd"
+           from journal_line l join journal_entry e using (entry_id)
+           where e.order_id = any($1) and e.event = 'release'"#,
+        ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: HashMap<i64, Vec<crate::ledger::Line>> = HashMap::new();
+    for r in rows {
+        out.entry(r.order_id)
+            .or_default()
+            .push(crate::ledger::Line {
+                account: r.account,
+                producer: r.producer_id,
+                component: r.component,
+                amount: r.amount,
+            });
+    }
+    Ok(out)
+}
+
+/// Splits the money of orders whose return window has passed by `now`. Safe with several
+/// instances: each batch of orders is claimed with SKIP LOCKED, and entries are keyed.
+pub async fn release_due(pool: &PgPool, now: OffsetDateTime) -> Result<usize, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let window = rates::return_window(&mut tx).await?;
+        let ids = sqlx::query_scalar!(
+            "select o.order_id from shop_order o
+             where o.status = 'delivered' and o.delivered_at <= $1
+               and not exists (select 1 from journal_entry e where e.order_id = o.order_id and e.event = 'release')
+             order by o.delivered_at, o.order_id limit 1000
+             for update of o skip locked",
+            now - window
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            return Ok(total);
+        }
+        total += catch_up(&mut tx, &ids, now).await?;
+        tx.commit().await?;
+        if ids.len() < 1000 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Brings any order the ledger has not seen into it (a database from before the ledger, a seeded
+/// history), then runs `release_due` every `every` until the process stops.
+pub async fn release_forever(pool: PgPool, every: std::time::Duration) {
+    match backfill(&pool, OffsetDateTime::now_utc()).await {
+        Ok(n) if n > 0 => tracing::info!(entries = n, "orders from before the ledger brought in"),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "ledger backfill failed; it resumes at the next start")
+        }
+    }
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match release_due(&pool, OffsetDateTime::now_utc()).await {
+            Ok(n) if n > 0 => tracing::info!(entries = n, "return windows passed, money split"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "settlement release failed; retrying"),
+        }
+    }
+}
+
+/// Brings orders made before the ledger (or seeded) into it: every entry their states imply,
+/// dated when it happened. Resumable and harmless to rerun.
+pub async fn backfill(pool: &PgPool, now: OffsetDateTime) -> Result<usize, sqlx::Error> {
+    let mut after = 0i64;
+    let mut total = 0;
+    loop {
+        let ids = sqlx::query_scalar!(
+            "select order_id from shop_order o
+             where order_id > $1 and status not in ('pending_payment', 'placed')
+               and not exists (select 1 from journal_entry e where e.order_id = o.order_id)
+             order by order_id limit 2000",
+            after
+        )
+        .fetch_all(pool)
+        .await?;
+        let Some(&last) = ids.last() else {
+            return Ok(total);
+        };
+        let mut tx = pool.begin().await?;
+        total += catch_up(&mut tx, &ids, now).await?;
+        tx.commit().await?;
+        after = last;
+    }
+}

@@ -1,0 +1,723 @@
+//! The money loop through the real router and database: payments held, split when the return
+//! window passes, reversed when a sale is undone (after a payout too), payouts frozen once and
+//! confirmed by the bank, and the ledger's invariants after every step of random sequences.
+
+use crate::helpers::{TestApp, load_fixture};
+use crate::payments::{ordered_of, sepay_body, sepay_request, sepay_signed};
+use axum::http::StatusCode;
+use ocop_market::domain::Vnd;
+use ocop_market::orders::{Actor, Details, Status, transition};
+use ocop_market::settlement::payouts::{self, LineStatus, Started};
+use ocop_market::settlement::{backfill, catch_up, release_due};
+use time::{Duration, OffsetDateTime};
+
+/// A bank transfer for `code` reported by SePay (signed as SePay signs).
+async fn pay_by_transfer(app: &TestApp, code: &str, tx: i64) -> StatusCode {
+    let total: i64 = sqlx::query_scalar("select grand_total from order_group where code = $1")
+        .bind(code)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let body = sepay_body(tx, code, total);
+    app.send(sepay_request(
+        &body,
+        &sepay_signed(&body, crate::payments::now()),
+    ))
+    .await
+    .status
+}
+
+async fn order_of(app: &TestApp, code: &str, producer: &str) -> i64 {
+    sqlx::query_scalar(
+        "select o.order_id from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
+         where g.code = $1 and pr.slug = $2",
+    )
+    .bind(code)
+    .bind(producer)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+async fn go(app: &TestApp, order: i64, steps: &[(Status, Actor)]) {
+    let mut tx = app.pool.begin().await.unwrap();
+    for (to, actor) in steps {
+        let details = Details {
+            reason: Some("lý do thử".into()),
+            carrier: Some("GHN".into()),
+            tracking_number: Some("GHN12345".into()),
+        };
+        transition(&mut tx, order, *to, *actor, &details)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+const DELIVER: &[(Status, Actor)] = &[
+    (Status::Confirmed, Actor::Producer),
+    (Status::Shipped, Actor::Producer),
+    (Status::Delivered, Actor::Producer),
+];
+
+async fn entries(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from journal_entry")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// (held, available) of a producer, as its statement shows them.
+async fn balances(app: &TestApp, slug: &str) -> (i64, i64) {
+    let id: i64 = sqlx::query_scalar("select producer_id from producer where slug = $1")
+        .bind(slug)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let b = ocop_market::ledger::producer_balances(&app.pool, id)
+        .await
+        .unwrap();
+    (b.held.amount(), b.available.amount())
+}
+
+/// Every invariant of the ledger, checked from the tables alone.
+async fn ledger_holds(app: &TestApp) {
+    let total: Option<i64> = sqlx::query_scalar("select sum(amount)::bigint from journal_line")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(total.unwrap_or(0), 0, "the whole ledger sums to zero");
+    let unbalanced: i64 = sqlx::query_scalar(
+        "select count(*) from (select entry_id from journal_line group by 1 having sum(amount) <> 0) x",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(unbalanced, 0);
+    // per order: what the shopper paid is all accounted for, in whichever state it is
+    let rows: Vec<(i64, String, i64, i64, i64, i64, i64, i64, i64, bool, bool)> = sqlx::query_as(
+        r#"select o.order_id, o.status, o.goods_total + o.shipping_fee,
+              coalesce(-sum(l.amount) filter (where l.account = 'held'), 0)::bigint,
+              coalesce(-sum(l.amount) filter (where l.account = 'payable' and l.component <> 'cash'), 0)::bigint,
+              coalesce(-sum(l.amount) filter (where l.account = 'commission'), 0)::bigint,
+              coalesce(-sum(l.amount) filter (where l.account in ('vat_withheld', 'pit_withheld')), 0)::bigint,
+              coalesce(sum(l.amount) filter (where l.account = 'held' and l.component = 'fee'), 0)::bigint,
+              coalesce(-sum(l.amount) filter (where l.account = 'refunds_owed' and l.amount < 0), 0)::bigint,
+              bool_or(e.event = 'release'), bool_or(e.event = 'reversal')
+           from journal_entry e join journal_line l using (entry_id) join shop_order o on o.order_id = e.order_id
+           group by 1, 2, 3"#,
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for (
+        id,
+        status,
+        paid,
+        held,
+        producer,
+        commission,
+        taxes,
+        producer_fee,
+        refunded,
+        released,
+        reversed,
+    ) in rows
+    {
+        if reversed {
+            assert_eq!(
+                (held, producer, commission, taxes),
+                (0, 0, 0, 0),
+                "order {id} ({status}) undone"
+            );
+            assert_eq!(refunded, paid, "order {id}: all of it owed back");
+        } else if released {
+            assert_eq!(held, 0, "order {id}");
+            assert_eq!(
+                producer + commission + taxes + producer_fee,
+                paid,
+                "order {id}: paid = producer + commission + taxes + fees"
+            );
+        } else {
+            assert_eq!(held + producer_fee, paid, "order {id} ({status}) held");
+        }
+    }
+}
+
+#[tokio::test]
+async fn money_is_held_when_paid_and_split_when_the_return_window_passes() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let (_, code) = ordered_of(&app, &["mien-dong", "cha-muc"], "vietqr").await;
+    // the bank's callback, delivered three times
+    for _ in 0..3 {
+        assert_eq!(pay_by_transfer(&app, &code, 9001).await, StatusCode::OK);
+    }
+    assert_eq!(
+        entries(&app).await,
+        2,
+        "one payment entry per producer order"
+    );
+    let coop = order_of(&app, &code, "htx-binh-lieu").await;
+    let household = order_of(&app, &code, "ho-ba-che").await;
+    let shipping: i64 =
+        sqlx::query_scalar("select shipping_fee from shop_order where order_id = $1")
+            .bind(household)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(balances(&app, "ho-ba-che").await, (300_000 + shipping, 0));
+    ledger_holds(&app).await;
+
+    go(&app, coop, DELIVER).await;
+    go(&app, household, DELIVER).await;
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(
+        release_due(&app.pool, now).await.unwrap(),
+        0,
+        "still in the return window"
+    );
+    assert_eq!(
+        release_due(&app.pool, now + Duration::days(6))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        release_due(&app.pool, now + Duration::days(8))
+            .await
+            .unwrap(),
+        2
+    );
+    // the household: 5% commission, VAT 1% and PIT 0,5% withheld on the goods
+    assert_eq!(
+        balances(&app, "ho-ba-che").await,
+        (0, 300_000 + shipping - 15_000 - 3_000 - 1_500)
+    );
+    // the cooperative: commission only
+    let coop_shipping: i64 =
+        sqlx::query_scalar("select shipping_fee from shop_order where order_id = $1")
+            .bind(coop)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        balances(&app, "htx-binh-lieu").await,
+        (0, 50_000 + coop_shipping - 2_500)
+    );
+    ledger_holds(&app).await;
+
+    // everything again: the callback, the job, the catch-up of every order, the backfill
+    let before = entries(&app).await;
+    assert_eq!(pay_by_transfer(&app, &code, 9001).await, StatusCode::OK);
+    assert_eq!(
+        release_due(&app.pool, now + Duration::days(30))
+            .await
+            .unwrap(),
+        0
+    );
+    let mut conn = app.pool.acquire().await.unwrap();
+    assert_eq!(
+        catch_up(&mut conn, &[coop, household], now + Duration::days(30))
+            .await
+            .unwrap(),
+        0
+    );
+    drop(conn);
+    assert_eq!(backfill(&app.pool, now).await.unwrap(), 0);
+    assert_eq!(entries(&app).await, before, "replaying posts nothing");
+}
+
+#[tokio::test]
+async fn the_ledger_refuses_an_unbalanced_entry_and_any_edit() {
+    let app = TestApp::without_workers().await;
+    let mut tx = app.pool.begin().await.unwrap();
+    let id: i64 = sqlx::query_scalar(
+        "insert into journal_entry (key, event) values ('test:1', 'adjustment') returning entry_id",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    let unbalanced = sqlx::query(
+        "insert into journal_line (entry_id, account, component, amount) values ($1, 'commission', 'adjustment', 100), ($1, 'adjustments', 'adjustment', -99)",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await;
+    assert!(
+        unbalanced.is_err(),
+        "an entry that does not sum to zero is refused"
+    );
+    drop(tx);
+
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("insert into journal_entry (key, event) values ('test:2', 'adjustment')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert!(
+        tx.commit().await.is_err(),
+        "an entry with no lines is refused"
+    );
+
+    let mut conn = app.pool.acquire().await.unwrap();
+    let mut e =
+        ocop_market::ledger::Entry::new("test:3".into(), ocop_market::ledger::Event::Adjustment);
+    e.transfer(
+        ocop_market::ledger::Account::Adjustments,
+        ocop_market::ledger::Account::Commission,
+        ocop_market::ledger::Component::Adjustment,
+        Vnd::new(1_000),
+    );
+    assert_eq!(
+        ocop_market::ledger::post(&mut conn, &[e.clone()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        ocop_market::ledger::post(&mut conn, &[e]).await.unwrap(),
+        0,
+        "once per key"
+    );
+    for sql in [
+        "update journal_line set amount = amount * 2",
+        "delete from journal_line",
+        "update journal_entry set memo = 'sửa'",
+        "delete from journal_entry",
+    ] {
+        assert!(
+            sqlx::query(sql).execute(&mut *conn).await.is_err(),
+            "{sql} is refused"
+        );
+    }
+    ledger_holds(&app).await;
+}
+
+async fn pay_account(app: &TestApp, slug: &str) {
+    sqlx::query(
+        "insert into payout_account (producer_id, bank_bin, account_no, holder_name, payouts_from)
+         select producer_id, '970436', '0071001234567', 'HO BA CHE', now() - interval '1 day' from producer where slug = $1",
+    )
+    .bind(slug)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+/// A paid, delivered and released order of the household Ba Chẽ; answers its order id and the
+/// clock after its release.
+async fn sold_and_released(app: &TestApp, tx: i64) -> (i64, OffsetDateTime) {
+    let (_, code) = ordered_of(app, &["cha-muc"], "vietqr").await;
+    assert_eq!(pay_by_transfer(app, &code, tx).await, StatusCode::OK);
+    let order = order_of(app, &code, "ho-ba-che").await;
+    go(app, order, DELIVER).await;
+    let later = OffsetDateTime::now_utc() + Duration::days(8);
+    assert_eq!(release_due(&app.pool, later).await.unwrap(), 1);
+    (order, later)
+}
+
+#[tokio::test]
+async fn two_payout_runs_started_at_once_make_one_and_freeze_each_balance_once() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let (_, later) = sold_and_released(&app, 7001).await;
+    pay_account(&app, "ho-ba-che").await;
+    let (_, available) = balances(&app, "ho-ba-che").await;
+    assert!(available > 100_000);
+    let today = later.date();
+    let (a, b) = tokio::join!(
+        payouts::start_run(&app.pool, 22, today, None, later),
+        payouts::start_run(&app.pool, 22, today, None, later)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let made = [a, b]
+        .iter()
+        .filter(|s| matches!(s, Started::New { lines: 1, .. }))
+        .count();
+    assert_eq!(made, 1, "one run, one line: {a:?} {b:?}");
+    assert!([a, b].iter().any(|s| matches!(s, Started::Exists { .. })));
+    assert_eq!(
+        balances(&app, "ho-ba-che").await,
+        (0, 0),
+        "the whole balance is frozen"
+    );
+    let (amount, status): (i64, LineStatus) =
+        sqlx::query_as("select amount, status from payout_line")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((amount, status), (available, LineStatus::Sent));
+    // a run the next day finds nothing more to pay
+    let next = payouts::start_run(&app.pool, 22, today + Duration::days(1), None, later)
+        .await
+        .unwrap();
+    assert!(matches!(next, Started::New { lines: 0, .. }), "{next:?}");
+    ledger_holds(&app).await;
+}
+
+#[tokio::test]
+async fn the_bank_reports_the_payout_and_a_returned_transfer_puts_the_money_back() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let (_, later) = sold_and_released(&app, 7101).await;
+    pay_account(&app, "ho-ba-che").await;
+    let (_, available) = balances(&app, "ho-ba-che").await;
+    payouts::start_run(&app.pool, 22, later.date(), None, later)
+        .await
+        .unwrap();
+    let reference: String = sqlx::query_scalar("select reference from payout_line")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let transfer = |id: i64, kind: &str, amount: i64| {
+        serde_json::json!({ "id": id, "gateway": "MBBank", "transactionDate": "2026-12-07 10:00:00",
+            "accountNumber": "1017595600", "code": null, "content": format!("{reference} chi tra OCOP"),
+            "transferType": kind, "transferAmount": amount, "accumulated": 1, "referenceCode": format!("FT{id}"),
+            "description": "" })
+        .to_string()
+    };
+    // a transfer out of a different amount confirms nothing
+    let wrong = transfer(8001, "out", available - 1);
+    let answer = app
+        .send(sepay_request(
+            &wrong,
+            &sepay_signed(&wrong, crate::payments::now()),
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let status: LineStatus = sqlx::query_scalar("select status from payout_line")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, LineStatus::Sent);
+    // the real one, twice
+    let out = transfer(8002, "out", available);
+    for _ in 0..2 {
+        let answer = app
+            .send(sepay_request(
+                &out,
+                &sepay_signed(&out, crate::payments::now()),
+            ))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+    let status: LineStatus = sqlx::query_scalar("select status from payout_line")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, LineStatus::Paid);
+    assert_eq!(balances(&app, "ho-ba-che").await, (0, 0));
+    // the receiving bank sends it back
+    let back = transfer(8003, "in", available);
+    let answer = app
+        .send(sepay_request(
+            &back,
+            &sepay_signed(&back, crate::payments::now()),
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let status: LineStatus = sqlx::query_scalar("select status from payout_line")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, LineStatus::Returned);
+    assert_eq!(
+        balances(&app, "ho-ba-che").await,
+        (0, available),
+        "back in the balance"
+    );
+    let paid_entries: i64 =
+        sqlx::query_scalar("select count(*) from journal_entry where event = 'payout_paid'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(paid_entries, 1, "paid once");
+    ledger_holds(&app).await;
+}
+
+#[tokio::test]
+async fn a_refund_after_a_payout_leaves_the_producer_owing_until_the_next_payout() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let (first, later) = sold_and_released(&app, 7201).await;
+    pay_account(&app, "ho-ba-che").await;
+    let (_, net) = balances(&app, "ho-ba-che").await;
+    payouts::start_run(&app.pool, 22, later.date(), None, later)
+        .await
+        .unwrap();
+    let line: i64 = sqlx::query_scalar("select payout_line_id from payout_line")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    payouts::settle_line(&mut conn, line, LineStatus::Paid, Some("FT123"), None, None)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    // the shopper returns the goods: staff record the refund
+    go(&app, first, &[(Status::Refunded, Actor::Staff)]).await;
+    assert_eq!(
+        balances(&app, "ho-ba-che").await,
+        (0, -net),
+        "owes what it was paid"
+    );
+    ledger_holds(&app).await;
+    // the next sale pays the debt first
+    let (_, later) = sold_and_released(&app, 7202).await;
+    let (_, available) = balances(&app, "ho-ba-che").await;
+    assert_eq!(
+        available, 0,
+        "the second sale's net settles the debt exactly"
+    );
+    let next = payouts::start_run(&app.pool, 22, later.date() + Duration::days(7), None, later)
+        .await
+        .unwrap();
+    assert!(
+        matches!(next, Started::New { lines: 0, .. }),
+        "nothing to pay: {next:?}"
+    );
+    ledger_holds(&app).await;
+}
+
+#[tokio::test]
+async fn cash_on_delivery_is_set_against_what_the_producer_is_owed() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let (_, code) = ordered_of(&app, &["cha-muc"], "cod").await;
+    let order = order_of(&app, &code, "ho-ba-che").await;
+    assert_eq!(
+        entries(&app).await,
+        0,
+        "nothing before the cash is collected"
+    );
+    go(&app, order, DELIVER).await;
+    let later = OffsetDateTime::now_utc() + Duration::days(8);
+    release_due(&app.pool, later).await.unwrap();
+    // the producer kept the cash: it owes the commission and the tax withheld
+    assert_eq!(
+        balances(&app, "ho-ba-che").await,
+        (0, -(15_000 + 3_000 + 1_500))
+    );
+    ledger_holds(&app).await;
+}
+
+#[tokio::test]
+async fn the_history_gets_its_entries_and_right_balances_at_the_first_start() {
+    let app = TestApp::without_workers().await;
+    ocop_market::seed::demo(&app.pool).await.unwrap();
+    ocop_market::seed::orders::orders(&app.pool, 400, |_, _| {})
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let posted = backfill(&app.pool, now).await.unwrap();
+    assert!(posted > 0);
+    let missed: i64 = sqlx::query_scalar(
+        "select count(*) from shop_order o join order_group g using (order_group_id)
+         where (o.status = 'delivered' or (g.payment_method <> 'cod' and o.status in ('paid', 'confirmed', 'shipped', 'refunded')))
+           and not exists (select 1 from journal_entry e where e.order_id = o.order_id)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(missed, 0, "every order with money has its entries");
+    ledger_holds(&app).await;
+    assert_eq!(
+        backfill(&app.pool, now).await.unwrap(),
+        0,
+        "a rerun posts nothing"
+    );
+    assert_eq!(
+        release_due(&app.pool, now).await.unwrap(),
+        0,
+        "due releases were posted"
+    );
+    let released: i64 = sqlx::query_scalar(
+        "select count(*) from shop_order o where status = 'delivered' and delivered_at < now() - interval '7 days'
+           and not exists (select 1 from journal_entry e where e.order_id = o.order_id and e.event = 'release')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(released, 0);
+}
+
+/// A small deterministic generator: the same seed gives the same sequence, so a failure repeats.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[tokio::test]
+async fn random_sequences_of_payments_deliveries_refunds_and_payouts_keep_every_invariant() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    pay_account(&app, "ho-ba-che").await;
+    pay_account(&app, "htx-binh-lieu").await;
+    sqlx::query("update product set stock = 1000")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.refresh().await;
+    let mut rng = Lcg(20_251_203);
+    let mut clock = OffsetDateTime::now_utc();
+    let mut orders: Vec<(String, bool)> = vec![]; // (code, online)
+    let mut run_day = 0;
+    for step in 0..300 {
+        match rng.next(10) {
+            // a new order, online or cash
+            0 | 1 if orders.len() < 14 => {
+                let online = rng.next(3) > 0;
+                let slugs: &[&str] = if rng.next(2) == 0 {
+                    &["cha-muc"]
+                } else {
+                    &["mien-dong", "cha-muc"]
+                };
+                let (_, code) =
+                    ordered_of(&app, slugs, if online { "vietqr" } else { "cod" }).await;
+                orders.push((code, online));
+            }
+            // pay (or replay the payment of) an order
+            2 | 9 if !orders.is_empty() => {
+                let i = rng.next(orders.len() as u64) as usize;
+                let (code, online) = &orders[i];
+                if *online {
+                    // one bank transaction per order: paying again is the same callback again
+                    pay_by_transfer(&app, code, 60_000 + i as i64).await;
+                }
+            }
+            // move a producer order along, or undo it
+            3 | 4 if !orders.is_empty() => {
+                let (code, _) = &orders[rng.next(orders.len() as u64) as usize];
+                let ids: Vec<i64> = sqlx::query_scalar("select order_id from shop_order o join order_group g using (order_group_id) where g.code = $1")
+                    .bind(code)
+                    .fetch_all(&app.pool)
+                    .await
+                    .unwrap();
+                let id = ids[rng.next(ids.len() as u64) as usize];
+                let status: String =
+                    sqlx::query_scalar("select status from shop_order where order_id = $1")
+                        .bind(id)
+                        .fetch_one(&app.pool)
+                        .await
+                        .unwrap();
+                let next: &[(Status, Actor)] = match (status.as_str(), rng.next(4)) {
+                    ("paid" | "placed", 0) => &[(Status::Cancelled, Actor::Producer)],
+                    ("paid" | "placed", _) => DELIVER,
+                    ("delivered", 0) | ("cancelled", _) => &[(Status::Refunded, Actor::Staff)],
+                    _ => &[],
+                };
+                let mut tx = app.pool.begin().await.unwrap();
+                let mut ok = true;
+                for (to, actor) in next {
+                    let details = Details {
+                        reason: Some("lý do thử".into()),
+                        carrier: Some("GHN".into()),
+                        tracking_number: Some("GHN1".into()),
+                    };
+                    if transition(&mut tx, id, *to, *actor, &details)
+                        .await
+                        .is_err()
+                    {
+                        ok = false;
+                        break;
+                    }
+                }
+                if ok {
+                    tx.commit().await.unwrap()
+                }
+            }
+            // time passes and the job runs (twice: a second instance)
+            5 | 6 => {
+                clock += Duration::days(rng.next(9) as i64);
+                release_due(&app.pool, clock).await.unwrap();
+                release_due(&app.pool, clock).await.unwrap();
+            }
+            // a payout run, and the bank's answer for its lines
+            7 => {
+                run_day += 1;
+                payouts::start_run(
+                    &app.pool,
+                    22,
+                    clock.date() + Duration::days(run_day),
+                    None,
+                    clock,
+                )
+                .await
+                .unwrap();
+            }
+            _ => {
+                let lines: Vec<(i64, LineStatus)> = sqlx::query_as("select payout_line_id, status from payout_line where status in ('sent', 'paid')")
+                    .fetch_all(&app.pool)
+                    .await
+                    .unwrap();
+                for (l, status) in lines {
+                    let to = match (status, rng.next(4)) {
+                        (LineStatus::Sent, 0) => LineStatus::Failed,
+                        (LineStatus::Sent, _) => LineStatus::Paid,
+                        (_, 0) => LineStatus::Returned,
+                        // and sometimes the bank's confirmation again
+                        _ => LineStatus::Paid,
+                    };
+                    let mut conn = app.pool.acquire().await.unwrap();
+                    let _ = payouts::settle_line(&mut conn, l, to, Some("FT"), None, None)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        // the job runs, then the invariants hold and replaying everything changes nothing
+        release_due(&app.pool, clock).await.unwrap();
+        ledger_holds(&app).await;
+        let before = entries(&app).await;
+        let all: Vec<i64> = sqlx::query_scalar("select order_id from shop_order")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+        let mut conn = app.pool.acquire().await.unwrap();
+        assert_eq!(
+            catch_up(&mut conn, &all, clock).await.unwrap(),
+            0,
+            "step {step}: replay posted"
+        );
+        drop(conn);
+        release_due(&app.pool, clock).await.unwrap();
+        assert_eq!(entries(&app).await, before, "step {step}");
+        // what is frozen in payouts in flight is exactly the sent lines
+        let (in_flight, sent): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "select (select -sum(amount)::bigint from journal_line where account = 'payouts_in_flight'),
+                    (select sum(amount)::bigint from payout_line where status = 'sent')",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(in_flight.unwrap_or(0), sent.unwrap_or(0), "step {step}");
+    }
+    // the sequence went through every kind of event
+    let kinds: Vec<String> =
+        sqlx::query_scalar("select distinct event from journal_entry order by 1")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        kinds,
+        [
+            "cash_collected",
+            "payment",
+            "payout_failed",
+            "payout_paid",
+            "payout_returned",
+            "payout_sent",
+            "refund",
+            "release",
+            "reversal"
+        ],
+    );
+}
