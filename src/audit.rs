@@ -74,6 +74,14 @@ pub fn action_label(action: &str) -> String {
         "order.cancel" => "Huỷ đơn",
         "order.refund" => "Ghi nhận hoàn tiền",
         "banner.create" => "Thêm banner trang chủ",
+        "payout.account" => "Đổi tài khoản nhận tiền",
+        "producer.identity" => "Khai báo mã số thuế / CCCD",
+        "producer.identity_check" => "Xác nhận mã số thuế / CCCD",
+        "payout.run" => "Lập đợt chi trả",
+        "payout.confirm" => "Xác nhận đã chuyển tiền",
+        "payout.fail" => "Ghi nhận chuyển tiền không thành công",
+        "ledger.adjust" => "Điều chỉnh số dư chủ thể",
+        "commission.rule" => "Đặt mức hoa hồng",
         "banner.delete" => "Gỡ banner trang chủ",
         other => return other.to_string(),
     };
@@ -90,6 +98,11 @@ fn entity_label(entity: &str) -> &'static str {
         "shop_order" => "Đơn",
         "payment_event" => "Khoản tiền",
         "banner" => "Banner",
+        "payout_account" => "Tài khoản nhận tiền",
+        "payout_run" => "Đợt chi trả",
+        "payout_line" => "Lệnh chi trả",
+        "commission_rule" => "Mức hoa hồng",
+        "journal_entry" => "Bút toán",
         _ => "Bản ghi",
     }
 }

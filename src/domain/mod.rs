@@ -2,9 +2,11 @@
 //! producer types, slugs and the Vietnamese calendar day.
 
 mod money;
+mod tax_id;
 mod text;
 
 pub use money::Vnd;
+pub use tax_id::{CitizenId, TaxCode};
 pub use text::{fold_vietnamese, slugify};
 
 use serde::Serialize;

@@ -9,7 +9,6 @@
 //! when return windows pass, and the history is brought in by it: one owner for each rule, and
 //! posting twice is harmless (each entry has its event's key).
 
-pub mod http;
 pub mod payouts;
 pub mod rates;
 pub mod reports;
@@ -462,4 +461,52 @@ pub async fn backfill(pool: &PgPool, now: OffsetDateTime) -> Result<usize, sqlx:
         tx.commit().await?;
         after = last;
     }
+}
+
+/// A staff correction of what a producer is owed: positive in its favour, negative against it.
+/// A reason is required; `token` (from the form) makes a double submission post once.
+pub async fn adjust(
+    pool: &PgPool,
+    staff_id: i64,
+    producer_id: i64,
+    amount: Vnd,
+    reason: &str,
+    token: &str,
+) -> Result<Result<bool, &'static str>, sqlx::Error> {
+    let reason = reason.trim();
+    if reason.chars().count() < 5 {
+        return Ok(Err("Vui lòng ghi rõ lý do điều chỉnh (ít nhất 5 ký tự)."));
+    }
+    if amount == Vnd::ZERO || amount.amount().abs() > 1_000_000_000 {
+        return Ok(Err(
+            "Số tiền điều chỉnh phải khác 0 và không quá 1 tỷ đồng.",
+        ));
+    }
+    if token.len() < 16 || token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Ok(Err("Biểu mẫu đã cũ, vui lòng tải lại trang."));
+    }
+    let mut tx = crate::audit::begin(pool, staff_id, "ledger.adjust", Some(reason)).await?;
+    let province = sqlx::query_scalar!(
+        "select province_code from producer where producer_id = $1",
+        producer_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(province) = province else {
+        return Ok(Err("Không tìm thấy chủ thể."));
+    };
+    let mut e = Entry::new(format!("adjustment:{token}"), Event::Adjustment);
+    e.producer_id = Some(producer_id);
+    e.province_code = Some(province);
+    e.actor = Some(staff_id);
+    e.memo = Some(reason.to_string());
+    e.transfer(
+        Account::Adjustments,
+        Account::Payable,
+        Component::Adjustment,
+        amount,
+    );
+    let posted = post(&mut tx, &[e]).await?;
+    tx.commit().await?;
+    Ok(Ok(posted == 1))
 }

@@ -721,3 +721,317 @@ async fn random_sequences_of_payments_deliveries_refunds_and_payouts_keep_every_
         ],
     );
 }
+
+/// The owner of Ba Chẽ (a household), signed in.
+async fn ba_che_owner(app: &TestApp) -> crate::helpers::Visitor<'_> {
+    let (v, uid) = crate::helpers::person(app, "bache", "producer", None).await;
+    sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $1, 'owner' from producer where slug = 'ho-ba-che'")
+        .bind(uid)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    v
+}
+
+#[tokio::test]
+async fn a_producer_sets_where_to_be_paid_with_its_password_and_a_change_holds_payouts() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let mut owner = ba_che_owner(&app).await;
+    let form = owner.get("/producer/money/account").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let token = crate::helpers::csrf(&form);
+    let post =
+        |bin: &'static str, account: &'static str, tax: &'static str, password: &'static str| {
+            vec![
+                ("csrf", token.clone()),
+                ("bank_bin", bin.to_string()),
+                ("account_no", account.to_string()),
+                ("holder_name", "Nguyễn Thị Hoà".to_string()),
+                ("tax_code", tax.to_string()),
+                ("citizen_id", "022204012345".to_string()),
+                ("password", password.to_string()),
+            ]
+        };
+    let send = async |owner: &mut crate::helpers::Visitor<'_>,
+                      fields: Vec<(&'static str, String)>| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        owner.post("/producer/money/account", &fields).await
+    };
+    // wrong password, unknown bank, a tax code whose check digit is wrong: refused, nothing saved
+    let a = send(
+        &mut owner,
+        post("970436", "0071001234567", "", "sai mật khẩu"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("Mật khẩu không đúng"), "{}", a.body);
+    let a = send(
+        &mut owner,
+        post("123456", "0071001234567", "", crate::helpers::PASSWORD),
+    )
+    .await;
+    assert!(a.body.contains("Vui lòng chọn ngân hàng"), "{}", a.body);
+    let a = send(
+        &mut owner,
+        post(
+            "970436",
+            "0071001234567",
+            "0100109107",
+            crate::helpers::PASSWORD,
+        ),
+    )
+    .await;
+    assert!(a.body.contains("chữ số kiểm tra không khớp"), "{}", a.body);
+    let saved: i64 = sqlx::query_scalar("select count(*) from payout_account")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(saved, 0, "nothing saved");
+    // the first details: no hold
+    let a = send(
+        &mut owner,
+        post("970436", "0071 0012 34567", "", crate::helpers::PASSWORD),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let (holder, held): (String, bool) =
+        sqlx::query_as("select holder_name, payouts_from > now() from payout_account")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((holder.as_str(), held), ("NGUYEN THI HOA", false));
+    // a change: held for the configured hours, and the owner is told by mail
+    let a = send(
+        &mut owner,
+        post("970422", "9999888877", "", crate::helpers::PASSWORD),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let held: bool =
+        sqlx::query_scalar("select payouts_from > now() + interval '71 hours' from payout_account")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(held, "payouts wait after a change");
+    let page = owner.get("/producer/money").await;
+    assert!(page.body.contains("chi trả tạm dừng"), "{}", page.body);
+    assert!(page.body.contains("••••••8877"), "the account is masked");
+    assert!(
+        crate::helpers::messages(&app)
+            .iter()
+            .any(|m| m.contains("Tài khoản nhận tiền") && m.contains("8877")),
+        "the owner was told"
+    );
+    let logged: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where entity = 'payout_account'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(logged, 2);
+}
+
+#[tokio::test]
+async fn the_producer_reads_its_statement_and_staff_pay_it_from_the_run_page() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let (order, _) = sold_and_released(&app, 7301).await;
+    pay_account(&app, "ho-ba-che").await;
+    let (_, net) = balances(&app, "ho-ba-che").await;
+    let mut owner = ba_che_owner(&app).await;
+    let later = OffsetDateTime::now_utc() + Duration::days(8);
+    let month = ocop_market::settlement::reports::Period::containing(later).key();
+    let page = owner.get(&format!("/producer/money?month={month}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(&format!("đơn #{order}")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("15.000"),
+        "the commission is on the statement"
+    );
+    assert!(page.body.contains("1.500"), "and the PIT withheld");
+    let csv = owner
+        .get(&format!("/producer/money.csv?month={month}"))
+        .await;
+    assert!(csv.body.contains(&format!("{net}")), "{}", csv.body);
+    let tax = owner
+        .get(&format!("/producer/money/tax?year={}", later.year()))
+        .await;
+    assert!(
+        tax.body.contains("3.000"),
+        "VAT withheld on the certificate: {}",
+        tax.body
+    );
+
+    // staff of another province see nothing of it
+    let (mut hanoi, _) = crate::helpers::person(&app, "hn", "province_staff", Some(1)).await;
+    let (mut qn, _) = crate::helpers::person(&app, "qn", "province_staff", Some(22)).await;
+    let runs = qn.get("/staff/payouts").await;
+    let token = crate::helpers::csrf(&runs);
+    let started = qn
+        .post("/staff/payouts", &[("csrf", &token), ("province", "22")])
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let run: i64 = sqlx::query_scalar("select payout_run_id from payout_run")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let page = qn.get(&format!("/staff/payouts/{run}")).await;
+    assert!(page.body.contains("<svg"), "a VietQR per line");
+    assert!(page.body.contains("OCOPPAY"), "{}", page.body);
+    let file = qn.get(&format!("/staff/payouts/{run}/bank.csv")).await;
+    assert!(
+        file.body.contains(&format!(
+            "970436,Vietcombank,0071001234567,HO BA CHE,{net},OCOPPAY"
+        )),
+        "{}",
+        file.body
+    );
+    assert_eq!(
+        hanoi.get(&format!("/staff/payouts/{run}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let again = qn
+        .post("/staff/payouts", &[("csrf", &token), ("province", "22")])
+        .await;
+    assert!(
+        again.headers[axum::http::header::LOCATION]
+            .to_str()
+            .unwrap()
+            .contains("run_exists")
+    );
+    let hn_token = crate::helpers::csrf(&hanoi.get("/staff/payouts").await);
+    let forbidden = hanoi
+        .post("/staff/payouts", &[("csrf", &hn_token), ("province", "22")])
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+
+    let line: i64 = sqlx::query_scalar("select payout_line_id from payout_line")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let other = hanoi
+        .post(
+            &format!("/staff/payout-lines/{line}/confirm"),
+            &[("csrf", &hn_token), ("bank_ref", "FT999")],
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "not in their province");
+    let empty = qn
+        .post(
+            &format!("/staff/payout-lines/{line}/confirm"),
+            &[("csrf", &token), ("bank_ref", "")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.body.contains("Nhập mã giao dịch"));
+    let ok = qn
+        .post(
+            &format!("/staff/payout-lines/{line}/confirm"),
+            &[("csrf", &token), ("bank_ref", "FT26120712345")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let twice = qn
+        .post(
+            &format!("/staff/payout-lines/{line}/confirm"),
+            &[("csrf", &token), ("bank_ref", "FT26120712345")],
+        )
+        .await;
+    assert_eq!(
+        twice.status,
+        StatusCode::SEE_OTHER,
+        "a double click changes nothing"
+    );
+    let paid: i64 =
+        sqlx::query_scalar("select count(*) from journal_entry where event = 'payout_paid'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(paid, 1);
+    let logged: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'payout.confirm'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(logged, 1);
+    let statement = owner
+        .get(&format!(
+            "/producer/money?month={}",
+            ocop_market::settlement::reports::Period::containing(OffsetDateTime::now_utc()).key()
+        ))
+        .await;
+    assert!(statement.body.contains("Đã nhận trong năm"));
+    assert!(
+        statement.body.contains(&Vnd::new(net).to_string()),
+        "the money reached the producer: {}",
+        statement.body
+    );
+
+    // the declaration lists the household with what was withheld
+    let tax = qn.get(&format!("/staff/tax?month={month}")).await;
+    assert!(tax.body.contains("Hộ kinh doanh Ba Chẽ"), "{}", tax.body);
+    let csv = qn.get(&format!("/staff/tax.csv?month={month}")).await;
+    assert!(csv.body.contains("300000,0,3000,1500"), "{}", csv.body);
+    let overview = qn.get("/staff/settlement").await;
+    assert_eq!(overview.status, StatusCode::OK, "{}", overview.body);
+}
+
+#[tokio::test]
+async fn an_adjustment_needs_a_reason_and_posts_once() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let (mut qn, _) = crate::helpers::person(&app, "qn", "province_staff", Some(22)).await;
+    let page = qn.get("/staff/settlement").await;
+    let token = crate::helpers::csrf(&page);
+    let form_token = {
+        let at = page.body.find("name=\"token\" value=\"").unwrap() + 20;
+        page.body[at..at + page.body[at..].find('"').unwrap()].to_string()
+    };
+    let post = |reason: &'static str, producer: &'static str| {
+        vec![
+            ("csrf", token.clone()),
+            ("token", form_token.clone()),
+            ("producer", producer.to_string()),
+            ("direction", "for".to_string()),
+            ("amount", "50.000".to_string()),
+            ("reason", reason.to_string()),
+        ]
+    };
+    let send = async |v: &mut crate::helpers::Visitor<'_>, f: Vec<(&'static str, String)>| {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        v.post("/staff/settlement/adjust", &f).await
+    };
+    let no_reason = send(&mut qn, post("  ", "ho-ba-che")).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        no_reason.body.contains("ghi rõ lý do"),
+        "{}",
+        no_reason.body
+    );
+    let elsewhere = send(&mut qn, post("Bù phí giao hàng", "cong-ty-ha-noi")).await;
+    assert!(
+        elsewhere
+            .body
+            .contains("Không tìm thấy chủ thể trong phạm vi"),
+        "another province"
+    );
+    assert_eq!(entries(&app).await, 0, "nothing posted");
+    for _ in 0..2 {
+        let ok = send(&mut qn, post("Bù phí giao hàng tháng 11", "ho-ba-che")).await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    }
+    assert_eq!(entries(&app).await, 1, "a double submission posts once");
+    assert_eq!(balances(&app, "ho-ba-che").await, (0, 50_000));
+    let logged: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action = 'ledger.adjust' and reason like 'Bù phí%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(logged, 1);
+    ledger_holds(&app).await;
+}

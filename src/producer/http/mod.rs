@@ -5,12 +5,14 @@
 mod certificates;
 mod home;
 mod members;
+mod money;
 mod products;
 mod profile;
 
 use certificates::*;
 use home::*;
 use members::*;
+use money::*;
 use products::*;
 use profile::*;
 
@@ -53,6 +55,13 @@ pub fn router() -> Router<AppState> {
             post(submit_certificate),
         )
         .route("/producer/certificates/{id}/scan", get(scan))
+        .route("/producer/money", get(money))
+        .route("/producer/money.csv", get(money_csv))
+        .route("/producer/money/tax", get(tax_certificate))
+        .route(
+            "/producer/money/account",
+            get(account_form).post(save_account),
+        )
         .route("/producer/members", get(members_page))
         .route("/producer/members/invite", post(invite))
         .route("/producer/members/{id}/remove", post(remove_member))

@@ -2,12 +2,14 @@
 
 mod audit;
 mod certificates;
+mod money;
 mod orders;
 mod producers;
 mod users;
 
 use audit::*;
 use certificates::*;
+use money::*;
 use orders::*;
 use producers::*;
 use users::*;
@@ -47,6 +49,15 @@ pub fn router() -> Router<AppState> {
         .route("/staff/orders/{id}", get(order_detail))
         .route("/staff/orders/{id}/refund", post(refund))
         .route("/staff/audit", get(audit))
+        .route("/staff/settlement", get(settlement))
+        .route("/staff/settlement/adjust", post(adjust))
+        .route("/staff/payouts", get(payouts_page).post(start_run))
+        .route("/staff/payouts/{id}", get(run_page))
+        .route("/staff/payouts/{id}/bank.csv", get(bank_file))
+        .route("/staff/payout-lines/{id}/{action}", post(settle))
+        .route("/staff/tax", get(tax))
+        .route("/staff/tax.csv", get(tax_csv))
+        .route("/staff/commission", get(commission).post(add_rule))
         .route("/staff/users", get(users_page).post(appoint))
         .route("/staff/users/disable", post(disable_account))
 }
