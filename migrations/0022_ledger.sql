@@ -305,3 +305,27 @@ create trigger channel_fee_audit after update on channel_fee
     for each row execute function write_audit_log();
 create trigger settlement_setting_audit after update on settlement_setting
     for each row execute function write_audit_log();
+
+-- The dashboards' commission and tax withheld per Vietnamese day and province, kept as entries
+-- are posted. Only releases, reversals and adjustments touch these accounts (the job and staff,
+-- never a shopper's request), so the rows are not contended.
+create table ledger_day (
+    day date not null,
+    province_code smallint not null,
+    account text not null,
+    amount bigint not null,
+    primary key (day, province_code, account)
+);
+create function ledger_day_fold() returns trigger language plpgsql as $$
+begin
+    insert into ledger_day (day, province_code, account, amount)
+    select (e.at at time zone 'Asia/Ho_Chi_Minh')::date, coalesce(e.province_code, 0), l.account, sum(l.amount)
+    from new_lines l join journal_entry e using (entry_id)
+    where l.account in ('commission', 'vat_withheld', 'pit_withheld')
+    group by 1, 2, 3
+    on conflict (day, province_code, account) do update set amount = ledger_day.amount + excluded.amount;
+    return null;
+end
+$$;
+create trigger journal_line_ledger_day after insert on journal_line
+    referencing new table as new_lines for each statement execute function ledger_day_fold();

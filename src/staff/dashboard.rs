@@ -588,7 +588,20 @@ pub async fn page(
         title,
         rows: tables.get(key).map(Vec::as_slice),
     });
+    // what the marketplace earned and withheld over the same days (kept per day by the ledger)
+    let money = sqlx::query!(
+        r#"select coalesce(-sum(amount) filter (where account = 'commission'), 0)::bigint as "commission!: crate::domain::Vnd",
+                  coalesce(-sum(amount) filter (where account in ('vat_withheld', 'pit_withheld')), 0)::bigint as "tax!: crate::domain::Vnd"
+           from ledger_day where day between $1 and $2 and ($3::smallint is null or province_code = $3)"#,
+        from,
+        to,
+        province
+    )
+    .fetch_one(&state.pool)
+    .await?;
     let page = DashboardPage {
+        commission: money.commission,
+        tax_withheld: money.tax,
         periods: periods_list,
         table_list,
         csrf: &session.data.csrf,
@@ -634,6 +647,9 @@ pub async fn page(
 /// breakdown tables.
 #[derive(Serialize)]
 struct DashboardPage<'a> {
+    /// the marketplace's commission income, and VAT + PIT withheld, over the period
+    commission: crate::domain::Vnd,
+    tax_withheld: crate::domain::Vnd,
     periods: [PeriodChoice; 6],
     table_list: [TableChoice<'a>; 6],
     csrf: &'a str,

@@ -848,3 +848,175 @@ async fn a_shopper_sees_the_seasons_banner_photos_up_close_sales_arrival_dates_a
         client.close().await.unwrap();
     }
 }
+
+/// The money loop in the browser: a shopper pays, the producer delivers, the return window passes
+/// (the test advances the clock), the producer says where to be paid, staff run a payout, the
+/// bank's webhook reports the transfer, and the producer sees the money on its statement.
+#[tokio::test]
+async fn a_sale_is_paid_delivered_settled_and_paid_out_to_the_producer() {
+    let port = crate::helpers::free_port();
+    let app = TestApp::custom(Options {
+        tweak: Some(Box::new(move |c| {
+            c.bind = format!("127.0.0.1:{port}").parse().unwrap();
+            c.public_url = Some(format!("http://127.0.0.1:{port}"));
+        })),
+        ..Options::default()
+    })
+    .await;
+    load_fixture(&app).await;
+    let base = format!("http://{}", app.addr);
+    let (_, owner_id) = person(&app, "bache", "producer", None).await;
+    sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $1, 'owner' from producer where slug = 'ho-ba-che'")
+        .bind(owner_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    person(&app, "qnstaff", "province_staff", Some(22)).await;
+    let (shopper, _d1) = browser(390, 844).await;
+    let (producer, _d2) = browser(390, 844).await;
+    let (staff, _d3) = browser(1280, 900).await;
+
+    // the shopper pays by VNPAY (its sandbox signs the callback as VNPAY does)
+    let code = buy(&shopper, &base, "cha-muc", "vnpay").await;
+    click(
+        &shopper,
+        &format!("form[action='/pay/{code}/vnpay'] button"),
+    )
+    .await;
+    until_text(&shopper, "Chế độ thử nghiệm").await;
+    click(&shopper, "button[name=choice][value=pay]").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !shopper
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/orders/")
+    {
+        if let Ok(back) = shopper
+            .find(Locator::Css(&format!("a[href='/orders/{code}']")))
+            .await
+        {
+            back.click().await.unwrap();
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "VNPAY did not send the shopper back"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    until_text(&shopper, "Đã thanh toán").await;
+
+    // the producer sees the money held, then confirms, ships and delivers
+    let db = app.db_name.clone();
+    sign_in(
+        &producer,
+        &base,
+        &format!("bache-{db}@example.vn"),
+        PASSWORD,
+    )
+    .await;
+    producer
+        .goto(&format!("{base}/producer/money"))
+        .await
+        .unwrap();
+    let money = until_text(&producer, "Đang tạm giữ").await;
+    assert!(
+        money.contains("335.000"),
+        "300.000 ₫ of goods and 35.000 ₫ shipping held: {money}"
+    );
+    let order: i64 = sqlx::query_scalar("select o.order_id from shop_order o join order_group g using (order_group_id) where g.code = $1")
+        .bind(&code)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    producer
+        .goto(&format!("{base}/producer/orders/{order}"))
+        .await
+        .unwrap();
+    click(&producer, "form:has(input[value=confirm]) button").await;
+    until_text(&producer, "Đã xác nhận").await;
+    type_into(&producer, "#carrier", "Viettel Post").await;
+    type_into(&producer, "#tracking", "VTP123456789").await;
+    click(&producer, "#ship button").await;
+    until_text(&producer, "Đang giao").await;
+    click(&producer, "form:has(input[value=deliver]) button").await;
+    until_text(&producer, "Đã giao").await;
+
+    // seven days later the return window has passed: the job splits the money
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(8);
+    assert_eq!(
+        ocop_market::settlement::release_due(&app.pool, later)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // the owner says where to be paid
+    producer
+        .goto(&format!("{base}/producer/money/account"))
+        .await
+        .unwrap();
+    click(&producer, "#bank_bin option[value='970436']").await;
+    type_into(&producer, "#account_no", "0071001234567").await;
+    type_into(&producer, "#holder_name", "Trần Văn Chẽ").await;
+    type_into(&producer, "#citizen_id", "022204012345").await;
+    type_into(&producer, "#password", PASSWORD).await;
+    screenshot(&producer, "journey-money-account").await;
+    click(&producer, "form.portal-form button").await;
+    let money = until_text(&producer, "Đã lưu tài khoản nhận tiền").await;
+    // 335.000 less 5% commission (15.000), VAT 1% (3.000) and PIT 0,5% (1.500)
+    assert!(money.contains("315.500"), "{money}");
+
+    // province staff run today's payout and see the line with its VietQR
+    sign_in(&staff, &base, &format!("qnstaff-{db}@example.vn"), PASSWORD).await;
+    staff.goto(&format!("{base}/staff/payouts")).await.unwrap();
+    click(&staff, "#run-province option[value='22']").await;
+    click(&staff, "form[action='/staff/payouts'] button").await;
+    let run = until_text(&staff, "Đợt chi trả").await;
+    assert!(
+        run.contains("Hộ kinh doanh Ba Chẽ") && run.contains("315.500"),
+        "{run}"
+    );
+    assert!(
+        staff.find(Locator::Css(".qr-cell svg")).await.is_ok(),
+        "a VietQR to scan"
+    );
+    screenshot(&staff, "journey-money-payout-run").await;
+
+    // the bank (through SePay) reports the transfer out with the payout reference
+    let reference: String = sqlx::query_scalar("select reference from payout_line")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "id": 990001, "gateway": "Vietcombank", "transactionDate": "2026-12-07 09:00:00",
+        "accountNumber": "1017595600", "code": null, "content": format!("{reference} chi tra OCOP"), "transferType": "out",
+        "transferAmount": 315_500, "accumulated": 1, "referenceCode": "FT990001", "description": "" })
+    .to_string();
+    let answer = app
+        .send(crate::payments::sepay_request(
+            &body,
+            &crate::payments::sepay_signed(&body, crate::payments::now()),
+        ))
+        .await;
+    assert_eq!(answer.status, axum::http::StatusCode::OK);
+    staff.refresh().await.unwrap();
+    until_text(&staff, "Đã chuyển").await;
+
+    // the producer reads it on the statement
+    producer
+        .goto(&format!("{base}/producer/money"))
+        .await
+        .unwrap();
+    let money = until_text(&producer, "Đã nhận trong năm").await;
+    assert!(
+        money.contains("Lệnh chi trả"),
+        "the payout is on the statement: {money}"
+    );
+    let received = text_of(&producer, ".stats div:nth-child(4) dd").await;
+    assert!(received.contains("315.500"), "{received}");
+    screenshot(&producer, "journey-money-statement-phone").await;
+    producer.set_window_size(1280, 900).await.unwrap();
+    screenshot(&producer, "journey-money-statement-desktop").await;
+}
