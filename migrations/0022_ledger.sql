@@ -21,8 +21,6 @@ create table journal_entry (
 );
 create index journal_entry_order_idx on journal_entry (order_id) where order_id is not null;
 create index journal_entry_month_idx on journal_entry (province_code, at);
--- orders delivered but not yet split: found by what has no release entry
-create index journal_entry_release_idx on journal_entry (order_id) where event = 'release';
 
 -- Signed amounts: debits positive, credits negative. The accounts are a closed set; a
 -- producer's accounts (money held for its orders, what it is owed) carry its id.
@@ -89,11 +87,17 @@ create trigger journal_line_no_truncate before truncate on journal_line
 
 -- When the return window starts.
 alter table shop_order add column delivered_at timestamptz;
+-- Delivered orders whose money is still held, by when their return window ends: what the
+-- release job reads (never a scan of every delivered order). Settlement keeps it.
+create table settlement_due (
+    order_id bigint primary key references shop_order,
+    due_at timestamptz not null
+);
+create index settlement_due_at_idx on settlement_due (due_at);
 update shop_order o set delivered_at = coalesce(
     (select max(e.at) from order_event e where e.order_id = o.order_id and e.to_status = 'delivered'),
     o.updated_at)
 where o.status in ('delivered', 'refunded');
-create index shop_order_delivered_idx on shop_order (delivered_at) where status = 'delivered';
 
 -- ---------- rates ----------
 

@@ -82,6 +82,7 @@ pub fn action_label(action: &str) -> String {
         "payout.fail" => "Ghi nhận chuyển tiền không thành công",
         "ledger.adjust" => "Điều chỉnh số dư chủ thể",
         "commission.rule" => "Đặt mức hoa hồng",
+        "settlement.settings" => "Đổi phí kênh thanh toán, cách đối soát",
         "banner.delete" => "Gỡ banner trang chủ",
         other => return other.to_string(),
     };
@@ -103,6 +104,8 @@ fn entity_label(entity: &str) -> &'static str {
         "payout_line" => "Lệnh chi trả",
         "commission_rule" => "Mức hoa hồng",
         "journal_entry" => "Bút toán",
+        "channel_fee" => "Phí kênh thanh toán",
+        "settlement_setting" => "Cách đối soát",
         _ => "Bản ghi",
     }
 }

@@ -322,6 +322,45 @@ pub async fn catch_up(
         count += post(conn, &entries).await?;
     }
 
+    // what still waits for its return window is queued for the release job; the rest leaves it
+    let released: Vec<i64> = due.iter().map(|(f, _)| f.order_id).collect();
+    let (waiting, waits_until): (Vec<i64>, Vec<OffsetDateTime>) = facts
+        .iter()
+        .filter(|f| {
+            f.status == Status::Delivered && todo(f, "release") && !released.contains(&f.order_id)
+        })
+        .filter_map(|f| Some((f.order_id, f.due(window)?)))
+        .unzip();
+    if !waiting.is_empty() {
+        sqlx::query!(
+            "insert into settlement_due (order_id, due_at) select * from unnest($1::bigint[], $2::timestamptz[])
+             on conflict (order_id) do update set due_at = excluded.due_at",
+            &waiting,
+            &waits_until
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    let settled: Vec<i64> = facts
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.status,
+                Status::Delivered | Status::Cancelled | Status::Refunded
+            )
+        })
+        .map(|f| f.order_id)
+        .filter(|id| !waiting.contains(id))
+        .collect();
+    if !settled.is_empty() {
+        sqlx::query!(
+            "delete from settlement_due where order_id = any($1)",
+            &settled
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+
     // 4. refunds paid back
     let entries: Vec<Entry> = facts
         .iter()
@@ -395,14 +434,10 @@ pub async fn release_due(pool: &PgPool, now: OffsetDateTime) -> Result<usize, sq
     let mut total = 0;
     loop {
         let mut tx = pool.begin().await?;
-        let window = rates::return_window(&mut tx).await?;
         let ids = sqlx::query_scalar!(
-            "select o.order_id from shop_order o
-             where o.status = 'delivered' and o.delivered_at <= $1
-               and not exists (select 1 from journal_entry e where e.order_id = o.order_id and e.event = 'release')
-             order by o.delivered_at, o.order_id limit 1000
-             for update of o skip locked",
-            now - window
+            "select order_id from settlement_due where due_at <= $1
+             order by due_at, order_id limit 1000 for update skip locked",
+            now
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -444,10 +479,14 @@ pub async fn backfill(pool: &PgPool, now: OffsetDateTime) -> Result<usize, sqlx:
     let mut after = 0i64;
     let mut total = 0;
     loop {
+        // orders with money and no entry yet (a cancelled order whose money never came has none)
         let ids = sqlx::query_scalar!(
             "select order_id from shop_order o
              where order_id > $1 and status not in ('pending_payment', 'placed')
                and not exists (select 1 from journal_entry e where e.order_id = o.order_id)
+               and (o.status <> 'cancelled' or exists (
+                   select 1 from payment p where p.order_group_id = o.order_group_id
+                     and p.method <> 'cod' and p.status in ('paid', 'refunded')))
              order by order_id limit 2000",
             after
         )

@@ -18,7 +18,6 @@ pub struct CommissionRule {
     pub sector: Option<Sector>,
     pub producer_type: Option<ProducerType>,
     pub rate_bp: i32,
-    #[serde(with = "time::serde::rfc3339")]
     pub valid_from: OffsetDateTime,
     pub reason: String,
 }
@@ -224,13 +223,6 @@ pub async fn settings(conn: &mut PgConnection) -> Result<Settings, sqlx::Error> 
         bank_change_hold_hours: s.bank_change_hold_hours,
         payout_weekday: s.payout_weekday,
     })
-}
-
-pub async fn return_window(conn: &mut PgConnection) -> Result<Duration, sqlx::Error> {
-    let days = sqlx::query_scalar!("select return_window_days from settlement_setting")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(Duration::days(days.into()))
 }
 
 #[cfg(test)]

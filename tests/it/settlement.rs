@@ -1035,3 +1035,110 @@ async fn an_adjustment_needs_a_reason_and_posts_once() {
     assert_eq!(logged, 1);
     ledger_holds(&app).await;
 }
+
+#[tokio::test]
+async fn a_channel_fee_borne_by_producers_comes_out_of_their_share_and_province_staff_cannot_set_it()
+ {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let (mut national, _) = crate::helpers::person(&app, "tw", "national_staff", None).await;
+    let (mut qn, _) = crate::helpers::person(&app, "qn", "province_staff", Some(22)).await;
+    let page = national.get("/staff/commission").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let token = crate::helpers::csrf(&page);
+    let fields = |token: &str, fee: &str| {
+        vec![
+            ("csrf", token.to_string()),
+            ("fee_vietqr", fee.to_string()),
+            ("payer_vietqr", "producer".to_string()),
+            ("fee_vnpay", "1,1".into()),
+            ("payer_vnpay", "marketplace".into()),
+            ("fee_momo", "1,5".into()),
+            ("payer_momo", "marketplace".into()),
+            ("fee_card", "2,9".into()),
+            ("payer_card", "marketplace".into()),
+            ("return_window_days", "7".into()),
+            ("payout_min", "100.000".into()),
+            ("bank_change_hold_hours", "72".into()),
+            ("payout_weekday", "1".into()),
+        ]
+    };
+    let send = async |v: &mut crate::helpers::Visitor<'_>, f: Vec<(&'static str, String)>| {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        v.post("/staff/settlement/settings", &f).await
+    };
+    let refused = send(&mut national, fields(&token, "12")).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "above 10%"
+    );
+    let qn_token = crate::helpers::csrf(&qn.get("/staff/commission").await);
+    let not_theirs = send(&mut qn, fields(&qn_token, "1")).await;
+    assert_ne!(
+        not_theirs.status,
+        StatusCode::SEE_OTHER,
+        "province staff do not set fees"
+    );
+    let ok = send(&mut national, fields(&token, "1")).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+
+    // a province sets 0% for its cooperatives; a percentage that is not one is refused
+    let qn_rule = |percent: &'static str| {
+        vec![
+            ("csrf", qn_token.clone()),
+            ("sector", String::new()),
+            ("producer_type", "cooperative".to_string()),
+            ("producer", String::new()),
+            ("percent", percent.to_string()),
+            ("valid_from", String::new()),
+            ("reason", "Quyết định 12/QĐ-UBND".to_string()),
+        ]
+    };
+    let send_rule = async |v: &mut crate::helpers::Visitor<'_>, f: Vec<(&'static str, String)>| {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        v.post("/staff/commission", &f).await
+    };
+    let bad = send_rule(&mut qn, qn_rule("năm")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        send_rule(&mut qn, qn_rule("0")).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let rules = qn.get("/staff/commission").await;
+    assert!(
+        rules.body.contains("Quảng Ninh · Hợp tác xã"),
+        "{}",
+        rules.body
+    );
+    let (order, _) = sold_and_released(&app, 7401).await;
+    let shipping: i64 =
+        sqlx::query_scalar("select shipping_fee from shop_order where order_id = $1")
+            .bind(order)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let total = 300_000 + shipping;
+    let fee = (total + 50) / 100; // 1%, rounded half up
+    assert_eq!(
+        balances(&app, "ho-ba-che").await,
+        (0, total - fee - 15_000 - 3_000 - 1_500),
+        "the fee came out of the producer's share"
+    );
+    // Bình Liêu is a cooperative of Quảng Ninh: no commission on its next sale
+    let (_, code) = ordered_of(&app, &["mien-dong"], "cod").await;
+    let coop = order_of(&app, &code, "htx-binh-lieu").await;
+    go(&app, coop, DELIVER).await;
+    release_due(&app.pool, OffsetDateTime::now_utc() + Duration::days(8))
+        .await
+        .unwrap();
+    let commission: Option<i64> = sqlx::query_scalar(
+        "select sum(l.amount)::bigint from journal_line l join journal_entry e using (entry_id) where e.order_id = $1 and l.account = 'commission'",
+    )
+    .bind(coop)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(commission, None, "0% for the province's cooperatives");
+    ledger_holds(&app).await;
+}

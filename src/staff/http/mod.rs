@@ -58,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/tax", get(tax))
         .route("/staff/tax.csv", get(tax_csv))
         .route("/staff/commission", get(commission).post(add_rule))
+        .route("/staff/settlement/settings", post(save_settings))
         .route("/staff/users", get(users_page).post(appoint))
         .route("/staff/users/disable", post(disable_account))
 }

@@ -34,6 +34,7 @@ fn money_notice(key: Option<&str>) -> Option<&'static str> {
         "confirmed" => "Đã xác nhận đã chuyển tiền.",
         "failed" => "Đã ghi nhận không thành công: tiền đã về lại số dư của chủ thể.",
         "rule" => "Đã đặt mức hoa hồng; mức mới áp dụng cho đơn đặt từ thời điểm hiệu lực.",
+        "settings" => "Đã lưu phí kênh thanh toán và cách đối soát.",
         _ => return None,
     })
 }
@@ -484,12 +485,50 @@ pub(super) async fn tax_csv(
 
 #[derive(Serialize)]
 struct CommissionPage {
+    fees: Vec<FeeView>,
+    settings: crate::settlement::rates::Settings,
     rules: Vec<RuleView>,
     sectors: Vec<(&'static str, &'static str)>,
     producer_types: Vec<(&'static str, &'static str)>,
     national: bool,
     problem: Option<&'static str>,
     notice: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct FeeView {
+    method: &'static str,
+    label: &'static str,
+    percent: String,
+    producer_pays: bool,
+}
+
+/// Basis points as Vietnamese write a percentage: "2,5".
+fn percent(bp: i32) -> String {
+    let whole = bp / 100;
+    match bp % 100 {
+        0 => whole.to_string(),
+        f if f % 10 == 0 => format!("{whole},{}", f / 10),
+        f => format!("{whole},{f:02}"),
+    }
+}
+
+/// A percentage as people type it ("2,5", "2.5", "0") in basis points, within `max` percent.
+fn basis_points(input: &str, max: i32) -> Option<i32> {
+    let t = input.trim().trim_end_matches('%').trim().replace(',', ".");
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    if whole.is_empty()
+        || frac.len() > 2
+        || !whole
+            .chars()
+            .chain(frac.chars())
+            .all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let bp =
+        whole.parse::<i32>().ok()?.checked_mul(100)? + format!("{frac:0<2}").parse::<i32>().ok()?;
+    (bp <= max * 100).then_some(bp)
 }
 
 #[derive(Serialize)]
@@ -544,7 +583,7 @@ async fn commission_view(
                 scope.push(t.label().to_string());
             }
             RuleView {
-                percent: format!("{},{:02}%", r.rate_bp / 100, r.rate_bp % 100),
+                percent: format!("{}%", percent(r.rate_bp)),
                 scope: if scope.is_empty() {
                     "Mặc định toàn quốc".into()
                 } else {
@@ -554,7 +593,22 @@ async fn commission_view(
             }
         })
         .collect();
+    let mut conn = state.pool.acquire().await?;
+    let rates = crate::settlement::rates::Rates::load(&mut conn).await?;
+    drop(conn);
+    let fees = rates
+        .fees
+        .iter()
+        .map(|(method, fee)| FeeView {
+            method: method.key(),
+            label: method.label(),
+            percent: percent(fee.rate_bp),
+            producer_pays: fee.producer_pays,
+        })
+        .collect();
     let page = CommissionPage {
+        fees,
+        settings: rates.settings,
         rules,
         sectors: Sector::ALL.iter().map(|s| (s.key(), s.label())).collect(),
         producer_types: ProducerType::ALL
@@ -600,14 +654,8 @@ pub(super) async fn add_rule(
 ) -> Result<Response, AppError> {
     let back =
         async |p: &'static str| commission_view(&state, &staff, &session, None, Some(p)).await;
-    // "2,5" or "2.5" percent, to the hundredth
-    let percent = form.percent.trim().replace(',', ".");
-    let Some(rate_bp) = percent
-        .parse::<f64>()
-        .ok()
-        .filter(|p| (0.0..=30.0).contains(p) && (p * 100.0).fract().abs() < 1e-6)
-        .map(|p| (p * 100.0).round() as i32)
-    else {
+    // "2,5" or "2.5" percent, to the hundredth, read as whole basis points (never a float)
+    let Some(rate_bp) = basis_points(&form.percent, 30) else {
         return back(
             "Mức hoa hồng là phần trăm từ 0 đến 30, tối đa hai chữ số thập phân (ví dụ 2,5).",
         )
@@ -680,4 +728,83 @@ pub(super) async fn add_rule(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to("/staff/commission?ok=rule").into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct SettingsForm {
+    fee_vietqr: String,
+    fee_vnpay: String,
+    fee_momo: String,
+    fee_card: String,
+    payer_vietqr: String,
+    payer_vnpay: String,
+    payer_momo: String,
+    payer_card: String,
+    return_window_days: String,
+    payout_min: String,
+    bank_change_hold_hours: String,
+    payout_weekday: String,
+}
+
+/// National staff set the channels' fees (and who bears them) and how settlement runs. A fee
+/// change applies to payments from then on; the return window to orders delivered from then on.
+pub(super) async fn save_settings(
+    State(state): State<AppState>,
+    NationalStaff(staff): NationalStaff,
+    CheckedForm { form, session }: CheckedForm<SettingsForm>,
+) -> Result<Response, AppError> {
+    let back =
+        async |p: &'static str| commission_view(&state, &staff, &session, None, Some(p)).await;
+    let mut fees = vec![];
+    for (method, fee, payer) in [
+        ("vietqr", &form.fee_vietqr, &form.payer_vietqr),
+        ("vnpay", &form.fee_vnpay, &form.payer_vnpay),
+        ("momo", &form.fee_momo, &form.payer_momo),
+        ("card", &form.fee_card, &form.payer_card),
+    ] {
+        let Some(bp) = basis_points(fee, 10) else {
+            return back(
+                "Phí kênh thanh toán là phần trăm từ 0 đến 10, tối đa hai chữ số thập phân.",
+            )
+            .await;
+        };
+        if !matches!(payer.as_str(), "marketplace" | "producer") {
+            return back("Chọn ai chịu phí của từng kênh.").await;
+        }
+        fees.push((method, bp, payer.clone()));
+    }
+    let number = |v: &str, range: std::ops::RangeInclusive<i64>| {
+        Vnd::parse_amount(v).filter(|n| range.contains(n))
+    };
+    let (Some(window), Some(min), Some(hold), Some(weekday)) = (
+        number(&form.return_window_days, 0..=60),
+        number(&form.payout_min, 1..=100_000_000),
+        number(&form.bank_change_hold_hours, 0..=720),
+        number(&form.payout_weekday, 1..=7),
+    ) else {
+        return back("Kiểm tra lại: hạn đổi trả 0–60 ngày, mức chi trả tối thiểu từ 1 đồng, thời gian tạm dừng 0–720 giờ, ngày chi trả 1–7.").await;
+    };
+    let mut tx =
+        crate::audit::begin(&state.pool, staff.user.user_id, "settlement.settings", None).await?;
+    for (method, bp, payer) in fees {
+        sqlx::query!(
+            "update channel_fee set rate_bp = $2, payer = $3, updated_at = now() where method = $1",
+            method,
+            bp,
+            payer
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query!(
+        "update settlement_setting set return_window_days = $1, payout_min_vnd = $2, bank_change_hold_hours = $3, payout_weekday = $4",
+        window as i32,
+        min,
+        hold as i32,
+        weekday as i32
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/staff/commission?ok=settings").into_response())
 }
