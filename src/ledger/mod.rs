@@ -200,22 +200,15 @@ impl Entry {
     }
 }
 
-/// Posts entries that were not posted before (by key), in two statements whatever their number.
-/// Returns how many were new. An entry with no lines is skipped; one that does not sum to zero is
-/// refused by the database and the whole transaction with it.
+/// Posts entries that were not posted before (by key), in one statement whatever their number
+/// (so entries and lines land together even outside a transaction). Returns how many were new.
+/// An entry with no lines is skipped; one that does not sum to zero is refused by the database,
+/// and the caller's transaction with it.
 pub async fn post(conn: &mut PgConnection, entries: &[Entry]) -> Result<usize, sqlx::Error> {
     let entries: Vec<&Entry> = entries.iter().filter(|e| !e.lines.is_empty()).collect();
     if entries.is_empty() {
         return Ok(0);
     }
-    // entries and their lines land together (a savepoint inside the caller's transaction)
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let posted = post_in(&mut tx, &entries).await?;
-    tx.commit().await?;
-    Ok(posted)
-}
-
-async fn post_in(conn: &mut PgConnection, entries: &[&Entry]) -> Result<usize, sqlx::Error> {
     let keys: Vec<String> = entries.iter().map(|e| e.key.clone()).collect();
     let events: Vec<Event> = entries.iter().map(|e| e.event).collect();
     let orders: Vec<Option<i64>> = entries.iter().map(|e| e.order_id).collect();
@@ -225,13 +218,33 @@ async fn post_in(conn: &mut PgConnection, entries: &[&Entry]) -> Result<usize, s
     let memos: Vec<Option<String>> = entries.iter().map(|e| e.memo.clone()).collect();
     let actors: Vec<Option<i64>> = entries.iter().map(|e| e.actor).collect();
     let ats: Vec<Option<OffsetDateTime>> = entries.iter().map(|e| e.at).collect();
-    let new = sqlx::query!(
-        r#"insert into journal_entry (key, event, order_id, producer_id, province_code, payout_line_id, memo, actor_id, at)
-           select k, e, o, p, pv, pl, m, a, coalesce(t, now())
-           from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::smallint[], $6::bigint[], $7::text[],
-                       $8::bigint[], $9::timestamptz[]) as x(k, e, o, p, pv, pl, m, a, t)
-           on conflict (key) do nothing
-           returning entry_id, key"#,
+    let (mut line_keys, mut accounts, mut line_producers, mut components, mut amounts) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for e in &entries {
+        for l in &e.lines {
+            line_keys.push(e.key.clone());
+            accounts.push(l.account);
+            line_producers.push(l.producer);
+            components.push(l.component);
+            amounts.push(l.amount.amount());
+        }
+    }
+    let new = sqlx::query_scalar!(
+        r#"with e as (
+               insert into journal_entry (key, event, order_id, producer_id, province_code, payout_line_id, memo, actor_id, at)
+               select k, e, o, p, pv, pl, m, a, coalesce(t, now())
+               from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::smallint[], $6::bigint[], $7::text[],
+                           $8::bigint[], $9::timestamptz[]) as x(k, e, o, p, pv, pl, m, a, t)
+               on conflict (key) do nothing
+               returning entry_id, key
+           ), l as (
+               insert into journal_line (entry_id, account, producer_id, component, amount)
+               select e.entry_id, l.account, l.producer, l.component, l.amount
+               from e join unnest($10::text[], $11::text[], $12::bigint[], $13::text[], $14::bigint[])
+                   as l(key, account, producer, component, amount) on l.key = e.key
+               returning entry_id
+           )
+           select count(distinct entry_id) as "n!" from l"#,
         &keys,
         &events as &[Event],
         &orders as &[Option<i64>],
@@ -240,38 +253,16 @@ async fn post_in(conn: &mut PgConnection, entries: &[&Entry]) -> Result<usize, s
         &payout_lines as &[Option<i64>],
         &memos as &[Option<String>],
         &actors as &[Option<i64>],
-        &ats as &[Option<OffsetDateTime>]
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    if new.is_empty() {
-        return Ok(0);
-    }
-    let by_key: std::collections::HashMap<&str, &Entry> =
-        entries.iter().map(|e| (e.key.as_str(), *e)).collect();
-    let (mut ids, mut accounts, mut line_producers, mut components, mut amounts) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    for row in &new {
-        for l in &by_key[row.key.as_str()].lines {
-            ids.push(row.entry_id);
-            accounts.push(l.account);
-            line_producers.push(l.producer);
-            components.push(l.component);
-            amounts.push(l.amount.amount());
-        }
-    }
-    sqlx::query!(
-        "insert into journal_line (entry_id, account, producer_id, component, amount)
-         select * from unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])",
-        &ids,
+        &ats as &[Option<OffsetDateTime>],
+        &line_keys,
         &accounts as &[Account],
         &line_producers as &[Option<i64>],
         &components as &[Component],
         &amounts
     )
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(new.len())
+    Ok(new as usize)
 }
 
 /// An order's lines so far, as (account, component, amount) summed.

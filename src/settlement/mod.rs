@@ -17,7 +17,7 @@ use crate::domain::{ProducerType, Sector, Vnd};
 use crate::ledger::{Account, Component, Entry, Event, post};
 use crate::orders::Status;
 use crate::payments::PaymentMethod;
-use rates::Rates;
+use rates::{Fees, Rates};
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
@@ -39,6 +39,8 @@ pub struct OrderFacts {
     pub paid: Option<(PaymentMethod, OffsetDateTime)>,
     /// (line total, sector) of each line: commission and tax go by sector
     pub lines: Vec<(Vnd, Option<Sector>)>,
+    /// the kinds of entry already posted for it ("paid", "release", ...)
+    pub posted: Vec<String>,
 }
 
 impl OrderFacts {
@@ -64,7 +66,7 @@ impl OrderFacts {
 /// Money in: an online payment lands in its channel's clearing account and is held for the
 /// producer, less the channel's fee when the producer bears it; cash is collected by the producer
 /// at delivery and held the same way.
-pub fn money_in(f: &OrderFacts, rates: &Rates) -> Option<Entry> {
+pub fn money_in(f: &OrderFacts, fees: &Fees) -> Option<Entry> {
     let (method, at) = f.paid?;
     let total = f.total();
     let clearing = Account::clearing(method);
@@ -74,7 +76,7 @@ pub fn money_in(f: &OrderFacts, rates: &Rates) -> Option<Entry> {
         f.base("paid", Event::Payment, at)
     };
     e.transfer(clearing, Account::Held, Component::Payment, total);
-    if let Some(fee) = rates.fee(method) {
+    if let Some(fee) = fees.fee(method) {
         let amount = total.basis_points(fee.rate_bp);
         let bearer = if fee.producer_pays {
             Account::Held
@@ -198,7 +200,9 @@ pub async fn facts(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<OrderFact
                   o.goods_total as "goods: Vnd", o.shipping_fee as "shipping: Vnd", g.created_at as placed_at,
                   o.updated_at, o.delivered_at, g.payment_method as "payment_method: PaymentMethod",
                   pay.method as "paid_method?: PaymentMethod", pay.paid_at,
-                  l.totals as "totals!: Vec<i64>", l.sectors as "sectors!: Vec<Option<String>>"
+                  l.totals as "totals!: Vec<i64>", l.sectors as "sectors!: Vec<Option<String>>",
+                  coalesce((select array_agg(split_part(e.key, ':', 1)) from journal_entry e where e.order_id = o.order_id),
+                           '{}') as "posted!: Vec<String>"
            from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
            left join lateral (
                select method, paid_at from payment p
@@ -244,6 +248,7 @@ pub async fn facts(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<OrderFact
                     .zip(r.sectors)
                     .map(|(t, s)| (Vnd::new(t), s.as_deref().and_then(Sector::from_key)))
                     .collect(),
+                posted: r.posted,
             }
         })
         .collect())
@@ -261,19 +266,30 @@ pub async fn catch_up(
     if facts.is_empty() {
         return Ok(0);
     }
-    let posted = posted_keys(conn, ids).await?;
-    let todo = |f: &&OrderFacts, key: &str| !posted.contains(&(f.order_id, key.to_string()));
-    let rates = Rates::load(conn).await?;
-    let window = rates.return_window();
+    let todo = |f: &&OrderFacts, key: &str| !f.posted.iter().any(|k| k == key);
     let mut count = 0;
 
-    // 1. money in
-    let entries: Vec<Entry> = facts
+    // 1. money in (all the payment callback's path reads: the orders and the channel's fee)
+    let arrived: Vec<&&OrderFacts> = facts
         .iter()
         .filter(|f| todo(f, "paid") && todo(f, "cash"))
-        .filter_map(|f| money_in(f, &rates))
         .collect();
-    count += post(conn, &entries).await?;
+    if !arrived.is_empty() {
+        let fees = Fees::load(conn).await?;
+        let entries: Vec<Entry> = arrived.iter().filter_map(|f| money_in(f, &fees)).collect();
+        count += post(conn, &entries).await?;
+    }
+    // the rest concerns delivered, cancelled and refunded orders only
+    if !facts.iter().any(|f| {
+        matches!(
+            f.status,
+            Status::Delivered | Status::Cancelled | Status::Refunded
+        )
+    }) {
+        return Ok(count);
+    }
+    let rates = Rates::load(conn).await?;
+    let window = rates.return_window();
 
     // 2. releases due: delivered orders whose window passed (before a refund, if refunded)
     let due: Vec<(&OrderFacts, OffsetDateTime)> = facts
@@ -369,20 +385,6 @@ pub async fn catch_up(
         .collect();
     count += post(conn, &entries).await?;
     Ok(count)
-}
-
-/// (order, kind) of the entries already posted for these orders.
-async fn posted_keys(
-    conn: &mut PgConnection,
-    ids: &[i64],
-) -> Result<std::collections::HashSet<(i64, String)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select order_id as "order_id!", split_part(key, ':', 1) as "kind!" from journal_entry where order_id = any($1)"#,
-        ids
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.order_id, r.kind)).collect())
 }
 
 /// What is held for each order now (credit balances read as positive amounts).

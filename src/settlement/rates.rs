@@ -101,10 +101,50 @@ pub struct Settings {
     pub payout_weekday: i32,
 }
 
+/// What each payment channel charges: all a payment needs, read on its own (the callback path
+/// reads nothing more).
+#[derive(Debug, Clone, Default)]
+pub struct Fees(pub Vec<(PaymentMethod, Fee)>);
+
+impl Fees {
+    pub async fn load(conn: &mut PgConnection) -> Result<Fees, sqlx::Error> {
+        Ok(Fees(
+            sqlx::query!(
+                r#"select method as "method: PaymentMethod", rate_bp, payer from channel_fee"#
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| {
+                (
+                    r.method,
+                    Fee {
+                        rate_bp: r.rate_bp,
+                        producer_pays: r.payer == "producer",
+                    },
+                )
+            })
+            .collect(),
+        ))
+    }
+
+    /// The channel's fee, if it charges one (cash on delivery never does).
+    pub fn fee(&self, method: PaymentMethod) -> Option<Fee> {
+        if method == PaymentMethod::Cod {
+            return None;
+        }
+        self.0
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, f)| *f)
+            .filter(|f| f.rate_bp > 0)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Rates {
     pub commission: Vec<CommissionRule>,
-    pub fees: Vec<(PaymentMethod, Fee)>,
+    pub fees: Fees,
     /// (kind, valid from, rate), latest first
     pub tax: Vec<(String, Date, TaxRate)>,
     pub settings: Settings,
@@ -113,22 +153,7 @@ pub struct Rates {
 impl Rates {
     pub async fn load(conn: &mut PgConnection) -> Result<Rates, sqlx::Error> {
         let commission = commission_rules(&mut *conn).await?;
-        let fees = sqlx::query!(
-            r#"select method as "method: PaymentMethod", rate_bp, payer from channel_fee"#
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| {
-            (
-                r.method,
-                Fee {
-                    rate_bp: r.rate_bp,
-                    producer_pays: r.payer == "producer",
-                },
-            )
-        })
-        .collect();
+        let fees = Fees::load(&mut *conn).await?;
         let tax = sqlx::query!(
             "select kind, valid_from, vat_bp, pit_bp from tax_rate order by valid_from desc"
         )
@@ -153,17 +178,6 @@ impl Rates {
             tax,
             settings,
         })
-    }
-
-    pub fn fee(&self, method: PaymentMethod) -> Option<Fee> {
-        if method == PaymentMethod::Cod {
-            return None;
-        }
-        self.fees
-            .iter()
-            .find(|(m, _)| *m == method)
-            .map(|(_, f)| *f)
-            .filter(|f| f.rate_bp > 0)
     }
 
     /// The commission on a line of this order: the most specific rule in force when it was placed.
@@ -248,6 +262,7 @@ mod tests {
                 (Vnd::new(200_000), Some(Sector::Food)),
                 (Vnd::new(100_000), Some(Sector::Tourism)),
             ],
+            posted: vec![],
         }
     }
 
@@ -267,13 +282,13 @@ mod tests {
     fn rates(commission: Vec<CommissionRule>) -> Rates {
         Rates {
             commission,
-            fees: vec![(
+            fees: Fees(vec![(
                 PaymentMethod::Vnpay,
                 Fee {
                     rate_bp: 110,
                     producer_pays: false,
                 },
-            )],
+            )]),
             tax: vec![
                 (
                     "goods".into(),
@@ -374,7 +389,7 @@ mod tests {
         use crate::ledger::Account;
         let r = rates(vec![rule(1, 500, datetime!(2025-01-01 0:00 UTC))]);
         let f = order(ProducerType::Household);
-        let paid = super::super::money_in(&f, &r).unwrap();
+        let paid = super::super::money_in(&f, &r.fees).unwrap();
         assert_eq!(paid.sum(), Vnd::ZERO);
         let held: Vnd = -paid
             .lines

@@ -598,6 +598,7 @@ async fn commission_view(
     drop(conn);
     let fees = rates
         .fees
+        .0
         .iter()
         .map(|(method, fee)| FeeView {
             method: method.key(),
