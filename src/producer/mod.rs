@@ -46,6 +46,9 @@ pub struct ProducerDraft {
     pub commune_code: i32,
     pub address: String,
     pub registration_no: String,
+    /// who the producer is for the tax office: a checked tax code, or a household owner's CCCD
+    pub tax_code: Option<crate::domain::TaxCode>,
+    pub citizen_id: Option<crate::domain::CitizenId>,
     pub phone: String,
     pub story: String,
 }
@@ -90,6 +93,18 @@ impl ProducerDraft {
                     .into(),
             );
         }
+        let tax_code = match get("tax_code") {
+            "" => None,
+            t => crate::domain::TaxCode::parse(t)
+                .map_err(|m| e.insert("tax_code", m.into()))
+                .ok(),
+        };
+        let citizen_id = match get("citizen_id") {
+            "" => None,
+            c => crate::domain::CitizenId::parse(c)
+                .map_err(|m| e.insert("citizen_id", m.into()))
+                .ok(),
+        };
         let phone = match crate::auth::identity::parse_phone(get("phone")) {
             Ok(p) => p,
             Err(msg) => {
@@ -108,6 +123,8 @@ impl ProducerDraft {
             commune_code: commune.expect("checked").code,
             address,
             registration_no,
+            tax_code,
+            citizen_id,
             phone,
             story,
         })

@@ -212,6 +212,8 @@ pub struct Withheld {
     pub producer_type: String,
     pub tax_code: Option<String>,
     pub citizen_id: Option<String>,
+    /// staff compared the tax code or CCCD with the papers
+    pub identity_checked: bool,
     pub province: String,
     pub month: Option<String>,
     /// goods and services sold whose return window passed
@@ -231,6 +233,7 @@ pub async fn withholding(
 ) -> Result<Vec<Withheld>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select pr.producer_id, pr.name, pr.producer_type, pr.tax_code, pr.citizen_id, pv.name as province,
+              pr.identity_checked_at is not null as "identity_checked!",
               coalesce(-sum(l.amount) filter (where l.component = 'goods' and e.event = 'release'), 0)::bigint as "revenue!: Vnd",
               coalesce(sum(l.amount) filter (where l.component = 'goods' and e.event = 'reversal'), 0)::bigint as "returns!: Vnd",
               coalesce(sum(l.amount) filter (where l.component = 'vat'), 0)::bigint as "vat!: Vnd",
@@ -255,6 +258,7 @@ pub async fn withholding(
             producer_type: r.producer_type,
             tax_code: r.tax_code,
             citizen_id: r.citizen_id,
+            identity_checked: r.identity_checked,
             province: r.province,
             month: None,
             revenue: r.revenue,
@@ -289,8 +293,9 @@ pub async fn yearly_certificate(
     .fetch_all(pool)
     .await?;
     let p = sqlx::query!(
-        "select pr.name, pr.producer_type, pr.tax_code, pr.citizen_id, pv.name as province
-         from producer pr join province pv using (province_code) where producer_id = $1",
+        r#"select pr.name, pr.producer_type, pr.tax_code, pr.citizen_id, pv.name as province,
+                  pr.identity_checked_at is not null as "identity_checked!"
+           from producer pr join province pv using (province_code) where producer_id = $1"#,
         producer_id
     )
     .fetch_one(pool)
@@ -303,6 +308,7 @@ pub async fn yearly_certificate(
             producer_type: p.producer_type.clone(),
             tax_code: p.tax_code.clone(),
             citizen_id: p.citizen_id.clone(),
+            identity_checked: p.identity_checked,
             province: p.province.clone(),
             month: Some(r.month),
             revenue: r.revenue,

@@ -1142,3 +1142,97 @@ async fn a_channel_fee_borne_by_producers_comes_out_of_their_share_and_province_
     assert_eq!(commission, None, "0% for the province's cooperatives");
     ledger_holds(&app).await;
 }
+
+#[tokio::test]
+async fn a_household_records_its_tax_identity_and_staff_mark_it_checked_against_the_papers() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let (_, later) = sold_and_released(&app, 7501).await;
+    let mut owner = ba_che_owner(&app).await;
+    let page = owner.get("/producer/profile").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let token = crate::helpers::csrf(&page);
+    let (province, commune): (i16, i32) =
+        sqlx::query_as("select province_code, commune_code from producer where slug = 'ho-ba-che'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (province, commune) = (province.to_string(), commune.to_string());
+    let fields = |tax: &'static str| {
+        vec![
+            ("csrf", token.clone()),
+            ("name", "Hộ kinh doanh Ba Chẽ".to_string()),
+            ("producer_type", "household".into()),
+            ("province", province.clone()),
+            ("commune", commune.clone()),
+            ("address", "Thôn 1".into()),
+            ("phone", "0912345678".into()),
+            ("registration_no", "22A8001234".into()),
+            ("story", String::new()),
+            ("tax_code", tax.to_string()),
+            ("citizen_id", String::new()),
+        ]
+    };
+    let send = async |v: &mut crate::helpers::Visitor<'_>, f: Vec<(&'static str, String)>| {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        v.post("/producer/profile", &f).await
+    };
+    let bad = send(&mut owner, fields("0100109107")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("chữ số kiểm tra không khớp"),
+        "{}",
+        bad.body
+    );
+    let ok = send(&mut owner, fields("0100109106")).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+
+    let (mut qn, _) = crate::helpers::person(&app, "qn", "province_staff", Some(22)).await;
+    let (mut hanoi, _) = crate::helpers::person(&app, "hn", "province_staff", Some(1)).await;
+    let month = ocop_market::settlement::reports::Period::containing(later).key();
+    let tax = qn.get(&format!("/staff/tax?month={month}")).await;
+    assert!(
+        tax.body.contains("0100109106") && tax.body.contains("Đã đối chiếu giấy tờ"),
+        "{}",
+        tax.body
+    );
+    let id: i64 = sqlx::query_scalar("select producer_id from producer where slug = 'ho-ba-che'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let hn_token = crate::helpers::csrf(&hanoi.get("/staff/settlement").await);
+    let elsewhere = hanoi
+        .post(
+            &format!("/staff/producers/{id}/identity-checked"),
+            &[("csrf", &hn_token), ("month", &month)],
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "not their province"
+    );
+    let checked = qn
+        .post(
+            &format!("/staff/producers/{id}/identity-checked"),
+            &[("csrf", &crate::helpers::csrf(&tax)), ("month", &month)],
+        )
+        .await;
+    assert_eq!(checked.status, StatusCode::SEE_OTHER);
+    assert!(
+        qn.get(&format!("/staff/tax?month={month}"))
+            .await
+            .body
+            .contains("đã đối chiếu")
+    );
+    // a change of identity needs checking again
+    send(&mut owner, fields("0300588569")).await;
+    let again: bool = sqlx::query_scalar(
+        "select identity_checked_at is null from producer where producer_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(again);
+}

@@ -93,8 +93,8 @@ pub(super) async fn register(
         crate::import::free_slug(&mut tx, "producer", &draft.name, draft.commune_code).await?;
     let inserted = sqlx::query_scalar!(
         r#"insert into producer (slug, name, producer_type, province_code, commune_code, address, phone,
-                                 registration_no, story, status, email)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10)
+                                 registration_no, story, status, email, tax_code, citizen_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12)
            on conflict do nothing
            returning producer_id"#,
         slug,
@@ -106,7 +106,9 @@ pub(super) async fn register(
         draft.phone,
         draft.registration_no,
         draft.story,
-        user.email
+        user.email,
+        draft.tax_code.as_ref().map(crate::domain::TaxCode::as_str),
+        draft.citizen_id.as_ref().map(crate::domain::CitizenId::as_str)
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -144,7 +146,8 @@ pub(super) async fn profile_page(
 ) -> Result<Response, AppError> {
     member.owner()?;
     let r = sqlx::query!(
-        "select name, producer_type, province_code, commune_code, address, phone, registration_no, story
+        "select name, producer_type, province_code, commune_code, address, phone, registration_no, story,
+                tax_code, citizen_id
          from producer where producer_id = $1",
         member.producer_id
     )
@@ -158,6 +161,8 @@ pub(super) async fn profile_page(
         ("address", r.address),
         ("phone", r.phone.unwrap_or_default()),
         ("registration_no", r.registration_no.unwrap_or_default()),
+        ("tax_code", r.tax_code.unwrap_or_default()),
+        ("citizen_id", r.citizen_id.unwrap_or_default()),
         ("story", r.story),
     ]
     .into_iter()
@@ -194,6 +199,12 @@ pub(super) async fn profile(
     let updated = sqlx::query!(
         r#"update producer set name = $2, producer_type = $3, province_code = $4, commune_code = $5,
                address = $6, phone = $7, registration_no = $8, story = $9,
+               tax_code = $10, citizen_id = $11,
+               -- a changed identity waits for staff to compare it with the papers again
+               identity_checked_at = case when (tax_code, citizen_id) is not distinct from ($10, $11)
+                                          then identity_checked_at end,
+               identity_checked_by = case when (tax_code, citizen_id) is not distinct from ($10, $11)
+                                          then identity_checked_by end,
                status = case when status = 'rejected' or province_code <> $4 then 'pending' else status end,
                rejection_reason = case when status = 'rejected' or province_code <> $4 then null else rejection_reason end
            where producer_id = $1"#,
@@ -205,7 +216,9 @@ pub(super) async fn profile(
         draft.address,
         draft.phone,
         draft.registration_no,
-        draft.story
+        draft.story,
+        draft.tax_code.as_ref().map(crate::domain::TaxCode::as_str),
+        draft.citizen_id.as_ref().map(crate::domain::CitizenId::as_str)
     )
     .execute(&mut *tx)
     .await;

@@ -56,6 +56,10 @@ pub fn router() -> Router<AppState> {
         .route("/staff/payouts/{id}/bank.csv", get(bank_file))
         .route("/staff/payout-lines/{id}/{action}", post(settle))
         .route("/staff/tax", get(tax))
+        .route(
+            "/staff/producers/{id}/identity-checked",
+            post(identity_checked),
+        )
         .route("/staff/tax.csv", get(tax_csv))
         .route("/staff/commission", get(commission).post(add_rule))
         .route("/staff/settlement/settings", post(save_settings))

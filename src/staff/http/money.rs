@@ -809,3 +809,44 @@ pub(super) async fn save_settings(
     tx.commit().await?;
     Ok(Redirect::to("/staff/commission?ok=settings").into_response())
 }
+
+#[derive(Deserialize)]
+pub(super) struct CheckedIdentity {
+    month: String,
+}
+
+/// Staff have compared a seller's tax code or CCCD with its papers.
+pub(super) async fn identity_checked(
+    State(state): State<AppState>,
+    staff: Staff,
+    Id(id): Id,
+    CheckedForm { form, .. }: CheckedForm<CheckedIdentity>,
+) -> Result<Response, AppError> {
+    let province = sqlx::query_scalar!(
+        "select province_code from producer where producer_id = $1 and (tax_code is not null or citizen_id is not null)",
+        id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .filter(|p| staff.covers(*p))
+    .ok_or(AppError::NotFound)?;
+    let _ = province;
+    let mut tx = crate::audit::begin(
+        &state.pool,
+        staff.user.user_id,
+        "producer.identity_check",
+        None,
+    )
+    .await?;
+    sqlx::query!(
+        "update producer set identity_checked_at = now(), identity_checked_by = $2 where producer_id = $1",
+        id,
+        staff.user.user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let month =
+        Period::parse(&form.month).unwrap_or_else(|| Period::containing(OffsetDateTime::now_utc()));
+    Ok(Redirect::to(&format!("/staff/tax?month={}", month.key())).into_response())
+}
