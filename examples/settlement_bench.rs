@@ -167,21 +167,38 @@ async fn main() {
             .oneshot(
                 Request::post("/login")
                     .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header("x-forwarded-for", format!("10.9.0.{i}"))
                     .header(header::COOKIE, jar.join("; "))
                     .body(Body::from(form))
                     .unwrap(),
             )
             .await
             .unwrap();
-        let mut jar = jar;
-        jar.extend(
-            signed
-                .headers()
-                .get_all(header::SET_COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string)),
+        // the session is renewed at sign-in: a cookie set again replaces the one of that name
+        let mut jar: std::collections::BTreeMap<String, String> = jar
+            .into_iter()
+            .filter_map(|c| {
+                c.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+        assert_eq!(signed.status(), StatusCode::SEE_OTHER, "signed in");
+        for c in signed
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next())
+        {
+            if let Some((k, v)) = c.split_once('=') {
+                jar.insert(k.to_string(), v.to_string());
+            }
+        }
+        cookies.push(
+            jar.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
         );
-        cookies.push(jar.join("; "));
     }
     let mut times = vec![];
     for i in 0..cli.samples {

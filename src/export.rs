@@ -21,6 +21,23 @@ where
     Ok(out)
 }
 
+/// A CSV document as a download named `filename`.
+pub fn csv_download(filename: &str, document: String) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        document,
+    )
+        .into_response()
+}
+
 /// A cell that a spreadsheet will show as text, never evaluate.
 pub fn neutralise(cell: &str) -> String {
     let number = {

@@ -5,7 +5,6 @@ use super::*;
 use crate::domain::{CitizenId, ProducerType, TaxCode};
 use crate::settlement::payouts::{self, BANKS, BankDetails};
 use crate::settlement::reports::{self, Period};
-use axum::http::header;
 use time::OffsetDateTime;
 
 #[derive(Deserialize)]
@@ -151,21 +150,10 @@ pub(super) async fn money_csv(
         }),
     )
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"sao-ke-{}-{}.csv\"",
-                    member.producer_slug,
-                    period.key()
-                ),
-            ),
-        ],
+    Ok(crate::export::csv_download(
+        &format!("sao-ke-{}-{}.csv", member.producer_slug, period.key()),
         out,
-    )
-        .into_response())
+    ))
 }
 
 #[derive(Serialize)]

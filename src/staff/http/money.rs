@@ -9,7 +9,6 @@ use crate::settlement::payouts::{self, LineStatus, Started};
 use crate::settlement::rates::CommissionRule;
 use crate::settlement::reports::{self, Period};
 use axum::extract::Path;
-use axum::http::header;
 use time::OffsetDateTime;
 
 #[derive(Deserialize, Default)]
@@ -23,6 +22,15 @@ fn period_of(q: &MoneyQuery) -> Result<Period, AppError> {
         None | Some("") => Ok(Period::containing(OffsetDateTime::now_utc())),
         Some(m) => Period::parse(m)
             .ok_or_else(|| AppError::bad("bad_month", "Tháng không hợp lệ (ví dụ 2026-11).")),
+    }
+}
+
+/// A page shown again with a problem says so in its status.
+fn status_for(problem: Option<&str>) -> StatusCode {
+    if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
     }
 }
 
@@ -85,11 +93,7 @@ async fn settlement_view(
         notice,
         problem,
     };
-    let status = if problem.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(problem);
     Ok(show(
         status,
         "staff/settlement.html",
@@ -265,11 +269,7 @@ async fn run_view(
         notice,
         problem,
     };
-    let status = if problem.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(problem);
     Ok(show(
         status,
         "staff/payout_run.html",
@@ -286,20 +286,10 @@ pub(super) async fn bank_file(
         return Err(AppError::NotFound);
     };
     let out = reports::bank_file(&lines).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"chi-tra-{}-{}.csv\"",
-                    run.province_code, run.run_on
-                ),
-            ),
-        ],
+    Ok(crate::export::csv_download(
+        &format!("chi-tra-{}-{}.csv", run.province_code, run.run_on),
         out,
-    )
-        .into_response())
+    ))
 }
 
 #[derive(Deserialize)]
@@ -464,23 +454,13 @@ pub(super) async fn tax_csv(
         }),
     )
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"khau-tru-thue-{}-{}.csv\"",
-                    staff
-                        .province
-                        .map_or("toan-quoc".to_string(), |p| p.to_string()),
-                    period.key()
-                ),
-            ),
-        ],
+    let scope = staff
+        .province
+        .map_or("toan-quoc".to_string(), |p| p.to_string());
+    Ok(crate::export::csv_download(
+        &format!("khau-tru-thue-{scope}-{}.csv", period.key()),
         out,
-    )
-        .into_response())
+    ))
 }
 
 #[derive(Serialize)]
@@ -620,11 +600,7 @@ async fn commission_view(
         problem,
         notice,
     };
-    let status = if problem.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(problem);
     Ok(show(
         status,
         "staff/commission.html",
