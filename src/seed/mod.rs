@@ -504,6 +504,15 @@ pub async fn demo_accounts(
     )
     .execute(pool)
     .await?;
+    // where the demo cooperative is paid, so staff can try a payout run
+    sqlx::query!(
+        "insert into payout_account (producer_id, bank_bin, account_no, holder_name, payouts_from)
+         select m.producer_id, '970405', '8888000012345', 'HOP TAC XA DEMO', now() - interval '1 day'
+         from producer_member m join app_user u using (user_id) where u.email = 'sanxuat@demo.ocop.vn'
+         on conflict do nothing"
+    )
+    .execute(pool)
+    .await?;
     // the season's banner, as national staff would plan it: gifts for the coming Tết
     sqlx::query!(
         "insert into banner (title, subtitle, link, cta, theme, motif, starts_on, ends_on, created_by)
