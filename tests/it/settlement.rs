@@ -1236,3 +1236,55 @@ async fn a_household_records_its_tax_identity_and_staff_mark_it_checked_against_
     .unwrap();
     assert!(again);
 }
+
+#[tokio::test]
+async fn a_payout_run_that_fails_halfway_leaves_nothing_and_the_next_start_pays_everyone_once() {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let (_, later) = sold_and_released(&app, 7601).await;
+    pay_account(&app, "ho-ba-che").await;
+    // a second producer of the province with money to be paid
+    let (_, code) = ordered_of(&app, &["mien-dong", "mien-dong", "mien-dong"], "vietqr").await;
+    assert_eq!(pay_by_transfer(&app, &code, 7602).await, StatusCode::OK);
+    go(&app, order_of(&app, &code, "htx-binh-lieu").await, DELIVER).await;
+    release_due(&app.pool, later).await.unwrap();
+    pay_account(&app, "htx-binh-lieu").await;
+    // the database gives way after the lines are written, while the balances are being frozen
+    sqlx::raw_sql(
+        "create function fail_second() returns trigger language plpgsql as $$
+         begin
+           if new.account = 'payouts_in_flight' and (select count(*) from payout_line) > 1 then
+             raise exception 'disk full';
+           end if;
+           return new;
+         end $$;
+         create trigger fail_second before insert on journal_line for each row execute function fail_second();",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let failed = payouts::start_run(&app.pool, 22, later.date(), None, later).await;
+    assert!(failed.is_err());
+    let left: (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from payout_run), (select count(*) from payout_line),
+                (select count(*) from journal_entry where event = 'payout_sent')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(left, (0, 0, 0), "nothing of the interrupted run remains");
+    sqlx::raw_sql("drop trigger fail_second on journal_line")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let started = payouts::start_run(&app.pool, 22, later.date(), None, later)
+        .await
+        .unwrap();
+    assert!(
+        matches!(started, Started::New { lines: 2, .. }),
+        "{started:?}"
+    );
+    assert_eq!(balances(&app, "ho-ba-che").await, (0, 0));
+    assert_eq!(balances(&app, "htx-binh-lieu").await, (0, 0));
+    ledger_holds(&app).await;
+}
