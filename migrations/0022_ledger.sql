@@ -21,6 +21,8 @@ create table journal_entry (
 );
 create index journal_entry_order_idx on journal_entry (order_id) where order_id is not null;
 create index journal_entry_month_idx on journal_entry (province_code, at);
+-- a producer's statement for a month starts from its entries of that month
+create index journal_entry_producer_idx on journal_entry (producer_id, at) where producer_id is not null;
 
 -- Signed amounts: debits positive, credits negative. The accounts are a closed set; a
 -- producer's accounts (money held for its orders, what it is owed) carry its id.

@@ -29,7 +29,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError>
         })?
         .log_statements(tracing::log::LevelFilter::Trace)
         // bulk seeds and imports legitimately take a second or two per batch
-        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(3));
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(3))
+        // short queries over big tables made Postgres compile them (half a second of JIT for a
+        // 5 ms index scan on a producer's ledger lines): an OLTP app does not want it
+        .options([("jit", "off")]);
     ensure_database(&options, &redacted).await?;
     PgPoolOptions::new()
         .max_connections(max_connections)

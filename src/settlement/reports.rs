@@ -141,15 +141,24 @@ pub async fn statement(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<Statement, sqlx::Error> {
-    let opening = sqlx::query_scalar!(
-        r#"select coalesce(-sum(l.amount), 0)::bigint as "v!: Vnd"
-           from journal_line l join journal_entry e using (entry_id)
-           where l.producer_id = $1 and l.account = 'payable' and e.at < $2"#,
+    // the balance now, less what moved since the period began: both read few rows (the
+    // producer's lines by index, its entries since `from` by date), never its whole history joined
+    let now = crate::ledger::producer_balances(pool, producer_id)
+        .await?
+        .available;
+    let since = sqlx::query_scalar!(
+        r#"with e as materialized (
+               select entry_id from journal_entry where producer_id = $1 and at >= $2
+           )
+           select coalesce(-sum(l.amount), 0)::bigint as "v!: Vnd"
+           from e join journal_line l using (entry_id)
+           where l.producer_id = $1 and l.account = 'payable'"#,
         producer_id,
         from
     )
     .fetch_one(pool)
     .await?;
+    let opening = now - since;
     let rows = sqlx::query!(
         r#"select e.at, e.event as "event: Event", e.order_id, pl.reference as "reference?",
               coalesce(-sum(l.amount) filter (where l.component in ('goods', 'shipping')), 0)::bigint as "gross!: Vnd",
@@ -160,10 +169,11 @@ pub async fn statement(
               coalesce(sum(l.amount) filter (where l.component = 'cash'), 0)::bigint as "cash!: Vnd",
               coalesce(sum(l.amount) filter (where l.component = 'payout'), 0)::bigint as "payout!: Vnd",
               (-sum(l.amount))::bigint as "net!: Vnd"
-           from journal_line l join journal_entry e using (entry_id)
+           from (select * from journal_entry where producer_id = $1 and at >= $2 and at < $3 offset 0) e
+           join journal_line l using (entry_id)
            left join payout_line pl on pl.payout_line_id = e.payout_line_id
-           where l.producer_id = $1 and l.account = 'payable' and e.at >= $2 and e.at < $3
-           group by e.entry_id, pl.reference order by e.at, e.entry_id"#,
+           where l.producer_id = $1 and l.account = 'payable'
+           group by e.entry_id, e.at, e.event, e.order_id, pl.reference order by e.at, e.entry_id"#,
         producer_id,
         from,
         to
