@@ -265,47 +265,6 @@ pub async fn post(conn: &mut PgConnection, entries: &[Entry]) -> Result<usize, s
     Ok(new as usize)
 }
 
-/// An order's lines so far, as (account, component, amount) summed.
-pub async fn order_lines(
-    db: impl PgExecutor<'_>,
-    order_id: i64,
-) -> Result<Vec<(Account, Component, Vnd)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select l.account as "account: Account", l.component as "component: Component",
-                  sum(l.amount)::bigint as "amount!: Vnd"
-           from journal_line l join journal_entry e using (entry_id)
-           where e.order_id = $1 group by 1, 2 order by 1, 2"#,
-        order_id
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.account, r.component, r.amount))
-        .collect())
-}
-
-/// The lines of one posted entry, by key.
-pub async fn entry_lines(db: impl PgExecutor<'_>, key: &str) -> Result<Vec<Line>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select l.account as "account: Account", l.producer_id, l.component as "component: Component",
-                  l.amount as "amount: Vnd"
-           from journal_line l join journal_entry e using (entry_id) where e.key = $1"#,
-        key
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Line {
-            account: r.account,
-            producer: r.producer_id,
-            component: r.component,
-            amount: r.amount,
-        })
-        .collect())
-}
-
 /// A producer's balances, as it reads them: credits are what it is owed, so signs are turned.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct Balances {

@@ -25,6 +25,16 @@ impl Period {
         Some(Period { year, month })
     }
 
+    /// The month a page asks for (`?month=2026-11`), this month when it asks for none.
+    pub fn asked(q: Option<&str>) -> Result<Period, crate::error::AppError> {
+        match q.map(str::trim) {
+            None | Some("") => Ok(Period::containing(OffsetDateTime::now_utc())),
+            Some(m) => Period::parse(m).ok_or_else(|| {
+                crate::error::AppError::bad("bad_month", "Tháng không hợp lệ (ví dụ 2026-11).")
+            }),
+        }
+    }
+
     pub fn containing(t: OffsetDateTime) -> Period {
         let d = t.to_offset(VN_OFFSET).date();
         Period {
@@ -439,7 +449,12 @@ pub struct RunSummary {
     pub failed: i64,
 }
 
-pub async fn runs(pool: &PgPool, province: Option<i16>) -> Result<Vec<RunSummary>, sqlx::Error> {
+/// The latest 100 runs in scope, or the one run `only` (if in scope).
+pub async fn runs(
+    pool: &PgPool,
+    province: Option<i16>,
+    only: Option<i64>,
+) -> Result<Vec<RunSummary>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select r.payout_run_id, pv.name as province, r.province_code, r.run_on, u.display_name as "started_by?",
               count(l.*) as "lines!", coalesce(sum(l.amount), 0)::bigint as "total!: Vnd",
@@ -449,9 +464,10 @@ pub async fn runs(pool: &PgPool, province: Option<i16>) -> Result<Vec<RunSummary
            from payout_run r join province pv using (province_code)
            left join app_user u on u.user_id = r.started_by
            left join payout_line l using (payout_run_id)
-           where ($1::smallint is null or r.province_code = $1)
+           where ($1::smallint is null or r.province_code = $1) and ($2::bigint is null or r.payout_run_id = $2)
            group by r.payout_run_id, pv.name, u.display_name order by r.run_on desc, r.payout_run_id desc limit 100"#,
-        province
+        province,
+        only
     )
     .fetch_all(pool)
     .await?;
@@ -496,7 +512,7 @@ pub async fn run_lines(
     run_id: i64,
     province: Option<i16>,
 ) -> Result<Option<(RunSummary, Vec<PayoutRow>)>, sqlx::Error> {
-    let Some(summary) = runs_one(pool, run_id, province).await? else {
+    let Some(summary) = runs(pool, province, Some(run_id)).await?.pop() else {
         return Ok(None);
     };
     let rows = sqlx::query!(
@@ -535,17 +551,6 @@ pub async fn run_lines(
         })
         .collect();
     Ok(Some((summary, lines)))
-}
-
-async fn runs_one(
-    pool: &PgPool,
-    run_id: i64,
-    province: Option<i16>,
-) -> Result<Option<RunSummary>, sqlx::Error> {
-    Ok(runs(pool, province)
-        .await?
-        .into_iter()
-        .find(|r| r.run_id == run_id))
 }
 
 /// An inline SVG of a QR code.

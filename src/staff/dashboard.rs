@@ -842,17 +842,10 @@ pub async fn csv(
         }),
     )
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"ocop-{table}-{from}-{to}.csv\""),
-            ),
-        ],
+    Ok(crate::export::csv_download(
+        &format!("ocop-{table}-{from}-{to}.csv"),
         out,
-    )
-        .into_response())
+    ))
 }
 
 #[cfg(test)]

@@ -34,21 +34,13 @@ struct MoneyPage<'a> {
     notice: Option<&'static str>,
 }
 
-fn period_of(q: &MonthQuery) -> Result<Period, AppError> {
-    match q.month.as_deref() {
-        None | Some("") => Ok(Period::containing(OffsetDateTime::now_utc())),
-        Some(m) => Period::parse(m)
-            .ok_or_else(|| AppError::bad("bad_month", "Tháng không hợp lệ (ví dụ 2026-11).")),
-    }
-}
-
 pub(super) async fn money(
     State(state): State<AppState>,
     member: ProducerMember,
     session: Session,
     Query(q): Query<MonthQuery>,
 ) -> Result<Response, AppError> {
-    let period = period_of(&q)?;
+    let period = Period::asked(q.month.as_deref())?;
     let now = OffsetDateTime::now_utc();
     let balances = crate::ledger::producer_balances(&state.pool, member.producer_id).await?;
     let (year_from, _) = reports::year_bounds(Period::containing(now).year);
@@ -109,7 +101,7 @@ pub(super) async fn money_csv(
     member: ProducerMember,
     Query(q): Query<MonthQuery>,
 ) -> Result<Response, AppError> {
-    let period = period_of(&q)?;
+    let period = Period::asked(q.month.as_deref())?;
     let s = reports::statement(
         &state.pool,
         member.producer_id,

@@ -17,14 +17,6 @@ pub(super) struct MoneyQuery {
     ok: Option<String>,
 }
 
-fn period_of(q: &MoneyQuery) -> Result<Period, AppError> {
-    match q.month.as_deref() {
-        None | Some("") => Ok(Period::containing(OffsetDateTime::now_utc())),
-        Some(m) => Period::parse(m)
-            .ok_or_else(|| AppError::bad("bad_month", "Tháng không hợp lệ (ví dụ 2026-11).")),
-    }
-}
-
 /// A page shown again with a problem says so in its status.
 fn status_for(problem: Option<&str>) -> StatusCode {
     if problem.is_some() {
@@ -64,7 +56,7 @@ pub(super) async fn settlement(
     session: Session,
     Query(q): Query<MoneyQuery>,
 ) -> Result<Response, AppError> {
-    let period = period_of(&q)?;
+    let period = Period::asked(q.month.as_deref())?;
     settlement_view(
         &state,
         &staff,
@@ -186,7 +178,7 @@ pub(super) async fn payouts_page(
         })
         .collect();
     let page = PayoutsPage {
-        runs: reports::runs(&state.pool, staff.province).await?,
+        runs: reports::runs(&state.pool, staff.province, None).await?,
         provinces,
         notice: money_notice(q.ok.as_deref()),
     };
@@ -392,7 +384,7 @@ pub(super) async fn tax(
     session: Session,
     Query(q): Query<MoneyQuery>,
 ) -> Result<Response, AppError> {
-    let period = period_of(&q)?;
+    let period = Period::asked(q.month.as_deref())?;
     let rows = reports::withholding(&state.pool, period, staff.province).await?;
     let page = TaxPage {
         month: period.key(),
@@ -421,7 +413,7 @@ pub(super) async fn tax_csv(
     staff: Staff,
     Query(q): Query<MoneyQuery>,
 ) -> Result<Response, AppError> {
-    let period = period_of(&q)?;
+    let period = Period::asked(q.month.as_deref())?;
     let rows = reports::withholding(&state.pool, period, staff.province).await?;
     let out = crate::export::csv_document(
         &[
