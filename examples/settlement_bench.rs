@@ -104,10 +104,17 @@ async fn main() {
         done += n;
         eprintln!("ledger: {done} of {} orders", cli.orders);
     }
-    sqlx::query("analyze journal_entry; analyze journal_line")
+    // what the release job does every few minutes: fold the balance deltas posting appended
+    let t = Instant::now();
+    let folded = ocop_market::ledger::fold_balances(&pool).await.unwrap();
+    println!(
+        "balance deltas folded: {folded} in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    sqlx::raw_sql("analyze journal_entry; analyze journal_line; analyze producer_balance")
         .execute(&pool)
         .await
-        .ok();
+        .unwrap();
     let lines: i64 = sqlx::query_scalar("select count(*) from journal_line")
         .fetch_one(&pool)
         .await

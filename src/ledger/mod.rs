@@ -274,14 +274,18 @@ pub struct Balances {
     pub available: Vnd,
 }
 
+/// Read from the balance rollup (migration 0023) plus the deltas not folded yet, in one
+/// statement so both come from the same snapshot.
 pub async fn producer_balances(
     db: impl PgExecutor<'_>,
     producer_id: i64,
 ) -> Result<Balances, sqlx::Error> {
     let r = sqlx::query!(
-        r#"select coalesce(-sum(amount) filter (where account = 'held'), 0)::bigint as "held!: Vnd",
-                  coalesce(-sum(amount) filter (where account = 'payable'), 0)::bigint as "available!: Vnd"
-           from journal_line where producer_id = $1"#,
+        r#"select coalesce(sum(held), 0)::bigint as "held!: Vnd",
+                  coalesce(sum(payable), 0)::bigint as "available!: Vnd"
+           from (select held, payable from producer_balance where producer_id = $1
+                 union all
+                 select held, payable from producer_balance_delta where producer_id = $1) b"#,
         producer_id
     )
     .fetch_one(db)
@@ -290,6 +294,38 @@ pub async fn producer_balances(
         held: r.held,
         available: r.available,
     })
+}
+
+/// Folds the balance deltas posting appended into one row per producer. Safe with several
+/// instances: one folds at a time, and the others skip. Returns how many deltas were folded.
+pub async fn fold_balances(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mine: bool = sqlx::query_scalar!(
+        r#"select pg_try_advisory_xact_lock(hashtext('ocop.fold_balances')) as "v!""#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !mine {
+        return Ok(0);
+    }
+    // the delete sees this statement's snapshot only: a delta committed meanwhile waits for the
+    // next fold, and a reader's single statement sees either the delta or the folded row
+    let folded = sqlx::query_scalar!(
+        r#"with d as (
+               delete from producer_balance_delta returning producer_id, held, payable
+           ), f as (
+               insert into producer_balance (producer_id, held, payable)
+               select producer_id, sum(held), sum(payable) from d group by producer_id order by producer_id
+               on conflict (producer_id) do update
+                   set held = producer_balance.held + excluded.held,
+                       payable = producer_balance.payable + excluded.payable
+           )
+           select count(*) as "n!" from d"#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(folded as u64)
 }
 
 #[cfg(test)]

@@ -293,10 +293,13 @@ pub async fn start_run(
     };
     let lines = sqlx::query!(
         r#"with balance as (
-               select l.producer_id, -sum(l.amount) as available
-               from journal_line l join producer pr using (producer_id)
-               where l.account = 'payable' and pr.province_code = $2
-               group by l.producer_id
+               select b.producer_id, sum(b.payable) as available
+               from (select producer_id, payable from producer_balance
+                     union all
+                     select producer_id, payable from producer_balance_delta) b
+               join producer pr using (producer_id)
+               where pr.province_code = $2
+               group by b.producer_id
            )
            insert into payout_line (payout_run_id, producer_id, amount, bank_bin, account_no, holder_name)
            select $1, b.producer_id, b.available, a.bank_bin, a.account_no, a.holder_name

@@ -359,20 +359,48 @@ pub async fn overview(
     province: Option<i16>,
     month: Period,
 ) -> Result<Vec<Overview>, sqlx::Error> {
+    // balances from the rollup, money in flight from the open payout lines, the month's
+    // commission and tax from the daily rollup: none of it sums the ledger's history
     let rows = sqlx::query!(
-        r#"select e.province_code as "province_code!", pv.name as province,
-              coalesce(-sum(l.amount) filter (where l.account = 'held'), 0)::bigint as "held!: Vnd",
-              coalesce(-sum(l.amount) filter (where l.account = 'payable'), 0)::bigint as "owed!: Vnd",
-              coalesce(-sum(l.amount) filter (where l.account = 'payouts_in_flight'), 0)::bigint as "in_flight!: Vnd",
-              coalesce(-sum(l.amount) filter (where l.account = 'commission' and e.at >= $2 and e.at < $3), 0)::bigint as "commission!: Vnd",
-              coalesce(-sum(l.amount) filter (where l.account = 'vat_withheld' and e.at >= $2 and e.at < $3), 0)::bigint as "vat!: Vnd",
-              coalesce(-sum(l.amount) filter (where l.account = 'pit_withheld' and e.at >= $2 and e.at < $3), 0)::bigint as "pit!: Vnd"
-           from journal_entry e join journal_line l using (entry_id) join province pv on pv.province_code = e.province_code
-           where ($1::smallint is null or e.province_code = $1)
-           group by 1, 2 order by 2"#,
+        r#"with bal as (
+               select pr.province_code, sum(b.held) as held, sum(b.payable) as owed
+               from (select producer_id, held, payable from producer_balance
+                     union all
+                     select producer_id, held, payable from producer_balance_delta) b
+               join producer pr using (producer_id)
+               where ($1::smallint is null or pr.province_code = $1)
+               group by 1
+           ), flight as (
+               select pr.province_code, sum(l.amount) as in_flight
+               from payout_line l join producer pr using (producer_id)
+               where l.status = 'sent' and ($1::smallint is null or pr.province_code = $1)
+               group by 1
+           ), month as (
+               select province_code,
+                      -sum(amount) filter (where account = 'commission') as commission,
+                      -sum(amount) filter (where account = 'vat_withheld') as vat,
+                      -sum(amount) filter (where account = 'pit_withheld') as pit
+               from ledger_day
+               where day >= $2 and day < $3 and ($1::smallint is null or province_code = $1)
+               group by 1
+           )
+           select pv.province_code, pv.name as province,
+                  coalesce(bal.held, 0)::bigint as "held!: Vnd",
+                  coalesce(bal.owed, 0)::bigint as "owed!: Vnd",
+                  coalesce(flight.in_flight, 0)::bigint as "in_flight!: Vnd",
+                  coalesce(month.commission, 0)::bigint as "commission!: Vnd",
+                  coalesce(month.vat, 0)::bigint as "vat!: Vnd",
+                  coalesce(month.pit, 0)::bigint as "pit!: Vnd"
+           from province pv
+           left join bal using (province_code)
+           left join flight using (province_code)
+           left join month using (province_code)
+           where bal.province_code is not null or flight.province_code is not null
+              or month.province_code is not null
+           order by 2"#,
         province,
-        month.start(),
-        month.end()
+        month.first_day(),
+        month.next().first_day()
     )
     .fetch_all(pool)
     .await?;
