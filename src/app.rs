@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::orders::http::router())
         .merge(crate::payments::http::router())
         .merge(crate::payments::sandbox::router())
+        .merge(crate::shipping::http::router())
         .merge(crate::health::router())
         .merge(crate::alerts::router())
         .route("/metrics", get(crate::metrics::http::metrics))
@@ -198,6 +199,8 @@ pub enum StartError {
     SandboxWithRealSecrets(String),
     #[error("bad mail configuration: {0}")]
     Mail(String),
+    #[error("no HTTP client for the carriers: {0}")]
+    Http(String),
     #[error("cannot listen on {bind}: {source}")]
     Bind {
         bind: std::net::SocketAddr,
@@ -294,6 +297,11 @@ impl Application {
             media: crate::media::MediaStore::new(config.media_dir.clone()),
             cookie_key: Arc::new(cookie_key),
             payments: Arc::new(crate::payments::Providers::from_config(&config)),
+            carriers: Arc::new(crate::shipping::config::Carriers::from_config(&config)),
+            http: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(3))
+                .build()
+                .map_err(|e| StartError::Http(e.to_string()))?,
             visits: Arc::new(crate::visits::Visits::new(&config.database_url)),
             metrics: Arc::default(),
             config: Arc::new(config),
@@ -339,6 +347,10 @@ impl Application {
         let settlement = tokio::spawn(crate::settlement::release_forever(
             self.state.pool.clone(),
             Duration::from_secs(300),
+        ));
+        let shipments = tokio::spawn(crate::shipping::shipments::poll_forever(
+            self.state.clone(),
+            Duration::from_secs(60),
         ));
         let payouts = tokio::spawn(crate::settlement::payouts::weekly_forever(
             self.state.pool.clone(),
@@ -390,6 +402,7 @@ impl Application {
         alerts.abort();
         settlement.abort();
         payouts.abort();
+        shipments.abort();
         visits.abort();
         stats.abort();
         outbox.abort();

@@ -117,6 +117,55 @@ pub struct Config {
     /// (default 300; 60 in sandbox mode, so a person trying the flow does not wait long).
     #[arg(long, env = "RECONCILE_AFTER_SECS")]
     pub reconcile_after_secs: Option<u64>,
+    /// The sandbox carrier: a local stand-in a person clicks through (picked up, delivered,
+    /// failed, returned, cash remitted), sending the webhooks a carrier would. On for the demo.
+    #[arg(long, env = "SHIPPING_SANDBOX", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
+    pub shipping_sandbox: bool,
+    /// GHN: API token, shop id and base URL (staging: https://dev-online-gateway.ghn.vn/shiip/public-api).
+    #[arg(long, env = "GHN_TOKEN", hide_env_values = true)]
+    pub ghn_token: Option<String>,
+    #[arg(long, env = "GHN_SHOP_ID")]
+    pub ghn_shop_id: Option<String>,
+    #[arg(
+        long,
+        env = "GHN_URL",
+        default_value = "https://online-gateway.ghn.vn/shiip/public-api"
+    )]
+    pub ghn_url: String,
+    /// GHTK: API token, partner code (`X-Client-Source`) and base URL.
+    #[arg(long, env = "GHTK_TOKEN", hide_env_values = true)]
+    pub ghtk_token: Option<String>,
+    #[arg(long, env = "GHTK_CLIENT_SOURCE")]
+    pub ghtk_client_source: Option<String>,
+    #[arg(
+        long,
+        env = "GHTK_URL",
+        default_value = "https://services.giaohangtietkiem.vn"
+    )]
+    pub ghtk_url: String,
+    /// Viettel Post: partner login, base URL, label print page, and the webhook's shared token.
+    #[arg(long, env = "VTP_USERNAME")]
+    pub vtp_username: Option<String>,
+    #[arg(long, env = "VTP_PASSWORD", hide_env_values = true)]
+    pub vtp_password: Option<String>,
+    #[arg(
+        long,
+        env = "VTP_URL",
+        default_value = "https://partner.viettelpost.vn"
+    )]
+    pub vtp_url: String,
+    #[arg(
+        long,
+        env = "VTP_PRINT_URL",
+        default_value = "https://digitalize.viettelpost.vn/DigitalizePrint/report.do"
+    )]
+    pub vtp_print_url: String,
+    #[arg(long, env = "VTP_WEBHOOK_TOKEN", hide_env_values = true)]
+    pub vtp_webhook_token: Option<String>,
+    /// The whole budget for asking every carrier's fee at checkout, in milliseconds; a carrier
+    /// slower than this is left out and the flat table applies if none answers.
+    #[arg(long, env = "QUOTE_TIMEOUT_MS", default_value_t = 2000)]
+    pub quote_timeout_ms: u64,
     /// Compute the dashboards from the orders on every request instead of the sales rollups
     /// (for the benchmark that shows what the rollups are worth; slow at national scale).
     #[arg(long, env = "STATS_FROM_ORDERS", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]

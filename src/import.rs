@@ -26,7 +26,9 @@ pub const COLUMNS: &[&str] = &[
     "unit",
     "story",
 ];
-const OPTIONAL: &[&str] = &["story"];
+/// Columns a file may leave out: the story, and the package's weight (g) and size (cm, "20x15x10")
+/// the carriers quote by. Left out or empty, what the product has is kept.
+const OPTIONAL: &[&str] = &["story", "weight_grams", "size_cm"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -96,6 +98,8 @@ struct Row {
     stock: i32,
     unit: String,
     story: String,
+    weight_grams: Option<i32>,
+    dims_cm: Option<(i16, i16, i16)>,
 }
 
 pub async fn import_file(
@@ -318,6 +322,33 @@ fn parse_row(raw: &RawRow, admin: &crate::catalog::snapshot::Admin) -> Result<Ro
     if unit.chars().count() > 40 {
         reasons.push("đơn vị tính dài quá 40 ký tự".into());
     }
+    let weight_grams = match get("weight_grams").replace(['.', ' '], "") {
+        w if w.is_empty() => None,
+        w => {
+            let g = w
+                .parse::<i32>()
+                .ok()
+                .filter(|g| (1..=1_000_000).contains(g));
+            if g.is_none() {
+                reasons.push(format!(
+                    "khối lượng \"{w}\" phải là số gam từ 1 đến 1.000.000"
+                ));
+            }
+            g
+        }
+    };
+    let dims_cm = match get("size_cm") {
+        "" => None,
+        d => {
+            let dims = crate::producer::parse_dims(d);
+            if dims.is_none() {
+                reasons.push(format!(
+                    "kích thước \"{d}\" phải có dạng dài x rộng x cao, mỗi số từ 1 đến 200 cm"
+                ));
+            }
+            dims
+        }
+    };
     if !reasons.is_empty() {
         return Err(reasons.join("; "));
     }
@@ -335,6 +366,8 @@ fn parse_row(raw: &RawRow, admin: &crate::catalog::snapshot::Admin) -> Result<Ro
         stock: stock.expect("checked"),
         unit,
         story: get("story").to_string(),
+        weight_grams,
+        dims_cm,
     })
 }
 
@@ -455,7 +488,8 @@ async fn write_row(pool: &PgPool, row: &Row, province_name: &str) -> Result<Outc
         }
     };
     let product = sqlx::query!(
-        "select product_id, sector, price_vnd, stock, unit, story from product where producer_id = $1 and lower(name) = lower($2)",
+        "select product_id, sector, price_vnd, stock, unit, story, weight_grams, length_cm, width_cm, height_cm
+         from product where producer_id = $1 and lower(name) = lower($2)",
         producer_id,
         row.product_name
     )
@@ -467,16 +501,27 @@ async fn write_row(pool: &PgPool, row: &Row, province_name: &str) -> Result<Outc
                 && p.price_vnd == row.price_vnd
                 && p.stock == row.stock
                 && p.unit == row.unit
-                && p.story == row.story;
+                && p.story == row.story
+                && row.weight_grams.is_none_or(|w| p.weight_grams == Some(w))
+                && row.dims_cm.is_none_or(|d| {
+                    (p.length_cm, p.width_cm, p.height_cm) == (Some(d.0), Some(d.1), Some(d.2))
+                });
             if !same {
                 sqlx::query!(
-                    "update product set sector = $2, price_vnd = $3, stock = $4, unit = $5, story = $6 where product_id = $1",
+                    "update product set sector = $2, price_vnd = $3, stock = $4, unit = $5, story = $6,
+                         weight_grams = coalesce($7, weight_grams), length_cm = coalesce($8, length_cm),
+                         width_cm = coalesce($9, width_cm), height_cm = coalesce($10, height_cm)
+                     where product_id = $1",
                     p.product_id,
                     row.sector.key(),
                     row.price_vnd,
                     row.stock,
                     row.unit,
-                    row.story
+                    row.story,
+                    row.weight_grams,
+                    row.dims_cm.map(|d| d.0),
+                    row.dims_cm.map(|d| d.1),
+                    row.dims_cm.map(|d| d.2)
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -489,8 +534,9 @@ async fn write_row(pool: &PgPool, row: &Row, province_name: &str) -> Result<Outc
             created = true;
             let image = format!("/img/demo/{slug}.svg");
             sqlx::query_scalar!(
-                r#"insert into product (producer_id, slug, name, sector, story, price_vnd, stock, unit, images)
-                   values ($1, $2, $3, $4, $5, $6, $7, $8, array[$9]) returning product_id"#,
+                r#"insert into product (producer_id, slug, name, sector, story, price_vnd, stock, unit, images,
+                                        weight_grams, length_cm, width_cm, height_cm)
+                   values ($1, $2, $3, $4, $5, $6, $7, $8, array[$9], $10, $11, $12, $13) returning product_id"#,
                 producer_id,
                 slug,
                 row.product_name,
@@ -500,6 +546,10 @@ async fn write_row(pool: &PgPool, row: &Row, province_name: &str) -> Result<Outc
                 row.stock,
                 row.unit,
                 image,
+                row.weight_grams,
+                row.dims_cm.map(|d| d.0),
+                row.dims_cm.map(|d| d.1),
+                row.dims_cm.map(|d| d.2),
             )
             .fetch_one(&mut *tx)
             .await?

@@ -30,6 +30,7 @@ pub mod render;
 pub mod search;
 pub mod seed;
 pub mod settlement;
+pub mod shipping;
 pub mod staff;
 pub mod state;
 pub mod stats;

@@ -69,6 +69,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             // the demo pays offline: simulated provider pages that sign real callbacks
             let mut config = config;
             config.payment_sandbox = true;
+            config.shipping_sandbox = true;
             let pool = pool(&config).await?;
             let summary = ocop_market::seed::demo(&pool)
                 .await

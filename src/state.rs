@@ -24,6 +24,10 @@ pub struct AppState {
     pub cookie_key: Arc<Vec<u8>>,
     /// payment providers' accounts and secrets (never logged)
     pub payments: Arc<crate::payments::config::Providers>,
+    /// carriers' accounts (never logged)
+    pub carriers: Arc<crate::shipping::config::Carriers>,
+    /// one HTTP client for outside providers (its connections are reused)
+    pub http: reqwest::Client,
     /// page views not yet moved to Redis (a few seconds' worth)
     pub visits: Arc<crate::visits::Visits>,
     /// request counts and latencies of this instance, for `/metrics`

@@ -153,6 +153,8 @@ pub struct Product {
     pub stock: i32,
     pub unit: String,
     pub weight_grams: Option<i32>,
+    /// length, width, height in cm, when the producer gave them
+    pub dims_cm: Option<(i16, i16, i16)>,
     pub images: Vec<String>,
     pub hidden: bool,
     pub created_at: OffsetDateTime,
@@ -589,7 +591,7 @@ async fn load_products(
     let rows = sqlx::query!(
         r#"
         select p.product_id, p.producer_id, p.slug, p.name, p.sector, p.story, p.price_vnd as "price_vnd: Vnd", p.stock, p.unit,
-               p.weight_grams, p.images, p.hidden, p.created_at,
+               p.weight_grams, p.length_cm, p.width_cm, p.height_cm, p.images, p.hidden, p.created_at,
                c.stars as "stars?", c.awarding_level as "awarding_level?", c.awarding_body as "awarding_body?",
                c.decision_number as "decision_number?", c.issued_on as "issued_on?", c.expires_on as "expires_on?",
                c.potential_five_star as "potential_five_star?", c.revoked_on, c.revoked_reason,
@@ -650,6 +652,10 @@ async fn load_products(
                 stock: r.stock,
                 unit: r.unit,
                 weight_grams: r.weight_grams,
+                dims_cm: match (r.length_cm, r.width_cm, r.height_cm) {
+                    (Some(l), Some(w), Some(h)) => Some((l, w, h)),
+                    _ => None,
+                },
                 images: r.images,
                 hidden: r.hidden,
                 created_at: r.created_at,

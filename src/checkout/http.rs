@@ -1,7 +1,8 @@
 //! `/checkout`: the address, the payment method, the totals, and placing the order.
 
 use super::{
-    Delivery, Errors, PaymentMethod, PlaceError, SeenLine, ShippingRule, place_order, price_cart,
+    Delivery, Errors, PaymentMethod, PlaceError, SeenLine, ShippingRule, place_order_shipped,
+    price_cart,
 };
 use crate::auth::{Session, load_user};
 use crate::cart::Cart;
@@ -72,6 +73,25 @@ async fn render_checkout(
     token: &str,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    render_with(
+        state, session, cart, values, errors, problems, None, token, status,
+    )
+    .await
+}
+
+/// The checkout page, with a notice above the form when something needs the shopper's eye.
+#[allow(clippy::too_many_arguments)]
+async fn render_with(
+    state: &AppState,
+    session: &Session,
+    cart: &Cart,
+    values: &BTreeMap<String, String>,
+    errors: &Errors,
+    problems: &[String],
+    notice: Option<&str>,
+    token: &str,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let lines = cart.lines(state).await?;
     let snapshot = state.catalog.snapshot();
     let addresses = match cart.user_id {
@@ -91,12 +111,37 @@ async fn render_checkout(
         .get("province")
         .and_then(|p| p.parse::<i16>().ok())
         .filter(|p| snapshot.admin.province(*p).is_some());
-    let priced = price_cart(
+    let mut priced = price_cart(
         &snapshot,
         &lines,
         to,
         ShippingRule::from_config(&state.config),
     );
+    // with the commune known, the carriers quote each parcel (within their time budget)
+    let commune = to.and_then(|p| {
+        values
+            .get("commune")
+            .and_then(|c| c.parse::<i32>().ok())
+            .filter(|c| {
+                snapshot
+                    .admin
+                    .commune(*c)
+                    .is_some_and(|c| c.province_code == p)
+            })
+            .map(|c| (p, c))
+    });
+    if let Some((province, commune)) = commune {
+        let legs = super::legs(&snapshot, &priced, province, commune);
+        if !legs.is_empty() {
+            let offers = crate::shipping::quotes::offers(state, &legs).await;
+            super::apply_offers(
+                &mut priced,
+                offers,
+                |producer| values.get(&format!("ship_{producer}")).cloned(),
+                snapshot.day,
+            );
+        }
+    }
     if priced.count == 0 && problems.is_empty() {
         return Ok(Redirect::to("/cart").into_response());
     }
@@ -116,6 +161,8 @@ async fn render_checkout(
         "addresses": addresses,
         "methods": methods,
         "destination_known": to.is_some(),
+        "quoted_for": commune.map(|c| c.1),
+        "notice": notice,
     });
     let mut page = page;
     if let (Some(page), Value::Object(picker)) = (page.as_object_mut(), snapshot.admin.picker(to)) {
@@ -233,8 +280,47 @@ async fn place(
                 "Giỏ hàng gửi lên không hợp lệ. Vui lòng tải lại trang thanh toán.",
             )
         })?;
+    // fees for a commune the shopper has not seen quoted are shown before anything is placed
+    let quoted_for = values.get("quoted_for").and_then(|c| c.parse::<i32>().ok());
+    if !state.carriers.available().is_empty() && quoted_for != Some(delivery.commune_code) {
+        return render_with(
+            &state,
+            &session,
+            &cart,
+            &values,
+            &Errors::new(),
+            &[],
+            Some("Phí giao hàng đã được tính cho địa chỉ này. Vui lòng chọn đơn vị vận chuyển rồi bấm Đặt hàng."),
+            &token,
+            StatusCode::OK,
+        )
+        .await;
+    }
     let rule = ShippingRule::from_config(&state.config);
-    match place_order(
+    let accepted = match accepted_offers(&state, &values, &delivery, &seen).await {
+        Ok(a) => a,
+        Err(problem) => {
+            for (k, _) in values
+                .clone()
+                .iter()
+                .filter(|(k, _)| k.starts_with("ship_"))
+            {
+                values.remove(k);
+            }
+            return render_checkout(
+                &state,
+                &session,
+                &cart,
+                &values,
+                &Errors::new(),
+                &[problem],
+                &token,
+                StatusCode::CONFLICT,
+            )
+            .await;
+        }
+    };
+    match place_order_shipped(
         &state.pool,
         rule,
         state.config.order_payment_minutes,
@@ -242,6 +328,7 @@ async fn place(
         cart.user_id,
         &delivery,
         &seen,
+        &accepted,
     )
     .await
     {
@@ -302,6 +389,50 @@ async fn place(
         Err(PlaceError::Empty) => Ok(Redirect::to("/cart").into_response()),
         Err(PlaceError::Database(e)) => Err(e.into()),
     }
+}
+
+/// The carrier offers the form names (`ship_<producer>`), each checked to be one shown for this
+/// producer, this commune and this parcel, and still kept. Anything else is refused with a
+/// sentence for the shopper: the page shows the fees as they are now.
+async fn accepted_offers(
+    state: &AppState,
+    values: &BTreeMap<String, String>,
+    delivery: &Delivery,
+    seen: &[SeenLine],
+) -> Result<BTreeMap<i64, crate::shipping::quotes::Offer>, String> {
+    const STALE: &str = "Phí giao hàng vừa được tính lại (báo giá cũ đã hết hạn hoặc giỏ hàng đã đổi). Vui lòng xem phí mới rồi bấm Đặt hàng.";
+    let snapshot = state.catalog.snapshot();
+    // the parcels as the seen lines make them
+    let lines: Vec<(i64, u32)> = seen.iter().map(|l| (l.product_id, l.quantity)).collect();
+    let rule = ShippingRule::from_config(&state.config);
+    let priced = price_cart(&snapshot, &lines, Some(delivery.province_code), rule);
+    let legs = super::legs(
+        &snapshot,
+        &priced,
+        delivery.province_code,
+        delivery.commune_code,
+    );
+    let mut out = BTreeMap::new();
+    for (key, id) in values {
+        let Some(producer) = key
+            .strip_prefix("ship_")
+            .and_then(|p| p.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        let offer = crate::shipping::quotes::accepted(state, id)
+            .await
+            .ok_or_else(|| STALE.to_string())?;
+        let leg = legs.iter().find(|l| l.producer_id == producer);
+        let fits = offer.producer_id == producer
+            && offer.to_commune == delivery.commune_code
+            && leg.is_some_and(|l| l.parcel.band_g() == offer.band_g);
+        if !fits {
+            return Err(STALE.to_string());
+        }
+        out.insert(producer, offer);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ pub mod http;
 
 use crate::catalog::snapshot::Snapshot;
 use crate::domain::{Sector, Vnd, vn_today};
+use crate::shipping::Piece;
+use crate::shipping::quotes::{Leg, Offer};
 use serde::Serialize;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
@@ -28,9 +30,14 @@ impl ShippingRule {
         }
     }
 
+    /// A part worth this much ships free to the shopper.
+    pub fn ships_free(&self, subtotal: Vnd) -> bool {
+        self.free_from > Vnd::default() && subtotal >= self.free_from
+    }
+
     /// The fee for one producer's part; `to` unknown means the other-province fee (an upper bound).
     pub fn fee(&self, from: i16, to: Option<i16>, subtotal: Vnd, ships_goods: bool) -> Vnd {
-        if !ships_goods || (self.free_from > Vnd::default() && subtotal >= self.free_from) {
+        if !ships_goods || self.ships_free(subtotal) {
             Vnd::default()
         } else if to == Some(from) {
             self.same_province
@@ -128,6 +135,12 @@ pub struct CartGroup {
     pub shipping_fee: Vnd,
     /// when the parcel is expected, once the destination is known (goods only)
     pub arrives: Option<Window>,
+    /// the carriers' prices for this parcel (cheapest first), once the commune is known
+    pub offers: Vec<crate::shipping::quotes::Offer>,
+    /// the offer the fee comes from
+    pub chosen: Option<String>,
+    /// the parcel ships free (the producer bears the carrier's fee)
+    pub ships_free: bool,
 }
 
 #[derive(Debug, Serialize, Clone, Default)]
@@ -190,6 +203,9 @@ pub fn price_cart(
                 subtotal: Vnd::default(),
                 shipping_fee: Vnd::default(),
                 arrives: None,
+                offers: vec![],
+                chosen: None,
+                ships_free: false,
             });
         let price = p.price_vnd;
         cart.count += qty;
@@ -222,6 +238,7 @@ pub fn price_cart(
         );
         group.subtotal = quote.subtotal;
         group.shipping_fee = quote.shipping_fee;
+        group.ships_free = quote.ships && rule.ships_free(quote.subtotal);
         group.arrives =
             (quote.ships && to.is_some()).then(|| rule.arrives(s.day, producer.province_code, to));
         cart.goods_total += group.subtotal;
@@ -230,6 +247,71 @@ pub fn price_cart(
     }
     cart.grand_total = cart.goods_total + cart.shipping_total;
     cart
+}
+
+/// Each producer parcel of a priced cart, for the carriers to quote: its pieces weighed as the
+/// producer entered them (or by unit), from the producer's commune to the shopper's.
+pub fn legs(s: &Snapshot, cart: &PricedCart, to_province: i16, to_commune: i32) -> Vec<Leg> {
+    cart.groups
+        .iter()
+        .filter_map(|g| {
+            let producer = s.producers.get(&g.producer_id)?;
+            let pieces: Vec<Piece> = g
+                .lines
+                .iter()
+                .filter(|l| l.problem.is_none())
+                .filter_map(|l| {
+                    let p = s.products.get(&l.product_id)?;
+                    p.sector.ships_goods().then(|| {
+                        Piece::new(p.weight_grams, p.dims_cm, &p.unit, l.quantity, l.price)
+                    })
+                })
+                .collect();
+            (!pieces.is_empty()).then(|| Leg {
+                producer_id: g.producer_id,
+                from_province: producer.province_code,
+                from_commune: producer.commune_code,
+                to_province,
+                to_commune,
+                parcel: crate::shipping::parcel(&pieces, Vnd::ZERO),
+            })
+        })
+        .collect()
+}
+
+/// Puts the carriers' offers on a priced cart: each parcel's fee is its chosen offer's (the one
+/// the shopper picked, or the cheapest), or nothing when it ships free; the delivery window is the
+/// carrier's. Parcels no carrier quoted keep the flat table.
+pub fn apply_offers(
+    cart: &mut PricedCart,
+    mut offers: BTreeMap<i64, Vec<Offer>>,
+    picked: impl Fn(i64) -> Option<String>,
+    today: time::Date,
+) {
+    cart.shipping_total = Vnd::ZERO;
+    for g in &mut cart.groups {
+        if let Some(list) = offers.remove(&g.producer_id).filter(|l| !l.is_empty()) {
+            let chosen = picked(g.producer_id)
+                .and_then(|id| list.iter().find(|o| o.id == id))
+                .unwrap_or(&list[0])
+                .clone();
+            if !g.ships_free {
+                g.shipping_fee = chosen.fee;
+            }
+            if let Some((fast, slow)) = chosen.days {
+                // a day to pack, then the carrier's days
+                let after = |d: u8| today.saturating_add(time::Duration::days(i64::from(d) + 1));
+                g.arrives = Some(Window {
+                    from: after(fast),
+                    to: after(slow),
+                });
+            }
+            g.chosen = Some(chosen.id.clone());
+            g.offers = list;
+        }
+        cart.shipping_total += g.shipping_fee;
+    }
+    cart.grand_total = cart.goods_total + cart.shipping_total;
 }
 
 /// Who receives the order and how they pay: parsed and checked at the edge.
@@ -434,6 +516,34 @@ pub async fn place_order(
     delivery: &Delivery,
     seen: &[SeenLine],
 ) -> Result<Placed, PlaceError> {
+    let none = BTreeMap::new();
+    place_order_shipped(
+        pool,
+        rule,
+        pay_minutes,
+        token,
+        user_id,
+        delivery,
+        seen,
+        &none,
+    )
+    .await
+}
+
+/// `place_order` with the carrier offers the shopper accepted, per producer (checked by the
+/// caller to be for this destination and parcel): each such part takes the offer's fee as it
+/// was shown (nothing when it ships free, and then the producer bears the carrier's fee).
+#[allow(clippy::too_many_arguments)]
+pub async fn place_order_shipped(
+    pool: &PgPool,
+    rule: ShippingRule,
+    pay_minutes: i64,
+    token: &str,
+    user_id: Option<i64>,
+    delivery: &Delivery,
+    seen: &[SeenLine],
+    accepted: &BTreeMap<i64, Offer>,
+) -> Result<Placed, PlaceError> {
     if seen.is_empty() {
         return Err(PlaceError::Empty);
     }
@@ -547,7 +657,17 @@ pub async fn place_order(
                 )
             }),
         );
-        parts.push((*producer, quote.subtotal, quote.shipping_fee, lines));
+        let offer = accepted.get(producer).filter(|_| quote.ships);
+        let fee = match offer {
+            Some(o) if !rule.ships_free(quote.subtotal) => o.fee,
+            _ => quote.shipping_fee,
+        };
+        let paid_by = if quote.ships && rule.ships_free(quote.subtotal) {
+            "producer"
+        } else {
+            "shopper"
+        };
+        parts.push((*producer, quote.subtotal, fee, lines, offer, paid_by));
     }
     let goods: Vnd = parts.iter().map(|p| p.1).sum();
     let shipping: Vnd = parts.iter().map(|p| p.2).sum();
@@ -592,15 +712,23 @@ pub async fn place_order(
         crate::orders::Status::Placed
     }
     .key();
-    for (producer, subtotal, fee, lines) in parts {
+    for (producer, subtotal, fee, lines, offer, paid_by) in parts {
         let order_id = sqlx::query_scalar!(
-            "insert into shop_order (order_group_id, producer_id, status, goods_total, shipping_fee)
-             values ($1, $2, $3, $4, $5) returning order_id",
+            "insert into shop_order (order_group_id, producer_id, status, goods_total, shipping_fee,
+                 ship_carrier, ship_service, ship_quote_id, ship_quote_fee, ship_days_min, ship_days_max, shipping_paid_by)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning order_id",
             group.order_group_id,
             producer,
             status,
             subtotal.amount(),
-            fee.amount()
+            fee.amount(),
+            offer.map(|o| o.carrier.key()),
+            offer.map(|o| o.service.as_str()),
+            offer.map(|o| o.id.as_str()),
+            offer.map(|o| o.fee.amount()),
+            offer.and_then(|o| o.days).map(|d| i16::from(d.0)),
+            offer.and_then(|o| o.days).map(|d| i16::from(d.1)),
+            paid_by
         )
         .fetch_one(&mut *tx)
         .await?;

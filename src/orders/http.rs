@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/producer/orders", get(producer_orders))
         .route("/producer/orders/{id}", get(producer_order))
         .route("/producer/orders/{id}/action", post(producer_action))
+        .route("/producer/orders/{id}/label", get(producer_label))
 }
 
 impl From<TransitionError> for AppError {
@@ -611,7 +612,21 @@ struct ProducerOrderPage<'a> {
     can_ship: bool,
     can_deliver: bool,
     can_cancel: bool,
+    /// the parcel came back and the carrier has not said so (or it was sent by hand)
+    can_mark_returned: bool,
+    /// the carrier's shipment, with what it said
+    shipment: Option<crate::shipping::shipments::View>,
+    /// the carriers this producer's province offers, the shopper's pick first
+    carriers: Vec<CarrierChoice>,
     mistake: Option<MistakeView<'a>>,
+}
+
+#[derive(Serialize)]
+struct CarrierChoice {
+    key: &'static str,
+    name: &'static str,
+    /// the shopper picked it (and paid its quote)
+    chosen: bool,
 }
 
 /// What was typed in the form that came back, and what is wrong with it.
@@ -658,8 +673,39 @@ async fn producer_order_page(
         .next()
         .ok_or(AppError::NotFound)?;
     let status = order.status;
+    let shipment = crate::shipping::shipments::for_order(&state.pool, id).await?;
+    let carriers = if status == Status::Confirmed
+        && shipment.as_ref().is_none_or(|s| s.state == "failed")
+    {
+        let chosen = sqlx::query_scalar!(
+            r#"select ship_carrier as "c: crate::shipping::CarrierId" from shop_order where order_id = $1"#,
+            id
+        )
+        .fetch_one(&state.pool)
+        .await?;
+        let mut list: Vec<CarrierChoice> =
+            crate::shipping::quotes::enabled(state, member.province_code)
+                .await?
+                .into_iter()
+                .map(|c| CarrierChoice {
+                    key: c.key(),
+                    name: c.name(),
+                    chosen: Some(c) == chosen,
+                })
+                .collect();
+        list.sort_by_key(|c| !c.chosen);
+        list
+    } else {
+        vec![]
+    };
+    let shipment_active = shipment
+        .as_ref()
+        .is_some_and(|s| s.state == "active" || s.state == "done");
     // the group's code is the shopper's: a producer sees its own part by its own number
     let page = ProducerOrderPage {
+        can_mark_returned: status.allows(Status::Returned, Actor::Producer),
+        shipment,
+        carriers,
         member,
         csrf: &session.data.csrf,
         buyer_name: o.buyer_name,
@@ -669,7 +715,8 @@ async fn producer_order_page(
         address: format!("{}, {}, {}", o.street, o.commune_name, o.province_name),
         method: o.payment_method.label(),
         can_confirm: status.allows(Status::Confirmed, Actor::Producer),
-        can_ship: status.allows(Status::Shipped, Actor::Producer),
+        // sent by hand, unless a carrier has the parcel
+        can_ship: status.allows(Status::Shipped, Actor::Producer) && !shipment_active,
         can_deliver: status.allows(Status::Delivered, Actor::Producer),
         can_cancel: status.allows(Status::Cancelled, Actor::Producer),
         order,
@@ -704,10 +751,14 @@ async fn producer_action(
     Id(id): Id,
     CheckedForm { form, session }: CheckedForm<ActionForm>,
 ) -> Result<Response, AppError> {
+    if form.action == "book" {
+        return book(&state, &member, &session, id, &form).await;
+    }
     let to = match form.action.as_str() {
         "confirm" => Status::Confirmed,
         "ship" => Status::Shipped,
         "deliver" => Status::Delivered,
+        "returned" => Status::Returned,
         "cancel" => Status::Cancelled,
         _ => return Err(AppError::bad("bad_action", "Thao tác không hợp lệ.")),
     };
@@ -752,11 +803,107 @@ async fn producer_action(
         Err(e) => return Err(e.into()),
     }
     tx.commit().await?;
-    if to == Status::Cancelled {
+    if matches!(to, Status::Cancelled | Status::Returned) {
         refresh_products_of(&state, id).await;
     }
     super::notify::change(&state, id, to).await;
     Ok(Redirect::to(&format!("/producer/orders/{id}")).into_response())
+}
+
+/// Books the carrier the producer chose for a confirmed order. A refusal or a carrier that does
+/// not answer comes back beside the form, with nothing made twice on a retry.
+async fn book(
+    state: &AppState,
+    member: &ProducerMember,
+    session: &Session,
+    id: i64,
+    form: &ActionForm,
+) -> Result<Response, AppError> {
+    use crate::shipping::shipments::{Made, create};
+    let carrier = form
+        .carrier
+        .as_deref()
+        .and_then(crate::shipping::CarrierId::from_key);
+    let offered = crate::shipping::quotes::enabled(state, member.province_code).await?;
+    let Some(carrier) = carrier.filter(|c| offered.contains(c)) else {
+        let mistake = Mistake {
+            action: "book",
+            form,
+            message: "Vui lòng chọn một đơn vị vận chuyển trong danh sách.",
+        };
+        return producer_order_page(state, member, session, id, Some(mistake)).await;
+    };
+    let made = create(
+        state,
+        member.producer_id,
+        id,
+        carrier,
+        Some(member.user.user_id),
+    )
+    .await?;
+    match made {
+        Made::Active { .. } | Made::InProgress => {
+            Ok(Redirect::to(&format!("/producer/orders/{id}")).into_response())
+        }
+        Made::Failed { message, retryable } => {
+            let message = if retryable {
+                format!(
+                    "Chưa tạo được vận đơn: {message}. Bạn có thể thử lại; vận đơn sẽ không bị tạo hai lần."
+                )
+            } else {
+                format!("Chưa tạo được vận đơn: {message}")
+            };
+            let mistake = Mistake {
+                action: "book",
+                form,
+                message: &message,
+            };
+            producer_order_page(state, member, session, id, Some(mistake)).await
+        }
+    }
+}
+
+/// The shipping label: the carrier's print page, or its PDF.
+async fn producer_label(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    Id(id): Id,
+) -> Result<Response, AppError> {
+    let s = sqlx::query!(
+        r#"select s.carrier as "carrier: crate::shipping::CarrierId", s.tracking as "tracking!"
+           from shipment s join shop_order o using (order_id)
+           where s.order_id = $1 and o.producer_id = $2 and s.state in ('active', 'done')"#,
+        id,
+        member.producer_id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    match crate::shipping::shipments::labels(&state, s.carrier, &[s.tracking]).await {
+        Ok(mut labels) => match labels.pop() {
+            Some(crate::shipping::carriers::Label::Url(url)) => {
+                Ok(Redirect::to(&url).into_response())
+            }
+            Some(crate::shipping::carriers::Label::Pdf(pdf)) => Ok((
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "application/pdf".to_string(),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("inline; filename=\"nhan-don-{id}.pdf\""),
+                    ),
+                ],
+                pdf,
+            )
+                .into_response()),
+            None => Err(AppError::NotFound),
+        },
+        Err(e) => Err(AppError::Unavailable(format!(
+            "Chưa lấy được nhãn: {e}. Vui lòng thử lại."
+        ))),
+    }
 }
 
 /// This instance shows returned stock at once; the others follow the change notification.

@@ -20,6 +20,10 @@ pub enum Status {
     Confirmed,
     Shipped,
     Delivered,
+    /// the carrier could not deliver: the parcel is on its way back to the producer
+    Returning,
+    /// the parcel is back with the producer
+    Returned,
     Cancelled,
     Refunded,
 }
@@ -33,6 +37,8 @@ pub enum Actor {
     Expiry,
     Payment,
     Staff,
+    /// the carrier's tracking (webhook or status query)
+    Carrier,
 }
 
 impl Actor {
@@ -43,6 +49,7 @@ impl Actor {
             Actor::Expiry => "expiry",
             Actor::Payment => "payment",
             Actor::Staff => "staff",
+            Actor::Carrier => "carrier",
         }
     }
 
@@ -54,18 +61,21 @@ impl Actor {
             Actor::Expiry => "Hệ thống (quá hạn thanh toán)",
             Actor::Payment => "Cổng thanh toán",
             Actor::Staff => "Cán bộ",
+            Actor::Carrier => "Đơn vị vận chuyển",
         }
     }
 }
 
 impl Status {
-    pub const ALL: [Status; 8] = [
+    pub const ALL: [Status; 10] = [
         Status::PendingPayment,
         Status::Placed,
         Status::Paid,
         Status::Confirmed,
         Status::Shipped,
         Status::Delivered,
+        Status::Returning,
+        Status::Returned,
         Status::Cancelled,
         Status::Refunded,
     ];
@@ -78,6 +88,8 @@ impl Status {
             Status::Confirmed => "confirmed",
             Status::Shipped => "shipped",
             Status::Delivered => "delivered",
+            Status::Returning => "returning",
+            Status::Returned => "returned",
             Status::Cancelled => "cancelled",
             Status::Refunded => "refunded",
         }
@@ -95,6 +107,8 @@ impl Status {
             Status::Confirmed => "Đã xác nhận, đang chuẩn bị hàng",
             Status::Shipped => "Đang giao",
             Status::Delivered => "Đã giao",
+            Status::Returning => "Giao không thành công, đang hoàn về người bán",
+            Status::Returned => "Đã hoàn hàng về người bán",
             Status::Cancelled => "Đã huỷ",
             Status::Refunded => "Đã hoàn tiền",
         }
@@ -120,9 +134,14 @@ impl Status {
                     S::Cancelled,
                     A::Shopper | A::Producer | A::Staff
                 )
-                | (S::Confirmed, S::Shipped, A::Producer)
-                | (S::Shipped, S::Delivered, A::Producer)
-                | (S::Cancelled | S::Delivered, S::Refunded, A::Staff)
+                | (S::Confirmed, S::Shipped, A::Producer | A::Carrier)
+                | (S::Shipped, S::Delivered, A::Producer | A::Carrier)
+                | (S::Shipped, S::Returning, A::Carrier)
+                | (S::Shipped | S::Returning, S::Returned, A::Carrier)
+                // the producer says the parcel came back (one it sent itself, or one the carrier
+                // has not reported)
+                | (S::Returning, S::Returned, A::Producer | A::Staff)
+                | (S::Cancelled | S::Delivered | S::Returned, S::Refunded, A::Staff)
         )
     }
 
@@ -132,13 +151,15 @@ impl Status {
         match to {
             Status::Paid | Status::Delivered | Status::Refunded => true,
             Status::Cancelled => matches!(self, Status::Paid | Status::Confirmed),
+            // a parcel back unsold: what was paid online is owed back (cash was never collected)
+            Status::Returned => true,
             _ => false,
         }
     }
 
     /// Stock goes back when an order that held it ends unsold.
     fn returns_stock(self, to: Status) -> bool {
-        to == Status::Cancelled && self != Status::Cancelled
+        (to == Status::Cancelled && self != Status::Cancelled) || to == Status::Returned
     }
 }
 

@@ -60,7 +60,16 @@ pub struct OrderView {
     pub(crate) cancel_reason: Option<String>,
     pub(crate) lines: Vec<Line>,
     pub(crate) events: Vec<Event>,
+    /// what the carrier said about the parcel, oldest first
+    pub(crate) parcel: Vec<ParcelEvent>,
     pub(crate) shopper_can_cancel: bool,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ParcelEvent {
+    at: OffsetDateTime,
+    label: &'static str,
+    note: Option<String>,
 }
 
 /// One order part as staff see it: the buyer, the group's payments, the part's lines and
@@ -192,6 +201,16 @@ pub(crate) async fn order_views(
     )
     .fetch_all(&state.pool)
     .await?;
+    let parcel = sqlx::query!(
+        r#"select s.order_id, e.at as "at!", e.track as "track!", e.note
+           from shipment s join shipment_event e using (shipment_id)
+           where s.order_id = any($1) and s.state <> 'cancelled' and e.outcome = 'applied'
+             and e.at is not null and e.track is not null
+           order by e.at, e.shipment_event_id"#,
+        &ids
+    )
+    .fetch_all(&state.pool)
+    .await?;
     Ok(orders
         .into_iter()
         .map(|o| {
@@ -227,6 +246,17 @@ pub(crate) async fn order_views(
                         label: e.to_status.label(),
                         actor: e.actor.label(),
                         note: e.note.clone(),
+                    })
+                    .collect(),
+                parcel: parcel
+                    .iter()
+                    .filter(|e| e.order_id == o.order_id)
+                    .filter_map(|e| {
+                        Some(ParcelEvent {
+                            at: e.at,
+                            label: crate::shipping::Track::from_key(&e.track)?.label(),
+                            note: e.note.clone(),
+                        })
                     })
                     .collect(),
             }

@@ -142,6 +142,26 @@ pub struct ProductDraft {
     pub stock: i32,
     pub unit: String,
     pub weight_grams: Option<i32>,
+    /// the package's length, width and height in cm, for the carriers' quotes
+    pub dims_cm: Option<(i16, i16, i16)>,
+}
+
+/// "20x15x10", "20 × 15 × 10", "20*15*10" (cm): three whole numbers from 1 to 200.
+pub fn parse_dims(s: &str) -> Option<(i16, i16, i16)> {
+    let parts: Vec<i16> = s
+        .split(|c: char| matches!(c, 'x' | 'X' | '×' | '*') || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.trim_end_matches("cm")
+                .parse::<i16>()
+                .ok()
+                .filter(|n| (1..=200).contains(n))
+        })
+        .collect::<Option<_>>()?;
+    match parts[..] {
+        [l, w, h] => Some((l, w, h)),
+        _ => None,
+    }
 }
 
 pub use crate::inventory::MAX_STOCK;
@@ -199,6 +219,19 @@ impl ProductDraft {
                 }
             },
         };
+        let dims_cm = match get("size_cm") {
+            "" => None,
+            d => {
+                let dims = parse_dims(d);
+                if dims.is_none() {
+                    e.insert(
+                        "size_cm",
+                        "Kích thước gói hàng là dài × rộng × cao, mỗi số từ 1 đến 200 cm, ví dụ 20x15x10 (để trống nếu không có).".into(),
+                    );
+                }
+                dims
+            }
+        };
         if !e.is_empty() {
             return Err(e);
         }
@@ -210,6 +243,7 @@ impl ProductDraft {
             stock,
             unit,
             weight_grams,
+            dims_cm,
         })
     }
 }

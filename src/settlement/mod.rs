@@ -283,7 +283,7 @@ pub async fn catch_up(
     if !facts.iter().any(|f| {
         matches!(
             f.status,
-            Status::Delivered | Status::Cancelled | Status::Refunded
+            Status::Delivered | Status::Cancelled | Status::Returned | Status::Refunded
         )
     }) {
         return Ok(count);
@@ -321,7 +321,12 @@ pub async fn catch_up(
     // 3. reversals of cancelled and refunded sales
     let undone: Vec<&&OrderFacts> = facts
         .iter()
-        .filter(|f| matches!(f.status, Status::Cancelled | Status::Refunded) && todo(f, "reversal"))
+        .filter(|f| {
+            matches!(
+                f.status,
+                Status::Cancelled | Status::Returned | Status::Refunded
+            ) && todo(f, "reversal")
+        })
         .collect();
     if !undone.is_empty() {
         let ids: Vec<i64> = undone.iter().map(|f| f.order_id).collect();
@@ -362,7 +367,7 @@ pub async fn catch_up(
         .filter(|f| {
             matches!(
                 f.status,
-                Status::Delivered | Status::Cancelled | Status::Refunded
+                Status::Delivered | Status::Cancelled | Status::Returned | Status::Refunded
             )
         })
         .map(|f| f.order_id)
@@ -471,6 +476,9 @@ pub async fn release_forever(pool: PgPool, every: std::time::Duration) {
             Ok(n) if n > 0 => tracing::info!(entries = n, "return windows passed, money split"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "settlement release failed; retrying"),
+        }
+        if let Err(e) = crate::ledger::fold_balances(&pool).await {
+            tracing::warn!(error = %e, "folding producers' balances failed; retrying");
         }
     }
 }

@@ -193,3 +193,60 @@ async fn the_import_command_prints_line_errors_and_a_summary() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_list_may_give_each_package_its_weight_and_size_for_the_carriers() {
+    let app = TestApp::new().await;
+    let header = "producer_name,producer_type,province_code,commune_code,product_name,sector,stars,decision_number,issued_on,price_vnd,stock,unit,weight_grams,size_cm";
+    let commune: i32 =
+        sqlx::query_scalar("select min(commune_code) from commune where province_code = 22")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let today = ocop_market::domain::vn_today();
+    let row = |name: &str, weight: &str, size: &str| {
+        format!(
+            "HTX Cân Đo,hợp tác xã,22,{commune},{name},thực phẩm,4,QĐ-CAN-1,{today},90000,10,hộp,{weight},{size}"
+        )
+    };
+    let file = std::env::temp_dir().join(format!("ocop-sizes-{}.csv", app.db_name));
+    std::fs::write(
+        &file,
+        [
+            header.to_string(),
+            row("Trà túi lọc", "250", "20x12x6"),
+            row("Mật ong rừng", "", ""),
+            row("Hộp quá khổ", "250", "20x12x600"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let report = import_file(&app.pool, &file, false).await.unwrap();
+    assert_eq!((report.created, report.failed), (2, 1), "{report:?}");
+    assert!(
+        report
+            .problems
+            .join("\n")
+            .contains("kích thước \"20x12x600\""),
+        "{:?}",
+        report.problems
+    );
+    let sized: (Option<i32>, Option<i16>, Option<i16>, Option<i16>) = sqlx::query_as(
+        "select weight_grams, length_cm, width_cm, height_cm from product where name = 'Trà túi lọc'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(sized, (Some(250), Some(20), Some(12), Some(6)));
+    let bare: (Option<i32>, Option<i16>) =
+        sqlx::query_as("select weight_grams, length_cm from product where name = 'Mật ong rừng'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        bare,
+        (None, None),
+        "left empty: weighed by its unit at checkout"
+    );
+    let _ = std::fs::remove_file(&file);
+}

@@ -22,5 +22,6 @@ mod search;
 mod search_index;
 mod seed;
 mod settlement;
+mod shipping;
 mod stats;
 mod visits;

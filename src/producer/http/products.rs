@@ -18,7 +18,8 @@ pub(super) async fn owned_product(
     id: i64,
 ) -> Result<OwnedProduct, AppError> {
     let r = sqlx::query!(
-        "select product_id, name, sector, story, price_vnd, stock, unit, weight_grams, images, hidden, slug
+        "select product_id, name, sector, story, price_vnd, stock, unit, weight_grams, length_cm, width_cm, height_cm,
+                images, hidden, slug
          from product where product_id = $1 and producer_id = $2",
         id,
         member.producer_id
@@ -35,6 +36,13 @@ pub(super) async fn owned_product(
         (
             "weight_grams",
             r.weight_grams.map(|w| w.to_string()).unwrap_or_default(),
+        ),
+        (
+            "size_cm",
+            match (r.length_cm, r.width_cm, r.height_cm) {
+                (Some(l), Some(w), Some(h)) => format!("{l}x{w}x{h}"),
+                _ => String::new(),
+            },
         ),
     ]
     .into_iter()
@@ -344,8 +352,9 @@ pub(super) async fn create_product(
     let slug = crate::import::free_slug(&mut tx, "product", &draft.name, commune).await?;
     let images: Vec<String> = image.into_iter().collect();
     let id = sqlx::query_scalar!(
-        r#"insert into product (producer_id, slug, name, sector, story, price_vnd, stock, unit, weight_grams, images)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        r#"insert into product (producer_id, slug, name, sector, story, price_vnd, stock, unit, weight_grams, images,
+                               length_cm, width_cm, height_cm)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            on conflict do nothing returning product_id"#,
         member.producer_id,
         slug,
@@ -356,7 +365,10 @@ pub(super) async fn create_product(
         draft.stock,
         draft.unit,
         draft.weight_grams,
-        &images
+        &images,
+        draft.dims_cm.map(|d| d.0),
+        draft.dims_cm.map(|d| d.1),
+        draft.dims_cm.map(|d| d.2)
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -442,6 +454,7 @@ pub(super) async fn update_product(
         crate::audit::begin(&state.pool, member.user.user_id, "product.update", None).await?;
     let result = sqlx::query!(
         r#"update product set name = $3, sector = $4, story = $5, price_vnd = $6, unit = $7, weight_grams = $8,
+               length_cm = $10, width_cm = $11, height_cm = $12,
                images = case when $9::text is null then images
                              -- a photo replaces the drawn demo picture: it becomes the cover
                              else array_append(array(select i from unnest(images) as i where i not like '/img/demo/%'), $9) end
@@ -454,7 +467,10 @@ pub(super) async fn update_product(
         draft.price.amount(),
         draft.unit,
         draft.weight_grams,
-        image
+        image,
+        draft.dims_cm.map(|d| d.0),
+        draft.dims_cm.map(|d| d.1),
+        draft.dims_cm.map(|d| d.2)
     )
     .execute(&mut *tx)
     .await;
