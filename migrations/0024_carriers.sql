@@ -116,3 +116,15 @@ create table shipment_event (
     reason text
 );
 create index shipment_event_shipment_idx on shipment_event (shipment_id, at);
+
+-- The money carriers handle: cash on delivery a carrier collected and owes us until it remits
+-- it, and what we owe the carriers for carrying.
+alter table journal_line drop constraint journal_line_account_check;
+alter table journal_line add constraint journal_line_account_check check (account in (
+    'clearing_bank', 'clearing_vnpay', 'clearing_momo', 'clearing_stripe', 'cash_collected',
+    'held', 'payable', 'commission', 'vat_withheld', 'pit_withheld', 'provider_fees',
+    'refunds_owed', 'payouts_in_flight', 'adjustments', 'carrier_cod', 'carriers_payable'));
+alter table journal_entry drop constraint journal_entry_event_check;
+alter table journal_entry add constraint journal_entry_event_check check (event in ('payment',
+    'cash_collected', 'release', 'reversal', 'refund', 'payout_sent', 'payout_paid', 'payout_failed',
+    'payout_returned', 'adjustment', 'cod_remitted'));

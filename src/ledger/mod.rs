@@ -34,6 +34,10 @@ pub enum Account {
     PayoutsInFlight,
     /// staff corrections in a producer's favour or against it
     Adjustments,
+    /// cash on delivery a carrier collected and has not paid us yet
+    CarrierCod,
+    /// what the marketplace owes the carriers for parcels they carried
+    CarriersPayable,
 }
 
 impl Account {
@@ -68,6 +72,8 @@ impl Account {
             Account::RefundsOwed => "Tiền phải hoàn cho người mua",
             Account::PayoutsInFlight => "Tiền đang chuyển cho nhà sản xuất",
             Account::Adjustments => "Điều chỉnh",
+            Account::CarrierCod => "Tiền thu hộ hãng vận chuyển chưa chuyển",
+            Account::CarriersPayable => "Phải trả hãng vận chuyển",
         }
     }
 }
@@ -105,6 +111,8 @@ pub enum Event {
     PayoutFailed,
     PayoutReturned,
     Adjustment,
+    /// the carrier paid us the cash it collected
+    CodRemitted,
 }
 
 impl Event {
@@ -120,6 +128,7 @@ impl Event {
             Event::PayoutFailed => "Chuyển khoản không thành công",
             Event::PayoutReturned => "Ngân hàng trả lại tiền",
             Event::Adjustment => "Điều chỉnh của cán bộ",
+            Event::CodRemitted => "Hãng vận chuyển đã chuyển tiền thu hộ",
         }
     }
 }

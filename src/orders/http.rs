@@ -451,6 +451,10 @@ async fn shopper_cancel(
         ))
         .into_response());
     }
+    // a carrier booked for it is called off first (or the cancellation stops here)
+    if let Err(message) = crate::shipping::shipments::withdraw(&state, form.order_id).await? {
+        return Err(AppError::bad("carrier_has_it", message));
+    }
     let mut tx = state.pool.begin().await?;
     let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
     transition(
@@ -772,6 +776,20 @@ async fn producer_action(
     if !mine {
         return Err(AppError::NotFound);
     }
+    if to == Status::Cancelled
+        && status_allows(&state, id, to).await?
+        && form.reason.as_deref().is_some_and(|r| r.trim().len() >= 3)
+    {
+        // a carrier booked for it is called off first (or the cancellation stops here)
+        if let Err(message) = crate::shipping::shipments::withdraw(&state, id).await? {
+            let mistake = Mistake {
+                action: &form.action,
+                form: &form,
+                message: &message,
+            };
+            return producer_order_page(&state, &member, &session, id, Some(mistake)).await;
+        }
+    }
     let action = format!("order.{}", form.action);
     let mut tx = crate::audit::begin(
         &state.pool,
@@ -904,6 +922,17 @@ async fn producer_label(
             "Chưa lấy được nhãn: {e}. Vui lòng thử lại."
         ))),
     }
+}
+
+/// Whether the order's state lets a producer move it to `to` (checked again, locked, when it moves).
+async fn status_allows(state: &AppState, id: i64, to: Status) -> Result<bool, AppError> {
+    let now = sqlx::query_scalar!(
+        r#"select status as "s: Status" from shop_order where order_id = $1"#,
+        id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(now.allows(to, Actor::Producer))
 }
 
 /// This instance shows returned stock at once; the others follow the change notification.

@@ -41,11 +41,33 @@ pub struct OrderFacts {
     pub lines: Vec<(Vnd, Option<Sector>)>,
     /// the kinds of entry already posted for it ("paid", "release", ...)
     pub posted: Vec<String>,
+    /// a carrier carries it on the marketplace's account: its fee, who bears it, and when the
+    /// cash it collected (cash on delivery) reached us
+    pub carried: Option<Carried>,
+}
+
+/// A parcel a carrier carries for the marketplace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carried {
+    /// what the carrier charges (its booking's fee, or the quote the shopper accepted)
+    pub fee: Vnd,
+    /// the part ships free: the producer bears the carrier's fee
+    pub producer_pays: bool,
+    pub cod_remitted_at: Option<OffsetDateTime>,
 }
 
 impl OrderFacts {
     pub fn total(&self) -> Vnd {
         self.goods + self.shipping
+    }
+
+    /// Where its money lands: the paying channel, or for cash a carrier collected, the carrier
+    /// (it owes us until it remits).
+    fn clearing(&self, method: PaymentMethod) -> Account {
+        match (method, self.carried) {
+            (PaymentMethod::Cod, Some(_)) => Account::CarrierCod,
+            _ => Account::clearing(method),
+        }
     }
 
     fn base(&self, key: &str, event: Event, at: OffsetDateTime) -> Entry {
@@ -69,7 +91,7 @@ impl OrderFacts {
 pub fn money_in(f: &OrderFacts, fees: &Fees) -> Option<Entry> {
     let (method, at) = f.paid?;
     let total = f.total();
-    let clearing = Account::clearing(method);
+    let clearing = f.clearing(method);
     let mut e = if method == PaymentMethod::Cod {
         f.base("cash", Event::CashCollected, f.delivered_at.unwrap_or(at))
     } else {
@@ -124,9 +146,22 @@ pub fn release(f: &OrderFacts, rates: &Rates, held: Vnd, at: OffsetDateTime) -> 
     let s = split(f, rates, at);
     let total = f.total();
     let mut e = f.base("release", Event::Release, at);
+    // the shipping the shopper paid is the carrier's when a carrier carried it, the producer's
+    // when it shipped itself; a free parcel's carrier is paid by the producer
+    let (shipping_to, carrier_from_producer) = match f.carried {
+        Some(c) if c.producer_pays => (Account::CarriersPayable, c.fee),
+        Some(_) => (Account::CarriersPayable, Vnd::ZERO),
+        None => (Account::Payable, Vnd::ZERO),
+    };
     e.line(Account::Held, Component::Payment, held)
         .line(Account::Payable, Component::Goods, -f.goods)
-        .line(Account::Payable, Component::Shipping, -f.shipping)
+        .line(shipping_to, Component::Shipping, -f.shipping)
+        .transfer(
+            Account::Payable,
+            Account::CarriersPayable,
+            Component::Shipping,
+            carrier_from_producer,
+        )
         .transfer(
             Account::Payable,
             Account::Commission,
@@ -146,7 +181,9 @@ pub fn release(f: &OrderFacts, rates: &Rates, held: Vnd, at: OffsetDateTime) -> 
             s.pit,
         )
         .line(Account::Payable, Component::Fee, total - held);
-    if matches!(f.paid, Some((PaymentMethod::Cod, _))) {
+    // cash the producer collected itself is set against what it is owed (a carrier's is not
+    // the producer's: it comes to us)
+    if matches!(f.paid, Some((PaymentMethod::Cod, _))) && f.carried.is_none() {
         e.transfer(
             Account::Payable,
             Account::CashCollected,
@@ -184,10 +221,28 @@ pub fn reversal(
 pub fn refund(f: &OrderFacts, at: OffsetDateTime) -> Option<Entry> {
     let (method, _) = f.paid?;
     let mut e = f.base("refund", Event::Refund, at);
+    // cash a carrier collected is refunded from our bank once the carrier remitted it
+    let from = match f.clearing(method) {
+        Account::CarrierCod if f.carried.is_some_and(|c| c.cod_remitted_at.is_some()) => {
+            Account::ClearingBank
+        }
+        other => other,
+    };
+    e.transfer(Account::RefundsOwed, from, Component::Refund, f.total());
+    Some(e)
+}
+
+/// The carrier paid us the cash it collected for the order: from what it owed into our bank.
+pub fn cod_remitted(f: &OrderFacts) -> Option<Entry> {
+    let at = f.carried?.cod_remitted_at?;
+    if !matches!(f.paid, Some((PaymentMethod::Cod, _))) {
+        return None;
+    }
+    let mut e = f.base("cod_remitted", Event::CodRemitted, at);
     e.transfer(
-        Account::RefundsOwed,
-        Account::clearing(method),
-        Component::Refund,
+        Account::ClearingBank,
+        Account::CarrierCod,
+        Component::Cash,
         f.total(),
     );
     Some(e)
@@ -202,8 +257,11 @@ pub async fn facts(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<OrderFact
                   pay.method as "paid_method?: PaymentMethod", pay.paid_at,
                   l.totals as "totals!: Vec<i64>", l.sectors as "sectors!: Vec<Option<String>>",
                   coalesce((select array_agg(split_part(e.key, ':', 1)) from journal_entry e where e.order_id = o.order_id),
-                           '{}') as "posted!: Vec<String>"
+                           '{}') as "posted!: Vec<String>",
+                  sh.fee as "carrier_fee?", sh.cod_remitted_at as "cod_remitted_at?", (sh.order_id is not null) as "carried!",
+                  o.ship_quote_fee, o.shipping_paid_by
            from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
+           left join shipment sh on sh.order_id = o.order_id and sh.state in ('active', 'done')
            left join lateral (
                select method, paid_at from payment p
                where p.order_group_id = o.order_group_id and p.method <> 'cod' and p.status in ('paid', 'refunded')
@@ -249,6 +307,15 @@ pub async fn facts(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<OrderFact
                     .map(|(t, s)| (Vnd::new(t), s.as_deref().and_then(Sector::from_key)))
                     .collect(),
                 posted: r.posted,
+                carried: r.carried.then(|| Carried {
+                    fee: Vnd::new(
+                        r.carrier_fee
+                            .or(r.ship_quote_fee)
+                            .unwrap_or(r.shipping.amount()),
+                    ),
+                    producer_pays: r.shipping_paid_by == "producer",
+                    cod_remitted_at: r.cod_remitted_at,
+                }),
             }
         })
         .collect())
@@ -381,6 +448,15 @@ pub async fn catch_up(
         .execute(&mut *conn)
         .await?;
     }
+
+    // the carrier paid us the cash it collected
+    let cashed: Vec<i64> = arrived.iter().map(|f| f.order_id).collect();
+    let remitted: Vec<Entry> = facts
+        .iter()
+        .filter(|f| todo(f, "cod_remitted") && (!todo(f, "cash") || cashed.contains(&f.order_id)))
+        .filter_map(|f| cod_remitted(f))
+        .collect();
+    count += post(conn, &remitted).await?;
 
     // 4. refunds paid back
     let entries: Vec<Entry> = facts

@@ -242,6 +242,7 @@ pub async fn settings(conn: &mut PgConnection) -> Result<Settings, sqlx::Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::Account;
     use crate::orders::Status;
     use time::macros::datetime;
 
@@ -263,6 +264,7 @@ mod tests {
                 (Vnd::new(100_000), Some(Sector::Tourism)),
             ],
             posted: vec![],
+            carried: None,
         }
     }
 
@@ -418,5 +420,47 @@ mod tests {
         let rev =
             super::super::reversal(&f, &rel.lines, Vnd::ZERO, datetime!(2026-03-20 10:00 UTC));
         assert_eq!(rev.sum(), Vnd::ZERO);
+    }
+
+    #[test]
+    fn a_carried_parcel_pays_its_carrier_from_the_shopper_or_from_a_free_parcels_producer() {
+        let rates = rates(vec![]);
+        let sum = |e: &crate::ledger::Entry, a: Account| -> i64 {
+            e.lines
+                .iter()
+                .filter(|l| l.account == a)
+                .map(|l| l.amount.amount())
+                .sum()
+        };
+        let at = datetime!(2026-03-20 10:00 UTC);
+        let mut f = order(ProducerType::Cooperative);
+        let held = f.total();
+        let own = super::super::release(&f, &rates, held, at);
+        assert_eq!(
+            sum(&own, Account::CarriersPayable),
+            0,
+            "shipped by the producer itself"
+        );
+        f.carried = Some(super::super::Carried {
+            fee: Vnd::new(30_000),
+            producer_pays: false,
+            cod_remitted_at: None,
+        });
+        let carried = super::super::release(&f, &rates, held, at);
+        assert_eq!(sum(&carried, Account::CarriersPayable), -30_000);
+        assert_eq!(
+            sum(&own, Account::Payable) - sum(&carried, Account::Payable),
+            -30_000,
+            "the shopper's shipping is the carrier's, not the producer's"
+        );
+        f.shipping = Vnd::ZERO;
+        f.carried = Some(super::super::Carried {
+            fee: Vnd::new(28_000),
+            producer_pays: true,
+            cod_remitted_at: None,
+        });
+        let free = super::super::release(&f, &rates, f.total(), at);
+        assert_eq!(sum(&free, Account::CarriersPayable), -28_000);
+        assert_eq!(free.sum(), Vnd::ZERO);
     }
 }

@@ -371,6 +371,95 @@ pub async fn ask_status(
     }
 }
 
+/// Calls off the carrier before an order is cancelled: a shipment not picked up yet is cancelled
+/// at the carrier (and here); one the carrier already has stops the cancellation, in words the
+/// person reads.
+pub async fn withdraw(state: &AppState, order_id: i64) -> Result<Result<(), String>, sqlx::Error> {
+    let Some(s) = sqlx::query!(
+        r#"select shipment_id, carrier as "carrier: CarrierId", tracking, state, track
+           from shipment where order_id = $1 and state <> 'cancelled'"#,
+        order_id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    else {
+        return Ok(Ok(()));
+    };
+    match (s.state.as_str(), s.track.as_deref()) {
+        ("failed", _) => {}
+        ("creating", _) => {
+            return Ok(Err(
+                "Vận đơn đang được tạo; vui lòng thử lại sau ít giây.".into()
+            ));
+        }
+        ("active", Some("created")) => {
+            let tracking = s.tracking.clone().unwrap_or_default();
+            if let Err(e) = ask_cancel(state, s.carrier, &tracking).await {
+                return Ok(Err(format!(
+                    "Chưa huỷ được vận đơn {tracking} ở {}: {e}. Đơn hàng chưa bị huỷ.",
+                    s.carrier.name()
+                )));
+            }
+            sqlx::query!(
+                "insert into shipment_event (carrier, source, shipment_id, track, carrier_status, note, at, outcome)
+                 values ($1, 'create', $2, 'cancelled', 'cancelled', 'Đã huỷ vận đơn', now(), 'applied')",
+                s.carrier.key(),
+                s.shipment_id
+            )
+            .execute(&state.pool)
+            .await?;
+        }
+        _ => {
+            return Ok(Err(format!(
+                "Hàng đã được giao cho {}: không huỷ được đơn nữa.",
+                s.carrier.name()
+            )));
+        }
+    }
+    sqlx::query!(
+        "update shipment set state = 'cancelled', track = 'cancelled', next_poll_at = null where shipment_id = $1",
+        s.shipment_id
+    )
+    .execute(&state.pool)
+    .await?;
+    Ok(Ok(()))
+}
+
+async fn ask_cancel(
+    state: &AppState,
+    carrier: CarrierId,
+    tracking: &str,
+) -> Result<(), CarrierError> {
+    let c = &state.carriers;
+    let mut redis = state.redis.clone();
+    match carrier {
+        CarrierId::Sandbox if c.sandbox => {
+            carriers::sandbox::cancel(&mut redis, &state.config.redis_namespace(), tracking).await
+        }
+        CarrierId::Ghn => {
+            carriers::ghn::cancel(
+                c.ghn.as_ref().ok_or(CarrierError::NotConfigured)?,
+                &state.http,
+                tracking,
+            )
+            .await
+        }
+        CarrierId::Ghtk => {
+            carriers::ghtk::cancel(
+                c.ghtk.as_ref().ok_or(CarrierError::NotConfigured)?,
+                &state.http,
+                tracking,
+            )
+            .await
+        }
+        CarrierId::Viettelpost => {
+            let cfg = c.vtp.as_ref().ok_or(CarrierError::NotConfigured)?;
+            carriers::vtp::cancel(cfg, &state.http, &mut redis, tracking).await
+        }
+        CarrierId::Sandbox => Err(CarrierError::NotConfigured),
+    }
+}
+
 /// Labels for several shipments of one carrier, printed together where the carrier allows.
 pub async fn labels(
     state: &AppState,
@@ -529,16 +618,18 @@ pub async fn apply(
         .unwrap_or(Track::Created);
     let forward = event.track.rank() > current.rank() && !current.is_final();
     // the carrier says the cash it collected is paid to us
-    if event.cod_remitted {
-        sqlx::query!(
-            "update shipment set cod_remitted_at = coalesce(cod_remitted_at, $2) where shipment_id = $1",
+    let remitted_now = event.cod_remitted
+        && sqlx::query!(
+            "update shipment set cod_remitted_at = $2
+             where shipment_id = $1 and cod_remitted_at is null and cod_amount > 0",
             s.shipment_id,
             event.at
         )
         .execute(&mut *tx)
-        .await?;
-    }
-    let outcome = if forward {
+        .await?
+        .rows_affected()
+            == 1;
+    if forward {
         sqlx::query!(
             "update shipment set track = $2, last_event_at = $3,
                  state = case when $4 then 'done' else state end,
@@ -559,6 +650,13 @@ pub async fn apply(
             event.track,
         )
         .await?;
+    }
+    if remitted_now {
+        // the ledger: what the carrier owed is in our bank, in the same transaction
+        crate::settlement::catch_up(&mut tx, &[s.order_id], OffsetDateTime::now_utc()).await?;
+    }
+    let applied = forward || remitted_now;
+    let outcome = if applied {
         Applied::Moved
     } else {
         Applied::Recorded
@@ -568,12 +666,14 @@ pub async fn apply(
             "update shipment_event set shipment_id = $2, outcome = $3, reason = $4 where shipment_event_id = $1",
             id,
             s.shipment_id,
+            // the timeline shows what moved the parcel; a remittance alone is kept with its reason
             if forward { "applied" } else { "recorded" },
-            (!forward).then_some(if event.track == current {
-                "same state"
-            } else {
-                "not forward"
-            })
+            match (forward, remitted_now) {
+                (true, _) => None,
+                (false, true) => Some("cash on delivery remitted"),
+                (false, false) if event.track == current => Some("same state"),
+                (false, false) => Some("not forward"),
+            }
         )
         .execute(&mut *tx)
         .await?;
@@ -654,8 +754,10 @@ pub async fn receive(
             return Ok(Err(r));
         }
     };
+    // (carrier, parcel, status, time), and whether it says the cash was remitted: GHN reports a
+    // remittance as the same status at a later time, the sandbox maybe within the same second
     let key = format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{}{}",
         carrier.key(),
         event
             .tracking
@@ -663,7 +765,8 @@ pub async fn receive(
             .or(event.client_code.as_deref())
             .unwrap_or(""),
         event.carrier_status,
-        event.at.unix_timestamp()
+        event.at.unix_timestamp(),
+        if event.cod_remitted { "|cod" } else { "" },
     );
     let fresh = sqlx::query!(
         "update shipment_event set dedupe_key = $2, track = $3, carrier_status = $4, note = $5, at = $6

@@ -853,3 +853,179 @@ async fn a_forged_viettel_post_webhook_changes_nothing_and_the_real_one_moves_th
     assert_eq!(real, StatusCode::OK);
     assert_eq!(order_status(&app, id).await, "delivered");
 }
+
+/// An account's balance in the ledger (debits positive).
+async fn account(app: &TestApp, name: &str) -> i64 {
+    sqlx::query_scalar::<_, Option<i64>>(
+        "select sum(amount)::bigint from journal_line where account = $1",
+    )
+    .bind(name)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+    .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn cash_a_carrier_collects_is_owed_by_the_carrier_until_it_remits_and_the_shipping_is_the_carriers()
+ {
+    let app = app_with(None, true, 2000).await;
+    load_fixture(&app).await;
+    let mut owner = binh_lieu_owner(&app).await;
+    let id = confirmed_order(&app, &mut owner).await;
+    book(&mut owner, id, "sandbox").await;
+    let tracking = tracking_of(&app, id).await;
+    let mut carrier = Visitor::new(&app);
+    for to in ["picked_up", "delivered"] {
+        carrier
+            .post(&format!("/sandbox/shipping/{tracking}"), &[("to", to)])
+            .await;
+    }
+    let paid = 2 * 50_000 + 34_000;
+    assert_eq!(
+        account(&app, "carrier_cod").await,
+        paid,
+        "the carrier holds the cash"
+    );
+    assert_eq!(
+        account(&app, "cash_collected").await,
+        0,
+        "the producer never touched it"
+    );
+    // the return window passes: the goods are the producer's, the shipping the carrier's
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(8);
+    ocop_market::settlement::release_due(&app.pool, later)
+        .await
+        .unwrap();
+    assert_eq!(account(&app, "carriers_payable").await, -34_000);
+    let producer: i64 = producer_id(&app, "htx-binh-lieu").await;
+    let balance = ocop_market::ledger::producer_balances(&app.pool, producer)
+        .await
+        .unwrap();
+    assert_eq!(
+        balance.available.amount(),
+        100_000 - 5_000,
+        "goods less 5% commission; a cooperative has no tax withheld, and no cash to set against"
+    );
+    // the carrier pays us what it collected
+    carrier
+        .post(&format!("/sandbox/shipping/{tracking}"), &[("to", "remit")])
+        .await;
+    assert_eq!(account(&app, "carrier_cod").await, 0);
+    assert_eq!(account(&app, "clearing_bank").await, paid);
+    // told twice, it is booked once
+    carrier
+        .post(&format!("/sandbox/shipping/{tracking}"), &[("to", "remit")])
+        .await;
+    assert_eq!(account(&app, "clearing_bank").await, paid);
+    let total: Option<i64> = sqlx::query_scalar("select sum(amount)::bigint from journal_line")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(total, Some(0));
+}
+
+#[tokio::test]
+async fn province_staff_choose_their_carriers_chase_silent_parcels_and_see_cash_carriers_owe() {
+    let app = app_with(None, true, 2000).await;
+    let f = load_fixture(&app).await;
+    let mut owner = binh_lieu_owner(&app).await;
+    let id = confirmed_order(&app, &mut owner).await;
+    book(&mut owner, id, "sandbox").await;
+    let tracking = tracking_of(&app, id).await;
+    let (mut qn, _) = crate::helpers::person(&app, "qn", "province_staff", Some(22)).await;
+    let (mut hanoi, _) = crate::helpers::person(&app, "hn", "province_staff", Some(1)).await;
+    // no news for four days: the parcel is listed to chase
+    sqlx::query("update shipment set last_event_at = now() - interval '4 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let page = qn.get("/staff/shipping").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(&tracking),
+        "late parcel listed: {}",
+        page.body
+    );
+    let other = hanoi.get("/staff/shipping").await;
+    assert!(
+        !other.body.contains(&tracking),
+        "Hà Nội's staff do not see Quảng Ninh's parcels"
+    );
+    // delivered with cash collected: owed by the carrier until it remits
+    let mut carrier = Visitor::new(&app);
+    carrier
+        .post(
+            &format!("/sandbox/shipping/{tracking}"),
+            &[("to", "delivered")],
+        )
+        .await;
+    let page = qn.get("/staff/shipping").await;
+    assert!(page.body.contains("134.000"), "{}", page.body);
+    // Quảng Ninh turns the sandbox carrier off; Hà Nội's staff cannot touch Quảng Ninh
+    let refused = hanoi
+        .post(
+            "/staff/shipping/carriers",
+            &[("csrf", &csrf(&other)), ("province", "22")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let saved = qn
+        .post(
+            "/staff/shipping/carriers",
+            &[("csrf", &csrf(&page)), ("province", "22")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let mut shopper = Visitor::new(&app);
+    crate::orders::add(&mut shopper, "mien-dong", 1).await;
+    let checkout = shopper.get("/checkout").await;
+    let quoted = submit(&mut shopper, &checkout, f.hn_commune, &[]).await;
+    assert!(
+        !quoted.body.contains("Vận chuyển thử nghiệm"),
+        "turned off: {}",
+        quoted.body
+    );
+}
+
+#[tokio::test]
+async fn cancelling_a_booked_order_calls_off_the_carrier_first() {
+    let app = app_with(None, true, 2000).await;
+    load_fixture(&app).await;
+    let mut owner = binh_lieu_owner(&app).await;
+    let id = confirmed_order(&app, &mut owner).await;
+    book(&mut owner, id, "sandbox").await;
+    let tracking = tracking_of(&app, id).await;
+    let page = owner.get(&format!("/producer/orders/{id}")).await;
+    let cancelled = owner
+        .post(
+            &format!("/producer/orders/{id}/action"),
+            &[
+                ("csrf", &csrf(&page)),
+                ("action", "cancel"),
+                ("reason", "Hết hàng đóng gói"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        cancelled.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        cancelled.body
+    );
+    assert_eq!(order_status(&app, id).await, "cancelled");
+    let state: String = sqlx::query_scalar("select state from shipment where order_id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "cancelled");
+    let parcel = Visitor::new(&app)
+        .get(&format!("/sandbox/shipping/{tracking}"))
+        .await;
+    assert!(
+        parcel.body.contains("Vận đơn đã huỷ"),
+        "the carrier was told: {}",
+        parcel.body
+    );
+}

@@ -5,6 +5,7 @@ mod certificates;
 mod money;
 mod orders;
 mod producers;
+mod shipping;
 mod users;
 
 use audit::*;
@@ -12,6 +13,7 @@ use certificates::*;
 use money::*;
 use orders::*;
 use producers::*;
+use shipping::*;
 use users::*;
 
 use crate::auth::{Admin, NationalStaff, Session, Staff};
@@ -63,6 +65,8 @@ pub fn router() -> Router<AppState> {
         .route("/staff/tax.csv", get(tax_csv))
         .route("/staff/commission", get(commission).post(add_rule))
         .route("/staff/settlement/settings", post(save_settings))
+        .route("/staff/shipping", get(shipping))
+        .route("/staff/shipping/carriers", post(save_carriers))
         .route("/staff/users", get(users_page).post(appoint))
         .route("/staff/users/disable", post(disable_account))
 }
