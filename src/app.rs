@@ -352,6 +352,7 @@ impl Application {
             self.state.clone(),
             Duration::from_secs(60),
         ));
+        let places = tokio::spawn(crate::shipping::places::sync_weekly(self.state.clone()));
         let payouts = tokio::spawn(crate::settlement::payouts::weekly_forever(
             self.state.pool.clone(),
             Duration::from_secs(3600),
@@ -403,6 +404,7 @@ impl Application {
         settlement.abort();
         payouts.abort();
         shipments.abort();
+        places.abort();
         visits.abort();
         stats.abort();
         outbox.abort();

@@ -46,6 +46,8 @@ enum Command {
     },
     /// Rebuild the Meilisearch index from Postgres into a fresh index and swap it in (no downtime).
     Reindex,
+    /// Fill where each configured carrier places our communes, from its master data (also weekly).
+    SyncCarrierPlaces,
 }
 
 #[tokio::main]
@@ -141,6 +143,40 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 started.elapsed().as_secs_f64()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::SyncCarrierPlaces => {
+            let app = ocop_market::app::Application::build(config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let state = app.state().clone();
+            let mut failed = false;
+            for carrier in [
+                ocop_market::shipping::CarrierId::Ghn,
+                ocop_market::shipping::CarrierId::Ghtk,
+                ocop_market::shipping::CarrierId::Viettelpost,
+            ] {
+                if !state.carriers.configured(carrier) {
+                    eprintln!("{}: not configured, skipped", carrier.name());
+                    continue;
+                }
+                match ocop_market::shipping::places::sync(&state, carrier).await {
+                    Ok(r) => eprintln!(
+                        "{}: {} communes placed, {} not (the producer is told at booking)",
+                        carrier.name(),
+                        r.matched,
+                        r.missing
+                    ),
+                    Err(e) => {
+                        failed = true;
+                        eprintln!("{}: {e}", carrier.name());
+                    }
+                }
+            }
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Reindex => {
             let Some(url) = config.meili_url.as_deref() else {

@@ -5,6 +5,7 @@
 pub mod carriers;
 pub mod config;
 pub mod http;
+pub mod places;
 pub mod quotes;
 pub mod shipments;
 

@@ -1029,3 +1029,59 @@ async fn cancelling_a_booked_order_calls_off_the_carrier_first() {
         parcel.body
     );
 }
+
+#[tokio::test]
+async fn ghns_master_data_places_our_communes_by_name_and_leaves_out_what_it_cannot_place() {
+    let ghn = ghn_stand_in(36_300).await;
+    let app = app_with(Some(ghn.url.clone()), false, 2000).await;
+    ghn.answer(
+        "/master-data/province",
+        200,
+        serde_json::json!({"code": 200, "message": "Success", "data": [
+            {"ProvinceID": 201, "ProvinceName": "Hà Nội", "NameExtension": ["Thành phố Hà Nội", "HN"]},
+            {"ProvinceID": 269, "ProvinceName": "Lào Cai"}
+        ]}),
+    );
+    ghn.answer(
+        "/master-data/district",
+        200,
+        serde_json::json!({"code": 200, "message": "Success", "data": [
+            {"DistrictID": 1489, "ProvinceID": 201, "DistrictName": "Quận Hoàn Kiếm"}
+        ]}),
+    );
+    ghn.answer(
+        "/master-data/ward",
+        200,
+        serde_json::json!({"code": 200, "message": "Success", "data": [
+            {"WardCode": "1A0101", "DistrictID": 1489, "WardName": "Phường Hoàn Kiếm"},
+            {"WardCode": "1A0102", "DistrictID": 1489, "WardName": "Phường Cửa Nam"}
+        ]}),
+    );
+    let synced =
+        ocop_market::shipping::places::sync(&app.state, ocop_market::shipping::CarrierId::Ghn)
+            .await
+            .unwrap();
+    assert_eq!(synced.matched, 2, "{synced:?}");
+    let placed: Vec<(i32, String, i64)> = sqlx::query_as(
+        "select cp.commune_code, cp.ward_code, cp.district_id from carrier_place cp join commune c using (commune_code)
+         where cp.carrier = 'ghn' and c.province_code = 1 order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let names: Vec<String> = sqlx::query_scalar(
+        "select c.name from carrier_place cp join commune c using (commune_code) where cp.carrier = 'ghn' and c.province_code = 1 order by c.commune_code",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(names, ["Phường Hoàn Kiếm", "Phường Cửa Nam"], "{placed:?}");
+    assert_eq!(placed[0].1, "1A0101");
+    assert_eq!(placed[0].2, 1489);
+    // the wards are asked district by district (the weekly job, starting with the app, may sync
+    // at the same time: the rows come out the same)
+    assert_eq!(
+        ghn.asked("/master-data/ward").len(),
+        ghn.asked("/master-data/district").len()
+    );
+}
