@@ -39,3 +39,19 @@ echo
 cargo build --release --quiet --example checkout_bench
 "$CARGO_TARGET_DIR/release/examples/checkout_bench" --bind 127.0.0.1:0
 redis-cli -u "$REDIS_URL" flushdb >/dev/null 2>&1 || true
+
+# Carriers at checkout: the page with their quotes, and placing with the quote shown.
+echo
+echo "with the sandbox carrier (each shopper's quote page first; quotes cached after the first):"
+SHIPPING_SANDBOX=1 "$CARGO_TARGET_DIR/release/examples/checkout_bench" --bind 127.0.0.1:0
+echo
+echo "with a carrier that never answers (GHN's address takes the connection and says nothing):"
+silent=$((PORT + 50))
+python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $silent)); s.listen(4096); time.sleep(3600)" &
+silent_pid=$!
+trap 'kill $silent_pid 2>/dev/null || true; stop' EXIT
+psql "$BASE/$DB" -qc "insert into carrier_place (carrier, commune_code, district_id, ward_code) select 'ghn', commune_code, 1, 'W1' from commune on conflict do nothing" >/dev/null
+GHN_TOKEN=bench GHN_SHOP_ID=1 GHN_URL="http://127.0.0.1:$silent/shiip/public-api" \
+  "$CARGO_TARGET_DIR/release/examples/checkout_bench" --bind 127.0.0.1:0 --checkouts 30 --concurrency 4 --no-race
+kill $silent_pid 2>/dev/null || true
+redis-cli -u "$REDIS_URL" flushdb >/dev/null 2>&1 || true

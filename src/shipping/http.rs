@@ -217,7 +217,11 @@ async fn sandbox_labels(
                 "tracking": l.tracking, "cod": l.cod_amount, "client_code": l.client_code,
                 "to": format!("{} · {}", l.buyer_name, l.phone),
                 "address": format!("{}, {}, {}", l.street, l.commune, l.province),
-                "from": format!("{} · {}", l.producer, l.producer_phone),
+                "from": if l.producer_phone.is_empty() {
+                    l.producer.clone()
+                } else {
+                    format!("{} · {}", l.producer, l.producer_phone)
+                },
                 "from_address": l.producer_address,
             })
         })

@@ -72,7 +72,10 @@ pub async fn create(
         });
     }
     let live = sqlx::query!(
-        "select shipment_id, state, tracking, carrier from shipment where order_id = $1 and state <> 'cancelled'",
+        r#"select shipment_id, state, tracking, carrier,
+                  -- a try that never finished (the process stopped while the carrier was asked)
+                  (state = 'creating' and updated_at < now() - interval '2 minutes') as "stale!"
+           from shipment where order_id = $1 and state <> 'cancelled'"#,
         order_id
     )
     .fetch_optional(&mut *tx)
@@ -89,7 +92,7 @@ pub async fn create(
                 tracking: s.tracking.unwrap_or_default(),
             });
         }
-        Some(s) if s.state == "creating" => return Ok(Made::InProgress),
+        Some(s) if s.state == "creating" && !s.stale => return Ok(Made::InProgress),
         Some(s) => {
             // a failed try: the same row, the same client code; the carrier may be another
             let code = sqlx::query_scalar!(
@@ -571,7 +574,11 @@ pub async fn for_order(pool: &PgPool, order_id: i64) -> Result<Option<View>, sql
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
     /// the shipment (and maybe the order) moved
-    Moved,
+    Moved {
+        order_id: i64,
+        /// the order's new state, when the parcel's news moved it
+        order_to: Option<Status>,
+    },
     /// kept: a state it already had, an older one, or one going backwards
     Recorded,
     /// no shipment of ours has that code
@@ -629,6 +636,7 @@ pub async fn apply(
         .await?
         .rows_affected()
             == 1;
+    let mut order_to = None;
     if forward {
         sqlx::query!(
             "update shipment set track = $2, last_event_at = $3,
@@ -642,7 +650,7 @@ pub async fn apply(
         )
         .execute(&mut *tx)
         .await?;
-        move_order(
+        order_to = move_order(
             &mut tx,
             s.order_id,
             carrier,
@@ -657,7 +665,10 @@ pub async fn apply(
     }
     let applied = forward || remitted_now;
     let outcome = if applied {
-        Applied::Moved
+        Applied::Moved {
+            order_id: s.order_id,
+            order_to,
+        }
     } else {
         Applied::Recorded
     };
@@ -700,22 +711,23 @@ async fn move_order(
     carrier: CarrierId,
     tracking: &str,
     track: Track,
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<Status>, sqlx::Error> {
     let details = Details {
         reason: Some(format!("{}: {}", carrier.name(), track.label())),
         carrier: Some(carrier.name().to_string()),
         tracking_number: Some(tracking.to_string()),
     };
+    let mut moved = None;
     for &to in order_path(track) {
         match transition(tx, order_id, to, Actor::Carrier, &details).await {
-            Ok(_) => {}
+            Ok(_) => moved = Some(to),
             // already there, or past it (a producer marked it by hand): nothing to do
             Err(TransitionError::Refused { .. }) | Err(TransitionError::Invalid(_)) => {}
             Err(TransitionError::NotFound) => {}
             Err(TransitionError::Database(e)) => return Err(e),
         }
     }
-    Ok(())
+    Ok(moved)
 }
 
 /// A webhook from `carrier`: kept raw, read, deduplicated, confirmed by asking the carrier
@@ -814,7 +826,17 @@ pub async fn receive(
         (_, None) => None,
     };
     match confirmed {
-        Some(e) => Ok(Ok(apply(&state.pool, carrier, &e, Some(row)).await?)),
+        Some(e) => {
+            let applied = apply(&state.pool, carrier, &e, Some(row)).await?;
+            if let Applied::Moved {
+                order_id,
+                order_to: Some(to),
+            } = applied
+            {
+                crate::orders::notify::change(state, order_id, to).await;
+            }
+            Ok(Ok(applied))
+        }
         None => {
             sqlx::query!(
                 "update shipment_event set outcome = 'recorded', reason = 'not confirmed by the carrier' where shipment_event_id = $1",
@@ -859,8 +881,13 @@ pub async fn poll_once(state: &AppState) -> Result<usize, sqlx::Error> {
                 )
                 .fetch_one(&state.pool)
                 .await?;
-                if apply(&state.pool, s.carrier, &event, Some(row)).await? == Applied::Moved {
+                if let Applied::Moved { order_id, order_to } =
+                    apply(&state.pool, s.carrier, &event, Some(row)).await?
+                {
                     moved += 1;
+                    if let Some(to) = order_to {
+                        crate::orders::notify::change(state, order_id, to).await;
+                    }
                 }
             }
             Err(e) => {

@@ -1020,3 +1020,104 @@ async fn a_sale_is_paid_delivered_settled_and_paid_out_to_the_producer() {
     producer.set_window_size(1280, 900).await.unwrap();
     screenshot(&producer, "journey-money-statement-desktop").await;
 }
+
+#[tokio::test]
+async fn a_shopper_picks_a_carrier_the_producer_prints_the_label_and_the_parcel_delivers_itself() {
+    let port = crate::helpers::free_port();
+    let app = TestApp::custom(Options {
+        tweak: Some(Box::new(move |c| {
+            c.bind = format!("127.0.0.1:{port}").parse().unwrap();
+            c.public_url = Some(format!("http://127.0.0.1:{port}"));
+            c.shipping_sandbox = true;
+        })),
+        ..Options::default()
+    })
+    .await;
+    load_fixture(&app).await;
+    let base = format!("http://{}", app.addr);
+    let (_, owner_id) = person(&app, "binhlieu", "producer", None).await;
+    sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $1, 'owner' from producer where slug = 'htx-binh-lieu'")
+        .bind(owner_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (shopper, _d1) = browser(390, 844).await;
+    let (producer, _d2) = browser(390, 844).await;
+    let (carrier, _d3) = browser(1280, 900).await;
+
+    // the address typed, the carriers' fees for it are shown before anything is placed
+    add_to_cart(&shopper, &base, "mien-dong").await;
+    shopper.goto(&format!("{base}/checkout")).await.unwrap();
+    type_into(&shopper, "#f-buyer_name", "Nguyễn Văn Khách").await;
+    type_into(&shopper, "#f-phone", "0987 654 321").await;
+    click(&shopper, "#f-province option[value='1']").await;
+    click(&shopper, "#f-commune option:nth-child(2)").await;
+    type_into(&shopper, "#f-street", "12 Tràng Tiền").await;
+    click(&shopper, "input[name=payment_method][value=cod]").await;
+    click(&shopper, "button.place-order").await;
+    let quoted = until_text(&shopper, "Phí giao hàng đã được tính").await;
+    assert!(quoted.contains("Vận chuyển thử nghiệm"), "{quoted}");
+    screenshot(&shopper, "journey-carrier-checkout").await;
+    click(&shopper, "button.place-order").await;
+    until_text(&shopper, "Đặt hàng thành công").await;
+    let code = shopper
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .trim_start_matches("/orders/")
+        .to_string();
+    let (order, carrier_key): (i64, Option<String>) = sqlx::query_as(
+        "select o.order_id, o.ship_carrier from shop_order o join order_group g using (order_group_id) where g.code = $1",
+    )
+    .bind(&code)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(carrier_key.as_deref(), Some("sandbox"), "the preselected carrier was taken");
+
+    // the producer confirms, books the carrier the shopper picked and prints the label
+    let db = app.db_name.clone();
+    sign_in(&producer, &base, &format!("binhlieu-{db}@example.vn"), PASSWORD).await;
+    producer
+        .goto(&format!("{base}/producer/orders/{order}"))
+        .await
+        .unwrap();
+    click(&producer, "form:has(input[value=confirm]) button").await;
+    until_text(&producer, "Người mua đã chọn").await;
+    click(&producer, "#book button").await;
+    let booked = until_text(&producer, "mã vận đơn SBX").await;
+    assert!(booked.contains("In nhãn giao hàng"), "{booked}");
+    screenshot(&producer, "journey-carrier-booked").await;
+    let tracking: String =
+        sqlx::query_scalar("select tracking from shipment where order_id = $1")
+            .bind(order)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    producer
+        .goto(&format!("{base}/producer/orders/{order}/label"))
+        .await
+        .unwrap();
+    let label = until_text(&producer, &tracking).await;
+    assert!(label.contains("Nguyễn Văn Khách") && label.contains("Thu hộ"), "{label}");
+    screenshot(&producer, "journey-carrier-label").await;
+
+    // the sandbox carrier picks it up and delivers it; the order follows by itself
+    carrier
+        .goto(&format!("{base}/sandbox/shipping/{tracking}"))
+        .await
+        .unwrap();
+    click(&carrier, "button[value=picked_up]").await;
+    until_text(&carrier, "Đã lấy hàng").await;
+    click(&carrier, "button[value=delivered]").await;
+    until_text(&carrier, "Đã giao hàng").await;
+    screenshot(&carrier, "journey-carrier-sandbox").await;
+    shopper
+        .goto(&format!("{base}/orders/{code}"))
+        .await
+        .unwrap();
+    let page = until_text(&shopper, "Hành trình bưu kiện").await;
+    assert!(page.contains("Đã giao") && page.contains("Đã lấy hàng"), "{page}");
+    screenshot(&shopper, "journey-carrier-tracking").await;
+}

@@ -503,6 +503,19 @@ async fn the_producer_books_the_carrier_prints_the_label_and_the_parcel_moves_th
         assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
         assert_eq!(order_status(&app, id).await, status, "after {to}");
     }
+    // the producer is told by mail when the carrier moves the order (not at every hop)
+    let mails = crate::helpers::messages(&app).join("\n");
+    assert!(
+        mails.contains(&format!("Đơn hàng #{id} đã chuyển sang: Đã giao.")),
+        "{mails}"
+    );
+    assert_eq!(
+        mails
+            .matches(&format!("Đơn hàng #{id} đã chuyển sang: Đang giao."))
+            .count(),
+        1,
+        "picked up and in transit are one change of the order"
+    );
     // a late "in transit" does not take the order back
     carrier
         .post(
