@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/producer/orders/{id}", get(producer_order))
         .route("/producer/orders/{id}/action", post(producer_action))
         .route("/producer/orders/{id}/label", get(producer_label))
+        .route("/producer/labels", get(producer_labels))
 }
 
 impl From<TransitionError> for AppError {
@@ -556,7 +557,15 @@ async fn producer_orders(
     })
     .collect();
     let filters = crate::orders::views::status_filters(status);
+    let to_print = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from shipment s join shop_order o using (order_id)
+           where o.producer_id = $1 and s.state = 'active' and s.track = 'created'"#,
+        member.producer_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
     let page = QueuePage {
+        to_print,
         member,
         orders,
         filters,
@@ -575,6 +584,8 @@ struct QueuePage {
     csrf: String,
     /// no state filter is chosen
     any: bool,
+    /// parcels booked and waiting for their pickup (their labels print together)
+    to_print: i64,
 }
 
 #[derive(Serialize)]
@@ -825,6 +836,26 @@ async fn producer_action(
         refresh_products_of(&state, id).await;
     }
     super::notify::change(&state, id, to).await;
+    if to == Status::Confirmed {
+        // confirming books the carrier the shopper picked, if the province still offers it; a
+        // refusal is shown beside the booking form, the order confirmed all the same
+        let picked = sqlx::query_scalar!(
+            r#"select ship_carrier as "c: crate::shipping::CarrierId" from shop_order where order_id = $1"#,
+            id
+        )
+        .fetch_one(&state.pool)
+        .await?;
+        let offered = crate::shipping::quotes::enabled(&state, member.province_code).await?;
+        if let Some(carrier) = picked.filter(|c| offered.contains(c)) {
+            let booking = ActionForm {
+                action: "book".into(),
+                carrier: Some(carrier.key().into()),
+                tracking_number: None,
+                reason: None,
+            };
+            return book(&state, &member, &session, id, &booking).await;
+        }
+    }
     Ok(Redirect::to(&format!("/producer/orders/{id}")).into_response())
 }
 
@@ -922,6 +953,63 @@ async fn producer_label(
             "Chưa lấy được nhãn: {e}. Vui lòng thử lại."
         ))),
     }
+}
+
+/// Every label waiting for its pickup, printed together: one print page per carrier (GHTK's one
+/// PDF per parcel), straight to it when there is one.
+async fn producer_labels(
+    State(state): State<AppState>,
+    member: ProducerMember,
+) -> Result<Response, AppError> {
+    let rows = sqlx::query!(
+        r#"select s.carrier as "carrier: crate::shipping::CarrierId", s.tracking as "tracking!", s.order_id
+           from shipment s join shop_order o using (order_id)
+           where o.producer_id = $1 and s.state = 'active' and s.track = 'created'
+           order by s.carrier, s.order_id"#,
+        member.producer_id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let mut by_carrier: BTreeMap<crate::shipping::CarrierId, Vec<(String, i64)>> = BTreeMap::new();
+    for r in rows {
+        by_carrier
+            .entry(r.carrier)
+            .or_default()
+            .push((r.tracking, r.order_id));
+    }
+    let mut links = vec![];
+    for (carrier, parcels) in by_carrier {
+        let trackings: Vec<String> = parcels.iter().map(|p| p.0.clone()).collect();
+        match crate::shipping::shipments::labels(&state, carrier, &trackings).await {
+            Ok(labels) => {
+                for (i, label) in labels.into_iter().enumerate() {
+                    let href = match label {
+                        crate::shipping::carriers::Label::Url(url) => url,
+                        // a PDF is served from the order's own label link
+                        crate::shipping::carriers::Label::Pdf(_) => {
+                            format!("/producer/orders/{}/label", parcels[i].1)
+                        }
+                    };
+                    links.push(serde_json::json!({"carrier": carrier.name(), "href": href, "count": if carrier == crate::shipping::CarrierId::Ghtk { 1 } else { parcels.len() }}));
+                }
+            }
+            Err(e) => {
+                links.push(serde_json::json!({"carrier": carrier.name(), "error": e.to_string()}))
+            }
+        }
+    }
+    if links.len() == 1 && links[0].get("href").is_some() {
+        let href = links[0]["href"]
+            .as_str()
+            .unwrap_or("/producer/orders")
+            .to_string();
+        return Ok(Redirect::to(&href).into_response());
+    }
+    Ok(render_page(
+        "producer/labels.html",
+        &serde_json::json!({"member": member, "links": links}),
+    )
+    .into_response())
 }
 
 /// Whether the order's state lets a producer move it to `to` (checked again, locked, when it moves).

@@ -1074,33 +1074,44 @@ async fn a_shopper_picks_a_carrier_the_producer_prints_the_label_and_the_parcel_
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!(carrier_key.as_deref(), Some("sandbox"), "the preselected carrier was taken");
+    assert_eq!(
+        carrier_key.as_deref(),
+        Some("sandbox"),
+        "the preselected carrier was taken"
+    );
 
-    // the producer confirms, books the carrier the shopper picked and prints the label
+    // the producer confirms, which books the carrier the shopper picked, and prints the label
     let db = app.db_name.clone();
-    sign_in(&producer, &base, &format!("binhlieu-{db}@example.vn"), PASSWORD).await;
+    sign_in(
+        &producer,
+        &base,
+        &format!("binhlieu-{db}@example.vn"),
+        PASSWORD,
+    )
+    .await;
     producer
         .goto(&format!("{base}/producer/orders/{order}"))
         .await
         .unwrap();
     click(&producer, "form:has(input[value=confirm]) button").await;
-    until_text(&producer, "Người mua đã chọn").await;
-    click(&producer, "#book button").await;
+    // confirming books the carrier the shopper picked
     let booked = until_text(&producer, "mã vận đơn SBX").await;
     assert!(booked.contains("In nhãn giao hàng"), "{booked}");
     screenshot(&producer, "journey-carrier-booked").await;
-    let tracking: String =
-        sqlx::query_scalar("select tracking from shipment where order_id = $1")
-            .bind(order)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let tracking: String = sqlx::query_scalar("select tracking from shipment where order_id = $1")
+        .bind(order)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     producer
         .goto(&format!("{base}/producer/orders/{order}/label"))
         .await
         .unwrap();
     let label = until_text(&producer, &tracking).await;
-    assert!(label.contains("Nguyễn Văn Khách") && label.contains("Thu hộ"), "{label}");
+    assert!(
+        label.contains("Nguyễn Văn Khách") && label.contains("Thu hộ"),
+        "{label}"
+    );
     screenshot(&producer, "journey-carrier-label").await;
 
     // the sandbox carrier picks it up and delivers it; the order follows by itself
@@ -1118,6 +1129,9 @@ async fn a_shopper_picks_a_carrier_the_producer_prints_the_label_and_the_parcel_
         .await
         .unwrap();
     let page = until_text(&shopper, "Hành trình bưu kiện").await;
-    assert!(page.contains("Đã giao") && page.contains("Đã lấy hàng"), "{page}");
+    assert!(
+        page.contains("Đã giao") && page.contains("Đã lấy hàng"),
+        "{page}"
+    );
     screenshot(&shopper, "journey-carrier-tracking").await;
 }

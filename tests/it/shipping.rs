@@ -448,8 +448,13 @@ async fn the_producer_books_the_carrier_prints_the_label_and_the_parcel_moves_th
     load_fixture(&app).await;
     let mut owner = binh_lieu_owner(&app).await;
     let id = confirmed_order(&app, &mut owner).await;
+    // confirming booked the carrier the shopper picked
     let page = owner.get(&format!("/producer/orders/{id}")).await;
-    assert!(page.body.contains("Người mua đã chọn"), "{}", page.body);
+    assert!(
+        page.body.contains("mã vận đơn <strong>SBX"),
+        "{}",
+        page.body
+    );
     let booked = book(&mut owner, id, "sandbox").await;
     assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
     let tracking = tracking_of(&app, id).await;
@@ -825,7 +830,11 @@ async fn a_forged_viettel_post_webhook_changes_nothing_and_the_real_one_moves_th
     load_fixture(&app).await;
     let mut owner = binh_lieu_owner(&app).await;
     let id = confirmed_order(&app, &mut owner).await;
-    // a Viettel Post shipment (as booking would have made it)
+    // a Viettel Post shipment instead of the sandbox's (as booking would have made it)
+    sqlx::query("update shipment set state = 'cancelled'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     sqlx::query(
         "insert into shipment (order_id, carrier, client_code, tracking, state, track) values ($1, 'viettelpost', $2, '1762143511234', 'active', 'created')",
     )
@@ -1097,4 +1106,36 @@ async fn ghns_master_data_places_our_communes_by_name_and_leaves_out_what_it_can
         ghn.asked("/master-data/ward").len(),
         ghn.asked("/master-data/district").len()
     );
+}
+
+#[tokio::test]
+async fn the_labels_of_every_parcel_waiting_for_pickup_print_together() {
+    let app = app_with(None, true, 2000).await;
+    load_fixture(&app).await;
+    let mut owner = binh_lieu_owner(&app).await;
+    let first = confirmed_order(&app, &mut owner).await;
+    let second = confirmed_order(&app, &mut owner).await;
+    let list = owner.get("/producer/orders").await;
+    assert!(
+        list.body.contains("In nhãn 2 bưu kiện chờ lấy hàng"),
+        "{}",
+        list.body
+    );
+    let labels = owner.get("/producer/labels").await;
+    assert_eq!(
+        labels.status,
+        StatusCode::SEE_OTHER,
+        "one carrier: straight to its print page"
+    );
+    let printed = owner
+        .get(labels.headers["location"].to_str().unwrap())
+        .await;
+    for id in [first, second] {
+        let tracking = tracking_of(&app, id).await;
+        assert!(
+            printed.body.contains(&tracking),
+            "{tracking}: {}",
+            printed.body
+        );
+    }
 }
