@@ -65,7 +65,7 @@ fn field(body: &str, name: &str) -> String {
 }
 
 /// A shopper with `slug` in the cart and the checkout form filled in, ready to press the button.
-async fn prepare(app: &axum::Router, slug: &str, commune: i32) -> Shopper {
+async fn prepare(app: &axum::Router, slug: &str, commune: i32, quotes: bool) -> Shopper {
     let (_, cookies, _) = send(
         app,
         Request::post("/cart/add")
@@ -96,6 +96,13 @@ async fn prepare(app: &axum::Router, slug: &str, commune: i32) -> Shopper {
         .append_pair("payment_method", "cod")
         .finish();
     let cookie = jar.join("; ");
+    if !quotes {
+        return Shopper {
+            cookie,
+            form,
+            quoted_in: None,
+        };
+    }
     // with carriers, the address first brings the page with their quotes; the cheapest is taken
     let started = Instant::now();
     let (status, _, quoted) = send(
@@ -158,6 +165,8 @@ async fn main() {
     let state = app.state().clone();
     let pool = state.pool.clone();
     let router = ocop_market::app::router(state.clone());
+    // with carriers, each shopper sees their quotes before placing
+    let quotes = !state.carriers.available().is_empty();
     let commune: i32 =
         sqlx::query_scalar("select commune_code from commune where province_code = 1 limit 1")
             .fetch_one(&pool)
@@ -184,7 +193,7 @@ async fn main() {
     // uncontended: every buyer a different product
     let mut shoppers = Vec::with_capacity(cli.checkouts);
     for i in 0..cli.checkouts {
-        shoppers.push(prepare(&router, &slugs[i % slugs.len()], commune).await);
+        shoppers.push(prepare(&router, &slugs[i % slugs.len()], commune, quotes).await);
     }
     let mut quoted: Vec<Duration> = shoppers.iter().filter_map(|s| s.quoted_in).collect();
     if !quoted.is_empty() {
@@ -233,7 +242,7 @@ async fn main() {
     state.catalog.refresh_all().await.unwrap();
     let mut racers = Vec::with_capacity(200);
     for _ in 0..200 {
-        racers.push(prepare(&router, slug, commune).await);
+        racers.push(prepare(&router, slug, commune, quotes).await);
     }
     let started = Instant::now();
     let handles: Vec<_> = racers

@@ -101,7 +101,7 @@ create table shipment_event (
     shipment_event_id bigint generated always as identity primary key,
     carrier text not null,
     received_at timestamptz not null default now(),
-    source text not null check (source in ('webhook', 'poll', 'create')),
+    source text not null check (source in ('webhook', 'poll', 'create', 'staff')),
     body text not null default '',
     dedupe_key text unique,
     shipment_id bigint references shipment,

@@ -849,6 +849,62 @@ pub async fn receive(
     }
 }
 
+/// Staff record that a carrier paid us the cash it collected for these parcels (from the
+/// carrier's statement and our bank's, for carriers that do not report it themselves, such as
+/// Viettel Post). Each goes through `apply`, so the ledger moves once, however often it is said.
+/// Returns how many parcels were newly marked.
+pub async fn staff_remitted(
+    state: &AppState,
+    staff_id: i64,
+    province: Option<i16>,
+    carrier: CarrierId,
+    trackings: &[String],
+) -> Result<usize, sqlx::Error> {
+    let due = sqlx::query!(
+        r#"select s.shipment_id, s.tracking as "tracking!", s.client_code
+           from shipment s join shop_order o using (order_id) join producer p using (producer_id)
+           where s.carrier = $1 and s.tracking = any($2) and s.track = 'delivered'
+             and s.cod_amount > 0 and s.cod_remitted_at is null
+             and ($3::smallint is null or p.province_code = $3)"#,
+        carrier.key(),
+        trackings,
+        province
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let mut marked = 0;
+    for s in due {
+        let now = OffsetDateTime::now_utc();
+        let row = sqlx::query_scalar!(
+            "insert into shipment_event (carrier, source, shipment_id, track, carrier_status, note, at)
+             values ($1, 'staff', $2, 'delivered', 'remitted', $3, $4) returning shipment_event_id",
+            carrier.key(),
+            s.shipment_id,
+            format!("Cán bộ #{staff_id} ghi nhận hãng đã chuyển tiền thu hộ"),
+            now
+        )
+        .fetch_one(&state.pool)
+        .await?;
+        let event = Event {
+            tracking: Some(s.tracking),
+            client_code: Some(s.client_code),
+            track: Track::Delivered,
+            carrier_status: "remitted".into(),
+            note: None,
+            at: now,
+            cod_remitted: true,
+            cod_amount: None,
+        };
+        if matches!(
+            apply(&state.pool, carrier, &event, Some(row)).await?,
+            Applied::Moved { .. }
+        ) {
+            marked += 1;
+        }
+    }
+    Ok(marked)
+}
+
 /// Asks the carriers about active shipments with no news for a while. Safe on several instances:
 /// each shipment is claimed (SKIP LOCKED) and its next poll pushed back before anyone asks.
 pub async fn poll_once(state: &AppState) -> Result<usize, sqlx::Error> {

@@ -984,6 +984,28 @@ async fn province_staff_choose_their_carriers_chase_silent_parcels_and_see_cash_
         .await;
     let page = qn.get("/staff/shipping").await;
     assert!(page.body.contains("134.000"), "{}", page.body);
+    // the carrier's statement says it paid: staff record it by its codes, once
+    for _ in 0..2 {
+        let page = qn.get("/staff/shipping").await;
+        let csrf_now = if page.body.contains("name=\"csrf\"") {
+            csrf(&page)
+        } else {
+            String::new()
+        };
+        qn.post(
+            "/staff/shipping/remitted",
+            &[
+                ("csrf", &csrf_now),
+                ("carrier", "sandbox"),
+                ("codes", &format!("{tracking}\nSBX999999999")),
+            ],
+        )
+        .await;
+    }
+    assert_eq!(account(&app, "carrier_cod").await, 0);
+    assert_eq!(account(&app, "clearing_bank").await, 134_000);
+    let page = qn.get("/staff/shipping").await;
+    assert!(page.body.contains("Không có khoản nào"), "{}", page.body);
     // Quảng Ninh turns the sandbox carrier off; Hà Nội's staff cannot touch Quảng Ninh
     let refused = hanoi
         .post(

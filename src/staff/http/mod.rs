@@ -67,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/settlement/settings", post(save_settings))
         .route("/staff/shipping", get(shipping))
         .route("/staff/shipping/carriers", post(save_carriers))
+        .route("/staff/shipping/remitted", post(cod_remitted))
         .route("/staff/users", get(users_page).post(appoint))
         .route("/staff/users/disable", post(disable_account))
 }

@@ -34,6 +34,7 @@ struct Late {
 
 #[derive(Serialize)]
 struct Owed {
+    key: &'static str,
     carrier: &'static str,
     parcels: i64,
     amount: Vnd,
@@ -130,6 +131,7 @@ pub(super) async fn shipping(
     .await?
     .into_iter()
     .map(|r| Owed {
+        key: r.carrier.key(),
         carrier: r.carrier.name(),
         parcels: r.parcels,
         amount: Vnd::new(r.amount),
@@ -198,4 +200,47 @@ pub(super) async fn save_carriers(
     tx.commit().await?;
     crate::shipping::quotes::forget_enabled(&state, province).await;
     Ok(Redirect::to(&format!("/staff/shipping?province={province}&ok=carriers")).into_response())
+}
+
+/// Staff record the cash a carrier paid us, by the tracking codes on its statement.
+pub(super) async fn cod_remitted(
+    State(state): State<AppState>,
+    staff: Staff,
+    CheckedForm { form, .. }: CheckedForm<BTreeMap<String, String>>,
+) -> Result<Response, AppError> {
+    let carrier = form
+        .get("carrier")
+        .and_then(|c| CarrierId::from_key(c))
+        .ok_or_else(|| AppError::bad("bad_carrier", "Vui lòng chọn hãng vận chuyển."))?;
+    let codes: Vec<String> = form
+        .get("codes")
+        .map(|c| {
+            c.split(|ch: char| ch.is_whitespace() || ch == ',' || ch == ';')
+                .filter(|t| (4..=40).contains(&t.len()))
+                .map(str::to_string)
+                .take(2000)
+                .collect()
+        })
+        .unwrap_or_default();
+    if codes.is_empty() {
+        return Err(AppError::bad(
+            "no_codes",
+            "Vui lòng dán các mã vận đơn có trong bảng đối soát của hãng.",
+        ));
+    }
+    let marked = crate::shipping::shipments::staff_remitted(
+        &state,
+        staff.user.user_id,
+        staff.province,
+        carrier,
+        &codes,
+    )
+    .await?;
+    tracing::info!(
+        carrier = carrier.key(),
+        marked,
+        staff.id = staff.user.user_id,
+        "cash on delivery recorded as remitted"
+    );
+    Ok(Redirect::to("/staff/shipping?ok=remitted").into_response())
 }
