@@ -124,41 +124,29 @@ async fn quote_one(state: &AppState, carrier: CarrierId, leg: &Leg) -> Result<Qu
     }
     let c = &state.carriers;
     let client = &state.http;
+    // the sandbox prices by our provinces; the others by their own codes for both communes
+    let (from, to) = super::shipments::places(
+        &state.pool,
+        carrier,
+        (leg.from_province, leg.from_commune),
+        (leg.to_province, leg.to_commune),
+    )
+    .await?;
+    let missing = CarrierError::NotConfigured;
     let q = match carrier {
         CarrierId::Sandbox => {
             carriers::sandbox::quote(leg.from_province, leg.to_province, &leg.parcel)
         }
         CarrierId::Ghn => {
-            let (from, to) = super::shipments::places(
-                &state.pool,
-                carrier,
-                (leg.from_province, leg.from_commune),
-                (leg.to_province, leg.to_commune),
-            )
-            .await?;
-            let cfg = c.ghn.as_ref().ok_or(CarrierError::NotConfigured)?;
+            let cfg = c.ghn.as_ref().ok_or(missing)?;
             carriers::ghn::quote(cfg, client, &from, &to, &leg.parcel).await?
         }
         CarrierId::Ghtk => {
-            let (from, to) = super::shipments::places(
-                &state.pool,
-                carrier,
-                (leg.from_province, leg.from_commune),
-                (leg.to_province, leg.to_commune),
-            )
-            .await?;
-            let cfg = c.ghtk.as_ref().ok_or(CarrierError::NotConfigured)?;
+            let cfg = c.ghtk.as_ref().ok_or(missing)?;
             carriers::ghtk::quote(cfg, client, &from, &to, &leg.parcel).await?
         }
         CarrierId::Viettelpost => {
-            let (from, to) = super::shipments::places(
-                &state.pool,
-                carrier,
-                (leg.from_province, leg.from_commune),
-                (leg.to_province, leg.to_commune),
-            )
-            .await?;
-            let cfg = c.vtp.as_ref().ok_or(CarrierError::NotConfigured)?;
+            let cfg = c.vtp.as_ref().ok_or(missing)?;
             carriers::vtp::quote(cfg, client, &mut redis, &from, &to, &leg.parcel).await?
         }
     };
