@@ -642,6 +642,8 @@ struct CarrierChoice {
     name: &'static str,
     /// the shopper picked it (and paid its quote)
     chosen: bool,
+    /// it knows the producer's own commune (from its master data); otherwise it cannot pick up
+    placed: bool,
 }
 
 /// What was typed in the form that came back, and what is wrong with it.
@@ -698,6 +700,14 @@ async fn producer_order_page(
         )
         .fetch_one(&state.pool)
         .await?;
+        // the carriers whose master data has the producer's own commune (the sandbox has all)
+        let placed: Vec<String> = sqlx::query_scalar!(
+            "select cp.carrier from carrier_place cp join producer p using (commune_code)
+             where p.producer_id = $1",
+            member.producer_id
+        )
+        .fetch_all(&state.pool)
+        .await?;
         let mut list: Vec<CarrierChoice> =
             crate::shipping::quotes::enabled(state, member.province_code)
                 .await?
@@ -706,9 +716,11 @@ async fn producer_order_page(
                     key: c.key(),
                     name: c.name(),
                     chosen: Some(c) == chosen,
+                    placed: c == crate::shipping::CarrierId::Sandbox
+                        || placed.iter().any(|k| k == c.key()),
                 })
                 .collect();
-        list.sort_by_key(|c| !c.chosen);
+        list.sort_by_key(|c| (!c.placed, !c.chosen));
         list
     } else {
         vec![]

@@ -1155,3 +1155,104 @@ async fn the_labels_of_every_parcel_waiting_for_pickup_print_together() {
         );
     }
 }
+
+#[tokio::test]
+async fn viettel_posts_expired_token_is_replaced_by_a_new_login_and_the_quote_still_comes() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Viettel Post's stand-in: the first login hands out a token it then refuses (expired), the
+    // second a good one; prices answer only the good token
+    let logins = Arc::new(AtomicUsize::new(0));
+    let counted = logins.clone();
+    let vtp = axum::Router::new()
+        .route(
+            "/v2/user/Login",
+            axum::routing::post(move || {
+                let n = counted.fetch_add(1, Ordering::SeqCst);
+                let token = if n == 0 { "expired-token" } else { "fresh-token" };
+                async move {
+                    axum::Json(serde_json::json!({"status": 200, "error": false, "message": "OK",
+                        "data": {"userId": 7411092, "token": token, "partner": 7411092, "phone": "0912345678", "expired": 4102444800000i64}}))
+                }
+            }),
+        )
+        .route(
+            "/v2/order/getPriceAll",
+            axum::routing::post(|headers: axum::http::HeaderMap| async move {
+                if headers.get("token").and_then(|t| t.to_str().ok()) == Some("fresh-token") {
+                    (StatusCode::OK, axum::Json(serde_json::json!([
+                        {"MA_DV_CHINH": "VHT", "TEN_DICHVU": "Chuyển phát tiêu chuẩn", "GIA_CUOC": 33000, "THOI_GIAN": "72 giờ", "EXCHANGE_WEIGHT": 1000}
+                    ])))
+                } else {
+                    (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({"status": 401, "error": true, "message": "Token không hợp lệ"})))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, vtp).await });
+    let app = TestApp::custom(Options {
+        serve: false,
+        tweak: Some(Box::new(move |c| {
+            // an account of its own: the token kept in Redis is this account's alone
+            c.vtp_username = Some(format!("vtp-{}", std::process::id()));
+            c.vtp_password = Some("vtp-test-password".into());
+            c.vtp_url = url;
+        })),
+        ..Options::default()
+    })
+    .await;
+    let f = load_fixture(&app).await;
+    sqlx::query(
+        "insert into carrier_place (carrier, commune_code, province_id, district_id, ward_id, province_name, ward_name)
+         select 'viettelpost', commune_code, province_code, 100 + province_code, commune_code, '', name
+         from commune where province_code in (1, 22)",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut shopper = Visitor::new(&app);
+    crate::orders::add(&mut shopper, "mien-dong", 1).await;
+    let page = shopper.get("/checkout").await;
+    let quoted = submit(&mut shopper, &page, f.hn_commune, &[]).await;
+    assert!(quoted.body.contains("Viettel Post"), "{}", quoted.body);
+    assert!(quoted.body.contains("33.000"), "{}", quoted.body);
+    assert_eq!(
+        logins.load(Ordering::SeqCst),
+        2,
+        "logged in again once the token was refused"
+    );
+}
+
+#[tokio::test]
+async fn a_carrier_that_cannot_place_the_producers_commune_is_shown_so_and_cannot_be_booked() {
+    let ghn = ghn_stand_in(36_300).await;
+    let app = app_with(Some(ghn.url.clone()), false, 2000).await;
+    load_fixture(&app).await;
+    // GHN knows Hà Nội but not the cooperative's commune in Quảng Ninh
+    sqlx::query(
+        "insert into carrier_place (carrier, commune_code, district_id, ward_code) select 'ghn', commune_code, 1, 'W' from commune where province_code = 1",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut owner = binh_lieu_owner(&app).await;
+    let id = flat_fee_confirmed_order(&app, &mut owner).await;
+    let page = owner.get(&format!("/producer/orders/{id}")).await;
+    assert!(
+        page.body
+            .contains("hãng chưa có xã/phường của bạn trong danh mục"),
+        "{}",
+        page.body
+    );
+    let refused = book(&mut owner, id, "ghn").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("địa chỉ lấy hàng của bạn"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        ghn.asked("/v2/shipping-order/create").is_empty(),
+        "nothing sent to a guessed address"
+    );
+}
