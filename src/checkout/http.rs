@@ -1,8 +1,7 @@
 //! `/checkout`: the address, the payment method, the totals, and placing the order.
 
 use super::{
-    Delivery, Errors, PaymentMethod, PlaceError, SeenLine, ShippingRule, place_order_shipped,
-    price_cart,
+    Delivery, Errors, PaymentMethod, PlaceError, SeenLine, ShippingRule, place_order, price_cart,
 };
 use crate::auth::{Session, load_user};
 use crate::cart::Cart;
@@ -62,26 +61,9 @@ fn parse_seen(s: &str) -> Option<Vec<SeenLine>> {
     (out.len() <= 100).then_some(out)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn render_checkout(
-    state: &AppState,
-    session: &Session,
-    cart: &Cart,
-    values: &BTreeMap<String, String>,
-    errors: &Errors,
-    problems: &[String],
-    token: &str,
-    status: StatusCode,
-) -> Result<Response, AppError> {
-    render_with(
-        state, session, cart, values, errors, problems, None, token, status,
-    )
-    .await
-}
-
 /// The checkout page, with a notice above the form when something needs the shopper's eye.
 #[allow(clippy::too_many_arguments)]
-async fn render_with(
+async fn render_checkout(
     state: &AppState,
     session: &Session,
     cart: &Cart,
@@ -208,6 +190,7 @@ async fn checkout_page(
         &values,
         &Errors::new(),
         &[],
+        None,
         &token,
         StatusCode::OK,
     )
@@ -251,6 +234,7 @@ async fn place(
             &values,
             &Errors::new(),
             &[],
+            None,
             &token,
             StatusCode::OK,
         )
@@ -267,6 +251,7 @@ async fn place(
                 &values,
                 &errors,
                 &[],
+                None,
                 &token,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -283,7 +268,7 @@ async fn place(
     // fees for a commune the shopper has not seen quoted are shown before anything is placed
     let quoted_for = values.get("quoted_for").and_then(|c| c.parse::<i32>().ok());
     if !state.carriers.available().is_empty() && quoted_for != Some(delivery.commune_code) {
-        return render_with(
+        return render_checkout(
             &state,
             &session,
             &cart,
@@ -314,13 +299,14 @@ async fn place(
                 &values,
                 &Errors::new(),
                 &[problem],
+                None,
                 &token,
                 StatusCode::CONFLICT,
             )
             .await;
         }
     };
-    match place_order_shipped(
+    match place_order(
         &state.pool,
         rule,
         state.config.order_payment_minutes,
@@ -381,6 +367,7 @@ async fn place(
                 &values,
                 &Errors::new(),
                 &problems,
+                None,
                 &token,
                 StatusCode::CONFLICT,
             )

@@ -507,34 +507,11 @@ fn order_code() -> String {
 /// Places an order group: one transaction that re-checks every line against Postgres (not the
 /// in-memory catalog), takes the stock, and writes the group, one order per producer, the lines
 /// and the first timeline entry. The checkout token makes it idempotent.
-pub async fn place_order(
-    pool: &PgPool,
-    rule: ShippingRule,
-    pay_minutes: i64,
-    token: &str,
-    user_id: Option<i64>,
-    delivery: &Delivery,
-    seen: &[SeenLine],
-) -> Result<Placed, PlaceError> {
-    let none = BTreeMap::new();
-    place_order_shipped(
-        pool,
-        rule,
-        pay_minutes,
-        token,
-        user_id,
-        delivery,
-        seen,
-        &none,
-    )
-    .await
-}
-
-/// `place_order` with the carrier offers the shopper accepted, per producer (checked by the
-/// caller to be for this destination and parcel): each such part takes the offer's fee as it
-/// was shown (nothing when it ships free, and then the producer bears the carrier's fee).
+/// `accepted` are the carrier offers the shopper accepted, per producer (checked by the caller
+/// to be for this destination and parcel): each such part takes the offer's fee as it was shown
+/// (nothing when it ships free, and then the producer bears the carrier's fee).
 #[allow(clippy::too_many_arguments)]
-pub async fn place_order_shipped(
+pub async fn place_order(
     pool: &PgPool,
     rule: ShippingRule,
     pay_minutes: i64,

@@ -673,7 +673,8 @@ async fn producer_order_page(
     let o = sqlx::query!(
         r#"select o.order_group_id, g.code, g.buyer_name, g.phone, g.street, g.note,
                   g.payment_method as "payment_method: PaymentMethod", g.created_at,
-                  c.name as commune_name, pv.name as province_name
+                  c.name as commune_name, pv.name as province_name,
+                  o.ship_carrier as "ship_carrier: crate::shipping::CarrierId"
            from shop_order o join order_group g using (order_group_id)
            join commune c on c.commune_code = g.commune_code join province pv on pv.province_code = g.province_code
            where o.order_id = $1 and o.producer_id = $2"#,
@@ -691,40 +692,34 @@ async fn producer_order_page(
         .ok_or(AppError::NotFound)?;
     let status = order.status;
     let shipment = crate::shipping::shipments::for_order(&state.pool, id).await?;
-    let carriers = if status == Status::Confirmed
-        && shipment.as_ref().is_none_or(|s| s.state == "failed")
-    {
-        let chosen = sqlx::query_scalar!(
-            r#"select ship_carrier as "c: crate::shipping::CarrierId" from shop_order where order_id = $1"#,
-            id
-        )
-        .fetch_one(&state.pool)
-        .await?;
-        // the carriers whose master data has the producer's own commune (the sandbox has all)
-        let placed: Vec<String> = sqlx::query_scalar!(
-            "select cp.carrier from carrier_place cp join producer p using (commune_code)
+    let carriers =
+        if status == Status::Confirmed && shipment.as_ref().is_none_or(|s| s.state == "failed") {
+            let chosen = o.ship_carrier;
+            // the carriers whose master data has the producer's own commune (the sandbox has all)
+            let placed: Vec<String> = sqlx::query_scalar!(
+                "select cp.carrier from carrier_place cp join producer p using (commune_code)
              where p.producer_id = $1",
-            member.producer_id
-        )
-        .fetch_all(&state.pool)
-        .await?;
-        let mut list: Vec<CarrierChoice> =
-            crate::shipping::quotes::enabled(state, member.province_code)
-                .await?
-                .into_iter()
-                .map(|c| CarrierChoice {
-                    key: c.key(),
-                    name: c.name(),
-                    chosen: Some(c) == chosen,
-                    placed: c == crate::shipping::CarrierId::Sandbox
-                        || placed.iter().any(|k| k == c.key()),
-                })
-                .collect();
-        list.sort_by_key(|c| (!c.placed, !c.chosen));
-        list
-    } else {
-        vec![]
-    };
+                member.producer_id
+            )
+            .fetch_all(&state.pool)
+            .await?;
+            let mut list: Vec<CarrierChoice> =
+                crate::shipping::quotes::enabled(state, member.province_code)
+                    .await?
+                    .into_iter()
+                    .map(|c| CarrierChoice {
+                        key: c.key(),
+                        name: c.name(),
+                        chosen: Some(c) == chosen,
+                        placed: c == crate::shipping::CarrierId::Sandbox
+                            || placed.iter().any(|k| k == c.key()),
+                    })
+                    .collect();
+            list.sort_by_key(|c| (!c.placed, !c.chosen));
+            list
+        } else {
+            vec![]
+        };
     let shipment_active = shipment
         .as_ref()
         .is_some_and(|s| s.state == "active" || s.state == "done");

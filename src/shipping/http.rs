@@ -39,19 +39,8 @@ async fn webhook(
     let Some(carrier) = CarrierId::from_key(&carrier) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match crate::auth::session::rate_limit(
-        &state,
-        &format!("webhook:{}:{ip}", carrier.key()),
-        600,
-        60,
-    )
-    .await
-    {
-        Ok(Some(_)) => {
-            return (StatusCode::TOO_MANY_REQUESTS, "too many callbacks").into_response();
-        }
-        // Redis down: the event still counts; the carrier must not lose it
-        Ok(None) | Err(_) => {}
+    if let Err(r) = crate::payments::gateways::limited(&state, carrier.key(), &ip).await {
+        return r;
     }
     match shipments::receive(&state, carrier, &body).await {
         Ok(Ok(_)) => (StatusCode::OK, axum::Json(json!({"success": true}))).into_response(),

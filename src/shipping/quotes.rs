@@ -9,7 +9,6 @@ use crate::domain::Vnd;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 /// A carrier's answer is reused this long.
 const CACHE_SECS: u64 = 600;
@@ -265,9 +264,4 @@ pub async fn accepted(state: &AppState, id: &str) -> Option<Offer> {
         .ok()
         .flatten();
     json.and_then(|j| serde_json::from_str(&j).ok())
-}
-
-/// How long the slowest carrier may take before checkout goes on without it.
-pub fn budget(state: &AppState) -> Duration {
-    state.carriers.quote_budget
 }

@@ -72,7 +72,7 @@ pub async fn create(
         });
     }
     let live = sqlx::query!(
-        r#"select shipment_id, state, tracking, carrier,
+        r#"select shipment_id, state, tracking,
                   -- a try that never finished (the process stopped while the carrier was asked)
                   (state = 'creating' and updated_at < now() - interval '2 minutes') as "stale!"
            from shipment where order_id = $1 and state <> 'cancelled'"#,
@@ -86,6 +86,12 @@ pub async fn create(
     )
     .fetch_one(&mut *tx)
     .await?;
+    // the carrier collects what the shopper pays at the door
+    let cod = if order.payment_method == "cod" {
+        order.goods_total + order.shipping_fee
+    } else {
+        0
+    };
     let (shipment_id, code) = match live {
         Some(s) if s.state == "active" || s.state == "done" => {
             return Ok(Made::Active {
@@ -94,38 +100,23 @@ pub async fn create(
         }
         Some(s) if s.state == "creating" && !s.stale => return Ok(Made::InProgress),
         Some(s) => {
-            // a failed try: the same row, the same client code; the carrier may be another
+            // a failed try: the same row and client code; asking another carrier takes a new code,
+            // since the one asked before may have made it under the old one
             let code = sqlx::query_scalar!(
-                "update shipment set state = 'creating', carrier = $2, error = null, created_by = $3
+                "update shipment set state = 'creating', error = null, created_by = $3,
+                     client_code = case when carrier = $2 then client_code else $4 end, carrier = $2
                  where shipment_id = $1 returning client_code",
                 s.shipment_id,
                 carrier.key(),
-                user_id
+                user_id,
+                client_code(order_id, attempts + 1)
             )
             .fetch_one(&mut *tx)
             .await?;
-            // a carrier that was asked before may have made it: the code says which carrier's
-            if s.carrier != carrier.key() {
-                let code = client_code(order_id, attempts + 1);
-                sqlx::query!(
-                    "update shipment set client_code = $2 where shipment_id = $1",
-                    s.shipment_id,
-                    code
-                )
-                .execute(&mut *tx)
-                .await?;
-                (s.shipment_id, code)
-            } else {
-                (s.shipment_id, code)
-            }
+            (s.shipment_id, code)
         }
         None => {
             let code = client_code(order_id, attempts + 1);
-            let cod = if order.payment_method == "cod" {
-                order.goods_total + order.shipping_fee
-            } else {
-                0
-            };
             let id = sqlx::query_scalar!(
                 "insert into shipment (order_id, carrier, client_code, cod_amount, created_by)
                  values ($1, $2, $3, $4, $5) returning shipment_id",
@@ -147,12 +138,6 @@ pub async fn create(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let cod_amount: i64 = sqlx::query_scalar!(
-        "select cod_amount from shipment where shipment_id = $1",
-        shipment_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
     tx.commit().await?;
 
     let pieces: Vec<super::Piece> = lines
@@ -171,7 +156,7 @@ pub async fn create(
             )
         })
         .collect();
-    let parcel = super::parcel(&pieces, Vnd::new(cod_amount));
+    let parcel = super::parcel(&pieces, Vnd::new(cod));
     let items = lines
         .iter()
         .zip(&pieces)

@@ -95,7 +95,9 @@ async fn race(app: &TestApp, buyers: usize, slugs: &[&str]) -> (usize, Vec<Strin
             let d = d.clone();
             let seen = seen.clone();
             let t = token(i + 1000 * slugs.len());
-            tokio::spawn(async move { place_order(&pool, RULE, 30, &t, None, &d, &seen).await })
+            tokio::spawn(async move {
+                place_order(&pool, RULE, 30, &t, None, &d, &seen, &Default::default()).await
+            })
         })
         .collect();
     let mut placed = 0;
@@ -185,9 +187,10 @@ async fn the_same_checkout_sent_twice_at_once_makes_one_order() {
     }];
     let before = stock(&app, "mien-dong").await;
     let t = token(1);
+    let none = Default::default();
     let (a, b) = tokio::join!(
-        place_order(&app.pool, RULE, 30, &t, None, &d, &seen),
-        place_order(&app.pool, RULE, 30, &t, None, &d, &seen)
+        place_order(&app.pool, RULE, 30, &t, None, &d, &seen, &none),
+        place_order(&app.pool, RULE, 30, &t, None, &d, &seen, &none)
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.code, b.code);
@@ -214,9 +217,18 @@ async fn an_unpaid_order_expires_once_and_returns_its_stock_once() {
         price: Vnd::new(50_000),
     }];
     let before = stock(&app, "mien-dong").await;
-    place_order(&app.pool, RULE, 30, &token(2), None, &d, &seen)
-        .await
-        .unwrap();
+    place_order(
+        &app.pool,
+        RULE,
+        30,
+        &token(2),
+        None,
+        &d,
+        &seen,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(stock(&app, "mien-dong").await, before - 3);
     // not yet due: nothing happens
     assert!(
@@ -595,9 +607,18 @@ async fn two_producers(app: &TestApp) -> TwoProducers<'_> {
             price: Vnd::new(45_000),
         },
     ];
-    let placed = place_order(&app.pool, RULE, 30, &token(9), None, &d, &seen)
-        .await
-        .unwrap();
+    let placed = place_order(
+        &app.pool,
+        RULE,
+        30,
+        &token(9),
+        None,
+        &d,
+        &seen,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     let orders: Vec<(i64, String)> = sqlx::query_as(
         "select o.order_id, pr.slug from shop_order o join producer pr using (producer_id) where order_group_id = $1 order by pr.slug",
     )

@@ -52,6 +52,7 @@ async fn order(app: &TestApp, n: usize, method: PaymentMethod, slugs: &[(&str, u
         None,
         &d,
         &seen,
+        &Default::default(),
     )
     .await
     .unwrap();

@@ -219,10 +219,10 @@ pub fn parse_t_v1(header: &str) -> (Option<&str>, Vec<&str>) {
     (t, v1)
 }
 
-/// Callbacks are limited per sending address, so a flood cannot crowd out the shop.
-async fn limited(state: &AppState, provider: Provider, ip: &str) -> Result<(), Response> {
-    match crate::auth::session::rate_limit(state, &format!("webhook:{provider}:{ip}"), 600, 60)
-        .await
+/// Callbacks are limited per sender (a provider or carrier, by name) and sending address, so a
+/// flood cannot crowd out the shop.
+pub(crate) async fn limited(state: &AppState, sender: &str, ip: &str) -> Result<(), Response> {
+    match crate::auth::session::rate_limit(state, &format!("webhook:{sender}:{ip}"), 600, 60).await
     {
         Ok(None) => Ok(()),
         Ok(Some(_)) => Err((StatusCode::TOO_MANY_REQUESTS, "too many callbacks").into_response()),
@@ -266,7 +266,7 @@ async fn callback<G: Gateway>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = limited(&state, G::PROVIDER, &ip).await {
+    if let Err(r) = limited(&state, G::PROVIDER.key(), &ip).await {
         return r;
     }
     receive::<G>(&state, &headers, &body).await

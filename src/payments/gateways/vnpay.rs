@@ -151,7 +151,7 @@ async fn ipn_route(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(r) = super::limited(&state, Provider::Vnpay, &ip).await {
+    if let Err(r) = super::limited(&state, Provider::Vnpay.key(), &ip).await {
         return r;
     }
     let q = q.as_deref().unwrap_or("");

@@ -74,7 +74,9 @@ pub async fn create(
         .query_async(redis)
         .await
         .map_err(|_| CarrierError::Unavailable("Redis".into()))?;
-    let fee = quote(0, 1, &s.parcel).fee;
+    // the table's price for this route (the sandbox places parties by our province codes)
+    let province = |p: &super::Place| p.province_id.unwrap_or(0) as i16;
+    let fee = quote(province(&s.from.place), province(&s.to.place), &s.parcel).fee;
     Ok(Created {
         tracking,
         fee: Some(fee),
