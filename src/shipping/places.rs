@@ -55,20 +55,41 @@ pub struct TheirWard {
 
 /// Our communes of one province matched to the carrier's wards of that province: a commune
 /// whose name matches exactly one ward. Returns the matches and the communes left out.
+///
+/// Carriers that still list the pre-2025 units: the reorganisation named many new communes
+/// after the district they replaced ("Xã Gia Lâm" for "Huyện Gia Lâm"), so a commune no ward
+/// matches is placed at that old district's seat, its one town ("thị trấn"), where the
+/// commune's office now is. A district with no town, or several, is left out.
 pub fn match_communes<'a>(
     ours: &[(i32, String)],
     theirs: &'a [TheirWard],
 ) -> (Vec<(i32, &'a TheirWard)>, Vec<i32>) {
     let mut by_name: HashMap<String, Vec<&TheirWard>> = HashMap::new();
+    let mut towns: HashMap<String, Vec<&TheirWard>> = HashMap::new();
     for w in theirs {
         by_name.entry(fold_place(&w.ward_name)).or_default().push(w);
+        if crate::domain::fold_vietnamese(&w.ward_name)
+            .to_lowercase()
+            .starts_with("thi tran ")
+        {
+            towns
+                .entry(fold_place(&w.district_name))
+                .or_default()
+                .push(w);
+        }
     }
     let mut matched = vec![];
     let mut missing = vec![];
     for (code, name) in ours {
-        match by_name.get(&fold_place(name)).map(Vec::as_slice) {
+        let name = fold_place(name);
+        match by_name.get(&name).map(Vec::as_slice) {
             Some([one]) => matched.push((*code, *one)),
-            _ => missing.push(*code),
+            Some(_) => missing.push(*code),
+            None => match towns.get(&name).map(Vec::as_slice) {
+                // one district of that name with one town
+                Some([seat]) => matched.push((*code, *seat)),
+                _ => missing.push(*code),
+            },
         }
     }
     (matched, missing)
@@ -405,6 +426,36 @@ mod tests {
             missing,
             vec![90, 91],
             "two Tân Lập: not guessed; none: left out"
+        );
+    }
+
+    #[test]
+    fn a_commune_named_after_its_old_district_is_placed_at_that_districts_town() {
+        let mut gia_lam = ward(11, "Thị trấn Trâu Quỳ");
+        gia_lam.district_name = "Huyện Gia Lâm".into();
+        let mut bat_trang = ward(11, "Xã Bát Tràng");
+        bat_trang.district_name = "Huyện Gia Lâm".into();
+        let mut hoan_kiem = ward(12, "Phường Hàng Bạc");
+        hoan_kiem.district_name = "Quận Hoàn Kiếm".into();
+        let theirs = [gia_lam, bat_trang, hoan_kiem];
+        let ours = [
+            (565, "Xã Gia Lâm".to_string()),
+            (583, "Xã Bát Tràng".to_string()),
+            (70, "Phường Hoàn Kiếm".to_string()),
+        ];
+        let (matched, missing) = match_communes(&ours, &theirs);
+        let names: Vec<(i32, &str)> = matched
+            .iter()
+            .map(|(c, w)| (*c, w.ward_name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![(565, "Thị trấn Trâu Quỳ"), (583, "Xã Bát Tràng")]
+        );
+        assert_eq!(
+            missing,
+            vec![70],
+            "an old district without a town is not guessed"
         );
     }
 }

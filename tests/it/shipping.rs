@@ -971,6 +971,15 @@ async fn province_staff_choose_their_carriers_chase_silent_parcels_and_see_cash_
         .await;
     let page = qn.get("/staff/shipping").await;
     assert!(page.body.contains("134.000"), "{}", page.body);
+    // the carrier's total opens parcel by parcel, to chase by tracking code
+    let parcels = qn.get("/staff/shipping?cod=sandbox").await;
+    assert!(
+        parcels.body.contains(&format!("<td>{tracking}</td>")),
+        "{}",
+        parcels.body
+    );
+    let parcels = hanoi.get("/staff/shipping?cod=sandbox").await;
+    assert!(!parcels.body.contains(&tracking), "not another province's");
     // the carrier's statement says it paid: staff record it by its codes, once
     for _ in 0..2 {
         let page = qn.get("/staff/shipping").await;

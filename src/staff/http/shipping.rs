@@ -12,6 +12,8 @@ pub(super) struct ShippingQuery {
     province: Option<String>,
     days: Option<String>,
     ok: Option<String>,
+    /// a carrier whose unremitted parcels are listed one by one
+    cod: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -41,6 +43,16 @@ struct Owed {
     oldest: Option<OffsetDateTime>,
 }
 
+/// One parcel whose cash the carrier still owes, to chase by its tracking code.
+#[derive(Serialize)]
+struct OwedParcel {
+    order_id: i64,
+    producer: String,
+    tracking: String,
+    amount: Vnd,
+    delivered_at: Option<OffsetDateTime>,
+}
+
 #[derive(Serialize)]
 struct ShippingPage {
     /// the province whose carriers are shown (one for province staff; chosen by national staff)
@@ -51,6 +63,9 @@ struct ShippingPage {
     days: i64,
     late: Vec<Late>,
     owed: Vec<Owed>,
+    /// the carrier drilled into, and its parcels (oldest first)
+    cod_carrier: Option<&'static str>,
+    cod_parcels: Vec<OwedParcel>,
     notice: Option<&'static str>,
 }
 
@@ -138,6 +153,30 @@ pub(super) async fn shipping(
         oldest: r.oldest,
     })
     .collect();
+    let cod_carrier = q.cod.as_deref().and_then(CarrierId::from_key);
+    let cod_parcels = match cod_carrier {
+        Some(c) => sqlx::query!(
+            r#"select s.order_id, p.name as producer, s.tracking as "tracking!", s.cod_amount, s.last_event_at
+               from shipment s join shop_order o using (order_id) join producer p using (producer_id)
+               where s.carrier = $1 and s.cod_amount > 0 and s.cod_remitted_at is null and s.track = 'delivered'
+                 and ($2::smallint is null or p.province_code = $2)
+               order by s.last_event_at nulls first, s.order_id limit 500"#,
+            c.key(),
+            scope
+        )
+        .fetch_all(&state.pool)
+        .await?
+        .into_iter()
+        .map(|r| OwedParcel {
+            order_id: r.order_id,
+            producer: r.producer,
+            tracking: r.tracking,
+            amount: Vnd::new(r.cod_amount),
+            delivered_at: r.last_event_at,
+        })
+        .collect(),
+        None => vec![],
+    };
     let snapshot = state.catalog.snapshot();
     let page = ShippingPage {
         province,
@@ -156,6 +195,8 @@ pub(super) async fn shipping(
         days,
         late,
         owed,
+        cod_carrier: cod_carrier.map(CarrierId::name),
+        cod_parcels,
         notice: (q.ok.as_deref() == Some("carriers"))
             .then_some("Đã lưu các đơn vị vận chuyển của tỉnh."),
     };
