@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::payments::http::router())
         .merge(crate::payments::sandbox::router())
         .merge(crate::shipping::http::router())
+        .merge(crate::invoicing::http::router())
         .merge(crate::health::router())
         .merge(crate::alerts::router())
         .route("/metrics", get(crate::metrics::http::metrics))
@@ -353,6 +354,10 @@ impl Application {
             Duration::from_secs(60),
         ));
         let places = tokio::spawn(crate::shipping::places::sync_weekly(self.state.clone()));
+        let invoices = tokio::spawn(crate::invoicing::issue_forever(
+            self.state.clone(),
+            Duration::from_secs(30),
+        ));
         let payouts = tokio::spawn(crate::settlement::payouts::weekly_forever(
             self.state.pool.clone(),
             Duration::from_secs(3600),
@@ -405,6 +410,7 @@ impl Application {
         payouts.abort();
         shipments.abort();
         places.abort();
+        invoices.abort();
         visits.abort();
         stats.abort();
         outbox.abort();

@@ -189,6 +189,59 @@ pub struct Config {
     /// The address shoppers write to about orders and returns.
     #[arg(long, env = "SUPPORT_EMAIL")]
     pub support_email: Option<String>,
+    /// Seals producers' e-invoice credentials at rest: 64 hex characters (32 bytes). Without it
+    /// producers cannot connect an e-invoice account. Changing it means they save theirs again.
+    #[arg(long, env = "INVOICE_KEY", hide_env_values = true)]
+    pub invoice_key: Option<String>,
+    /// Offers the sandbox e-invoice provider (offline, for trials and tests).
+    #[arg(long, env = "INVOICE_SANDBOX", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
+    pub invoice_sandbox: bool,
+    /// The marketplace's legal name, tax code and address, printed on every receipt.
+    #[arg(
+        long,
+        env = "MARKET_LEGAL_NAME",
+        default_value = "Sàn thương mại điện tử sản phẩm OCOP"
+    )]
+    pub market_legal_name: String,
+    #[arg(long, env = "MARKET_TAX_CODE")]
+    pub market_tax_code: Option<String>,
+    #[arg(long, env = "MARKET_ADDRESS", default_value = "")]
+    pub market_address: String,
+    /// The marketplace's own e-invoice account, for its monthly commission invoices to each
+    /// producer: `vnpt`, `viettel`, `misa` or `sandbox`, with its template (pattern), series and
+    /// login. Unset: no commission invoices.
+    #[arg(long, env = "MARKET_EINVOICE_PROVIDER")]
+    pub market_einvoice_provider: Option<String>,
+    #[arg(long, env = "MARKET_EINVOICE_URL", default_value = "")]
+    pub market_einvoice_url: String,
+    #[arg(long, env = "MARKET_EINVOICE_PATTERN", default_value = "1/001")]
+    pub market_einvoice_pattern: String,
+    #[arg(long, env = "MARKET_EINVOICE_SERIES", default_value = "")]
+    pub market_einvoice_series: String,
+    #[arg(long, env = "MARKET_EINVOICE_USERNAME", default_value = "")]
+    pub market_einvoice_username: String,
+    #[arg(
+        long,
+        env = "MARKET_EINVOICE_PASSWORD",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub market_einvoice_password: String,
+    /// MISA's application id; VNPT's web-service account and its password.
+    #[arg(long, env = "MARKET_EINVOICE_APP_ID", default_value = "")]
+    pub market_einvoice_app_id: String,
+    #[arg(long, env = "MARKET_EINVOICE_ACCOUNT", default_value = "")]
+    pub market_einvoice_account: String,
+    #[arg(
+        long,
+        env = "MARKET_EINVOICE_ACCOUNT_PASSWORD",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub market_einvoice_account_password: String,
+    /// VAT on the marketplace's service, percent (included in the commission charged).
+    #[arg(long, env = "MARKET_EINVOICE_VAT_RATE", default_value_t = 10)]
+    pub market_einvoice_vat_rate: u8,
     /// `json` for structured logs, anything else for human-readable ones.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,

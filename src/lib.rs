@@ -19,6 +19,7 @@ pub mod forms;
 pub mod health;
 pub mod import;
 pub mod inventory;
+pub mod invoicing;
 pub mod ledger;
 pub mod mail;
 pub mod media;

@@ -72,6 +72,22 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut config = config;
             config.payment_sandbox = true;
             config.shipping_sandbox = true;
+            config.invoice_sandbox = true;
+            if config.invoice_key.is_none() {
+                // a fixed key, so invoice accounts saved in the demo open after a restart;
+                // never for real credentials
+                config.invoice_key = Some("de".repeat(32));
+            }
+            if config.market_einvoice_provider.is_none() {
+                // the marketplace's commission invoices go to the sandbox provider too
+                config.market_einvoice_provider = Some("sandbox".into());
+                config.market_einvoice_series = "C26TMK".into();
+                config.market_einvoice_username = "san-ocop".into();
+                config.market_einvoice_password = "sandbox".into();
+                config
+                    .market_tax_code
+                    .get_or_insert_with(|| "0123456787".into());
+            }
             let pool = pool(&config).await?;
             let summary = ocop_market::seed::demo(&pool)
                 .await

@@ -325,6 +325,58 @@ pub struct Delivery {
     pub street: String,
     pub note: String,
     pub method: PaymentMethod,
+    /// a business buyer's request for a VAT invoice in its own name
+    pub company: Option<CompanyInvoice>,
+}
+
+/// "Xuất hoá đơn công ty": the company an invoice is made out to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompanyInvoice {
+    pub name: String,
+    pub tax_code: crate::domain::TaxCode,
+    pub address: String,
+    /// where the invoice is sent (the order's e-mail when blank)
+    pub email: Option<String>,
+}
+
+impl CompanyInvoice {
+    /// The section's fields (`inv_*`), when `want_invoice` is ticked; each mistake named.
+    pub fn parse(f: &BTreeMap<String, String>, e: &mut Errors) -> Option<CompanyInvoice> {
+        let get = |k: &str| f.get(k).map(|s| s.trim()).unwrap_or("");
+        if get("want_invoice").is_empty() {
+            return None;
+        }
+        let name = get("inv_company").to_string();
+        if !(2..=200).contains(&name.chars().count()) {
+            e.insert(
+                "inv_company",
+                "Vui lòng nhập tên công ty như trên đăng ký kinh doanh.".into(),
+            );
+        }
+        let tax_code = crate::domain::TaxCode::parse(get("inv_tax_code"))
+            .map_err(|m| e.insert("inv_tax_code", m.into()))
+            .ok();
+        let address = get("inv_address").to_string();
+        if !(5..=300).contains(&address.chars().count()) {
+            e.insert("inv_address", "Vui lòng nhập địa chỉ công ty.".into());
+        }
+        let email = match get("inv_email") {
+            "" => None,
+            s => match crate::auth::identity::Login::parse(s) {
+                Ok(crate::auth::identity::Login::Email(m)) => Some(m),
+                _ => {
+                    e.insert("inv_email", "Email nhận hoá đơn không hợp lệ.".into());
+                    None
+                }
+            },
+        };
+        Some(CompanyInvoice {
+            name,
+            tax_code: tax_code?,
+            address,
+            email,
+        })
+    }
 }
 
 pub type Errors = BTreeMap<&'static str, String>;
@@ -439,6 +491,7 @@ impl Delivery {
         if method.is_none() {
             e.insert("payment_method", "Vui lòng chọn cách thanh toán.".into());
         }
+        let company = CompanyInvoice::parse(f, &mut e);
         match (recipient, method) {
             (Some(r), Some(method)) if e.is_empty() => Ok(Delivery {
                 buyer_name: r.buyer_name,
@@ -449,6 +502,7 @@ impl Delivery {
                 street: r.street,
                 note,
                 method,
+                company,
             }),
             _ => Err(e),
         }
@@ -656,8 +710,9 @@ pub async fn place_order(
     for _ in 0..5 {
         group = sqlx::query!(
             r#"insert into order_group (code, checkout_token, user_id, buyer_name, phone, email, province_code,
-                   commune_code, street, note, payment_method, goods_total, shipping_total, grand_total, pay_before)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                   commune_code, street, note, payment_method, goods_total, shipping_total, grand_total, pay_before,
+                   buyer_company, buyer_tax_code, buyer_company_address, invoice_email)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
                on conflict (code) do nothing
                returning order_group_id, code"#,
             order_code(),
@@ -674,7 +729,11 @@ pub async fn place_order(
             goods.amount(),
             shipping.amount(),
             (goods + shipping).amount(),
-            pay_before
+            pay_before,
+            delivery.company.as_ref().map(|c| c.name.as_str()),
+            delivery.company.as_ref().map(|c| c.tax_code.as_str()),
+            delivery.company.as_ref().map(|c| c.address.as_str()),
+            delivery.company.as_ref().and_then(|c| c.email.as_deref())
         )
         .fetch_optional(&mut *tx)
         .await?;

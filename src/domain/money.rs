@@ -150,6 +150,62 @@ impl Vnd {
     pub fn format(amount: i64) -> String {
         format_vnd(amount)
     }
+
+    /// The amount read out, as an invoice writes it: "Một trăm ba mươi tư nghìn đồng".
+    pub fn in_words(self) -> String {
+        const DIGITS: [&str; 10] = [
+            "không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín",
+        ];
+        const GROUPS: [&str; 6] = ["", "nghìn", "triệu", "tỷ", "nghìn tỷ", "triệu tỷ"];
+        let n = self.0.unsigned_abs();
+        if n == 0 {
+            return "Không đồng".into();
+        }
+        // three digits at a time, lowest first
+        let mut groups = vec![];
+        let mut rest = n;
+        while rest > 0 {
+            groups.push((rest % 1000) as usize);
+            rest /= 1000;
+        }
+        let mut words: Vec<&str> = vec![];
+        let top = groups.len() - 1;
+        for (i, &g) in groups.iter().enumerate().rev() {
+            if g == 0 {
+                continue;
+            }
+            let (h, t, u) = (g / 100, g / 10 % 10, g % 10);
+            // an inner group is read in full: "một triệu không trăm linh năm nghìn"
+            if i != top || h > 0 {
+                words.extend([DIGITS[h], "trăm"]);
+            }
+            match t {
+                0 if u > 0 && (i != top || h > 0) => words.push("linh"),
+                0 => {}
+                1 => words.push("mười"),
+                _ => words.extend([DIGITS[t], "mươi"]),
+            }
+            match u {
+                0 => {}
+                1 if t >= 2 => words.push("mốt"),
+                4 if t >= 2 => words.push("tư"),
+                5 if t >= 1 => words.push("lăm"),
+                _ => words.push(DIGITS[u]),
+            }
+            if !GROUPS[i].is_empty() {
+                words.push(GROUPS[i]);
+            }
+        }
+        let text = words.join(" ");
+        let mut chars = text.chars();
+        let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+        format!(
+            "{}{}{} đồng",
+            if self.0 < 0 { "Âm " } else { "" },
+            first.unwrap_or_default(),
+            chars.as_str()
+        )
+    }
 }
 
 fn format_vnd(amount: i64) -> String {
@@ -172,6 +228,23 @@ fn format_vnd(amount: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_amount_is_read_out_as_an_invoice_writes_it() {
+        assert_eq!(Vnd(134_000).in_words(), "Một trăm ba mươi tư nghìn đồng");
+        assert_eq!(Vnd(0).in_words(), "Không đồng");
+        assert_eq!(Vnd(15_000).in_words(), "Mười lăm nghìn đồng");
+        assert_eq!(Vnd(21_000).in_words(), "Hai mươi mốt nghìn đồng");
+        assert_eq!(
+            Vnd(1_005_000).in_words(),
+            "Một triệu không trăm linh năm nghìn đồng"
+        );
+        assert_eq!(
+            Vnd(2_310_500).in_words(),
+            "Hai triệu ba trăm mười nghìn năm trăm đồng"
+        );
+        assert_eq!(Vnd(1_000_000_000).in_words(), "Một tỷ đồng");
+    }
 
     #[test]
     fn vnd_is_written_the_vietnamese_way() {

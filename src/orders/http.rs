@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/lookup", get(lookup_page).post(lookup))
         .route("/orders/{code}", get(order_page))
         .route("/orders/{code}/cancel", post(shopper_cancel))
+        .route("/orders/{code}/receipt", get(receipt_page))
         .route("/account/orders", get(my_orders))
         .route("/producer/orders", get(producer_orders))
         .route("/producer/orders/{id}", get(producer_order))
@@ -75,6 +76,9 @@ struct OrderPage {
     confirm_cancel: Option<i64>,
     held: Option<Held>,
     pay: Option<PayPanel>,
+    /// the e-invoices of the group's parts
+    invoices: Vec<crate::invoicing::http::InvoiceView>,
+    company: Option<String>,
 }
 
 /// Money that arrived but waits for staff (too little, say).
@@ -116,7 +120,7 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
                   g.payment_method as "payment_method: PaymentMethod",
                   g.goods_total as "goods_total: Vnd", g.shipping_total as "shipping_total: Vnd",
                   g.grand_total as "grand_total: Vnd", g.pay_before, g.created_at,
-                  c.name as commune_name, pv.name as province_name
+                  c.name as commune_name, pv.name as province_name, g.buyer_company, g.buyer_tax_code
            from order_group g join commune c on c.commune_code = g.commune_code
            join province pv on pv.province_code = g.province_code
            where g.code = $1"#,
@@ -159,6 +163,10 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
         confirm_cancel: None,
         held: None,
         pay: None,
+        invoices: vec![],
+        company: g
+            .buyer_company
+            .map(|c| format!("{c} · MST {}", g.buyer_tax_code.unwrap_or_default())),
     };
     Ok(Some(Group {
         id: g.order_group_id,
@@ -217,6 +225,8 @@ async fn order_page(
         return Ok(Redirect::to("/orders/lookup").into_response());
     }
     let mut page = group.page;
+    let ids: Vec<i64> = page.orders.iter().map(|o| o.order_id).collect();
+    page.invoices = crate::invoicing::http::views(&state, Some(&ids), None).await?;
     page.csrf = session.data.csrf.clone();
     page.placed = q.placed.is_some();
     page.confirm_cancel = q.cancel;
@@ -248,6 +258,20 @@ async fn order_page(
         )?);
     }
     Ok(render_page("orders/order.html", &page))
+}
+
+/// The printable receipt of the whole group, for the shopper.
+async fn receipt_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(code): Path<String>,
+) -> Result<Response, AppError> {
+    let group = load_group(&state, &code).await?.ok_or(AppError::NotFound)?;
+    if !is_shopper(&state, &session, &group).await? {
+        return Ok(Redirect::to("/orders/lookup").into_response());
+    }
+    let r = crate::invoicing::http::receipt(&state, group.id, None).await?;
+    Ok(render_page("invoices/receipt.html", &r).into_response())
 }
 
 /// What a shopper needs to pay an order that waits for it: the VietQR with the account, amount
@@ -634,6 +658,9 @@ struct ProducerOrderPage<'a> {
     /// the carriers this producer's province offers, the shopper's pick first
     carriers: Vec<CarrierChoice>,
     mistake: Option<MistakeView<'a>>,
+    /// the company a business buyer wants the invoice made out to
+    company: Option<String>,
+    invoices: Vec<crate::invoicing::http::InvoiceView>,
 }
 
 #[derive(Serialize)]
@@ -674,7 +701,8 @@ async fn producer_order_page(
         r#"select o.order_group_id, g.code, g.buyer_name, g.phone, g.street, g.note,
                   g.payment_method as "payment_method: PaymentMethod", g.created_at,
                   c.name as commune_name, pv.name as province_name,
-                  o.ship_carrier as "ship_carrier: crate::shipping::CarrierId"
+                  o.ship_carrier as "ship_carrier: crate::shipping::CarrierId",
+                  g.buyer_company, g.buyer_tax_code, g.buyer_company_address, g.invoice_email
            from shop_order o join order_group g using (order_group_id)
            join commune c on c.commune_code = g.commune_code join province pv on pv.province_code = g.province_code
            where o.order_id = $1 and o.producer_id = $2"#,
@@ -741,6 +769,17 @@ async fn producer_order_page(
         can_ship: status.allows(Status::Shipped, Actor::Producer) && !shipment_active,
         can_deliver: status.allows(Status::Delivered, Actor::Producer),
         can_cancel: status.allows(Status::Cancelled, Actor::Producer),
+        company: match (o.buyer_company, o.buyer_tax_code, o.buyer_company_address) {
+            (Some(n), Some(t), Some(a)) => Some(format!(
+                "{n} · MST {t} · {a}{}",
+                o.invoice_email
+                    .map(|e| format!(" · gửi hoá đơn tới {e}"))
+                    .unwrap_or_default()
+            )),
+            _ => None,
+        },
+        invoices: crate::invoicing::http::views(state, Some(&[id]), Some(member.producer_id))
+            .await?,
         order,
         mistake: mistake.map(|m| MistakeView {
             action: m.action,

@@ -255,6 +255,14 @@ pub async fn transition(
     if to == Status::Delivered {
         // cash on delivery is paid now
         crate::payments::record_cash(tx, order_id).await?;
+        crate::invoicing::on_sale(tx, order_id, false).await?;
+    }
+    if to == Status::Paid {
+        // a service (nothing ships) is the producer's sale once paid
+        crate::invoicing::on_sale(tx, order_id, true).await?;
+    }
+    if matches!(to, Status::Cancelled | Status::Refunded | Status::Returned) {
+        crate::invoicing::on_undone(tx, order_id).await?;
     }
     if from.returns_stock(to) {
         crate::inventory::return_order(&mut **tx, order_id).await?;

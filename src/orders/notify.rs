@@ -185,7 +185,9 @@ async fn notify_group(state: &AppState, group_id: i64, event: GroupEvent) {
                 .notify(
                     shopper.as_deref(),
                     &subject,
-                    format!("{opening}\n{items}\nXem đơn hàng: {public}/orders/{code}\n"),
+                    format!(
+                        "{opening}\n{items}\nXem đơn hàng: {public}/orders/{code}\nBiên nhận (in hoặc lưu PDF): {public}/orders/{code}/receipt\n"
+                    ),
                 )
                 .await;
             shopper_told = true;

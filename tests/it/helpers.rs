@@ -301,6 +301,21 @@ impl TestApp {
             cart_writes_per_minute: 120,
             support_phone: Some("0203 3800 800".into()),
             support_email: Some("hotro@ocop.example.vn".into()),
+            invoice_key: Some("5e".repeat(32)),
+            invoice_sandbox: true,
+            market_legal_name: "Sàn TMĐT sản phẩm OCOP (thử nghiệm)".into(),
+            market_tax_code: Some("0123456787".into()),
+            market_address: "Số 2 Ngọc Hà, Phường Ba Đình, Thành phố Hà Nội".into(),
+            market_einvoice_provider: Some("sandbox".into()),
+            market_einvoice_url: String::new(),
+            market_einvoice_pattern: "1/001".into(),
+            market_einvoice_series: "C26TMK".into(),
+            market_einvoice_username: "san-ocop".into(),
+            market_einvoice_password: "sandbox".into(),
+            market_einvoice_app_id: String::new(),
+            market_einvoice_account: String::new(),
+            market_einvoice_account_password: String::new(),
+            market_einvoice_vat_rate: 10,
         };
         if let Some(tweak) = tweak {
             tweak(&mut config);

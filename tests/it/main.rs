@@ -11,6 +11,7 @@ mod browser;
 mod catalog_api;
 mod database;
 mod import;
+mod invoices;
 mod journeys;
 mod operations;
 mod orders;

@@ -63,6 +63,7 @@ async fn delivery(app: &TestApp, method: PaymentMethod) -> Delivery {
         street: "12 Hàng Bạc".into(),
         note: String::new(),
         method,
+        company: None,
     }
 }
 

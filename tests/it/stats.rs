@@ -29,6 +29,7 @@ async fn order(app: &TestApp, n: usize, method: PaymentMethod, slugs: &[(&str, u
         street: "1 Phố Huế".into(),
         note: String::new(),
         method,
+        company: None,
     };
     let mut seen = vec![];
     for (slug, q) in slugs {

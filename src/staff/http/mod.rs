@@ -2,6 +2,7 @@
 
 mod audit;
 mod certificates;
+mod invoices;
 mod money;
 mod orders;
 mod producers;
@@ -10,6 +11,7 @@ mod users;
 
 use audit::*;
 use certificates::*;
+use invoices::*;
 use money::*;
 use orders::*;
 use producers::*;
@@ -66,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/commission", get(commission).post(add_rule))
         .route("/staff/settlement/settings", post(save_settings))
         .route("/staff/shipping", get(shipping))
+        .route("/staff/invoices", get(invoices))
         .route("/staff/shipping/carriers", post(save_carriers))
         .route("/staff/shipping/remitted", post(cod_remitted))
         .route("/staff/users", get(users_page).post(appoint))
