@@ -28,6 +28,9 @@ create table einvoice_account (
     seller_tax_code text not null check (seller_tax_code ~ '^[0-9]{10}(-[0-9]{3})?$'),
     -- the VAT rate on the producer's goods; null: a sales invoice (hoá đơn bán hàng), no VAT
     vat_rate smallint check (vat_rate in (0, 5, 8, 10)),
+    -- invoices generated from a cash register (máy tính tiền), as households above the revenue
+    -- threshold must issue since 2026; their series carries an M (C26MAA)
+    cash_register boolean not null default false,
     -- the credentials, sealed (XChaCha20 + HMAC-SHA256 with a key from the environment)
     sealed bytea not null,
     -- the provider refused the credentials: reported once, nothing retried until they change

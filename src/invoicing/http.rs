@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/producer/invoices", get(producer_invoices))
         .route("/producer/invoices/account", post(save_account))
         .route("/producer/invoices/{id}/retry", post(retry))
+        .route("/producer/invoices/{id}/pdf", get(producer_pdf))
         .route("/producer/orders/{id}/receipt", get(producer_receipt))
         .route("/sandbox/einvoice/{code}", get(sandbox_invoice))
 }
@@ -121,6 +122,7 @@ struct AccountView {
     series: String,
     seller_tax_code: String,
     vat_rate: Option<i16>,
+    cash_register: bool,
     refused_reason: Option<String>,
     refused_at: Option<OffsetDateTime>,
 }
@@ -172,7 +174,7 @@ async fn page(
 ) -> Result<Response, AppError> {
     let account = sqlx::query!(
         r#"select provider as "provider: ProviderId", url, pattern, series, seller_tax_code, vat_rate,
-                  refused_reason, refused_at
+                  cash_register, refused_reason, refused_at
            from einvoice_account where producer_id = $1"#,
         member.producer_id
     )
@@ -186,6 +188,7 @@ async fn page(
         series: a.series,
         seller_tax_code: a.seller_tax_code,
         vat_rate: a.vat_rate,
+        cash_register: a.cash_register,
         refused_reason: a.refused_reason,
         refused_at: a.refused_at,
     });
@@ -211,6 +214,9 @@ async fn page(
                         a.vat_rate.map_or("none".into(), |r| r.to_string()),
                     ),
                 ]);
+                if a.cash_register {
+                    values.insert("cash_register".into(), "1".into());
+                }
             }
             None => {
                 values.insert(
@@ -402,12 +408,13 @@ async fn save_account(
     let mut tx =
         crate::audit::begin(&state.pool, member.user.user_id, "invoices.account", None).await?;
     sqlx::query!(
-        "insert into einvoice_account (producer_id, provider, url, pattern, series, seller_tax_code, vat_rate, sealed)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
+        "insert into einvoice_account (producer_id, provider, url, pattern, series, seller_tax_code, vat_rate,
+                                       cash_register, sealed)
+         values ($1, $2, $3, $4, $5, $6, $7, $9, $8)
          on conflict (producer_id) do update set provider = excluded.provider, url = excluded.url,
              pattern = excluded.pattern, series = excluded.series, seller_tax_code = excluded.seller_tax_code,
-             vat_rate = excluded.vat_rate, sealed = excluded.sealed, refused_at = null, refused_reason = null,
-             updated_at = now()",
+             vat_rate = excluded.vat_rate, cash_register = excluded.cash_register, sealed = excluded.sealed,
+             refused_at = null, refused_reason = null, updated_at = now()",
         member.producer_id,
         provider.key(),
         url,
@@ -415,7 +422,8 @@ async fn save_account(
         series,
         tax_code.as_str(),
         vat_rate,
-        sealed
+        sealed,
+        form.contains_key("cash_register")
     )
     .execute(&mut *tx)
     .await?;
@@ -443,6 +451,25 @@ async fn retry(
         return Err(AppError::NotFound);
     }
     Ok(Redirect::to("/producer/invoices?ok=retry").into_response())
+}
+
+/// An invoice of this producer's (its own sales, or the marketplace's to it), as a PDF.
+async fn producer_pdf(
+    State(state): State<AppState>,
+    member: ProducerMember,
+    Id(id): Id,
+) -> Result<Response, AppError> {
+    let mine = sqlx::query_scalar!(
+        r#"select exists(select 1 from invoice where invoice_id = $1 and producer_id = $2) as "e!""#,
+        id,
+        member.producer_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if !mine {
+        return Err(AppError::NotFound);
+    }
+    super::pdf(&state, id).await
 }
 
 // ---------- receipts ----------
@@ -649,6 +676,9 @@ async fn producer_receipt(
 
 #[derive(Serialize)]
 struct SandboxPage {
+    /// dd/mm/yyyy, as invoices write dates
+    date: String,
+    original_date: String,
     number: String,
     lookup_code: String,
     seller_tax_code: String,
@@ -675,7 +705,18 @@ async fn sandbox_invoice(
         .as_array()
         .map(|ls| ls.iter().filter_map(|l| l["amount"].as_i64()).sum())
         .unwrap_or(0);
+    // the document keeps ISO dates ("2026-12-04"); the invoice shows 04/12/2026
+    let dmy = |v: &serde_json::Value| {
+        let iso = v.as_str().unwrap_or("");
+        let parts: Vec<&str> = iso.split('-').collect();
+        match parts.as_slice() {
+            [y, m, d] => format!("{d}/{m}/{y}"),
+            _ => iso.to_string(),
+        }
+    };
     let page = SandboxPage {
+        date: dmy(&r.body["issued_on"]),
+        original_date: dmy(&r.body["adjusts"]["issued_on"]),
         number: r.number,
         lookup_code: r.lookup_code,
         seller_tax_code: r.seller_tax_code,

@@ -119,7 +119,7 @@ pub async fn account(
 ) -> Result<Result<Account, String>, AppError> {
     let Some(a) = sqlx::query!(
         r#"select provider as "provider: ProviderId", url, pattern, series, seller_tax_code, vat_rate,
-                  sealed, refused_reason
+                  cash_register, sealed, refused_reason
            from einvoice_account where producer_id = $1"#,
         producer_id
     )
@@ -146,6 +146,7 @@ pub async fn account(
         series: a.series,
         seller_tax_code: a.seller_tax_code,
         vat_rate: a.vat_rate.map(|r| r as u8),
+        cash_register: a.cash_register,
         credentials,
     }))
 }
@@ -481,6 +482,80 @@ pub async fn account_saved(conn: &mut PgConnection, producer_id: i64) -> Result<
     Ok(())
 }
 
+/// An issued invoice's PDF from its provider, within a few seconds; on failure the answer says
+/// how to look it up instead (a shopper's page never waits long on a provider).
+pub async fn pdf(state: &AppState, invoice_id: i64) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let i = sqlx::query!(
+        r#"select kind, producer_id, provider as "provider: ProviderId", provider_key, number as "number!", lookup_code
+           from invoice where invoice_id = $1 and state = 'issued'"#,
+        invoice_id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let account = if i.kind == "commission" {
+        market_account(state)
+            .ok_or_else(|| "Sàn chưa cấu hình tài khoản hoá đơn của mình.".to_string())
+    } else {
+        account(state, i.producer_id).await?
+    };
+    let ctx = Ctx {
+        http: &state.http,
+        pool: &state.pool,
+        public_url: "",
+    };
+    let fetched = match &account {
+        Ok(account) => tokio::time::timeout(
+            Duration::from_secs(8),
+            providers::pdf(
+                &ctx,
+                account,
+                &i.provider_key,
+                &i.number,
+                i.lookup_code.as_deref(),
+            ),
+        )
+        .await
+        .ok(),
+        Err(_) => None,
+    };
+    if let Some(Ok(bytes)) = fetched {
+        return Ok((
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/pdf".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"hoa-don-{}.pdf\"", i.number),
+                ),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
+    let message = format!(
+        "Chưa tải được hoá đơn từ {}. Hãy thử lại sau, hoặc tra cứu hoá đơn số {}{}.",
+        i.provider.name(),
+        i.number,
+        match (i.provider.lookup_portal(), i.lookup_code) {
+            (Some(portal), Some(code)) => format!(" tại {portal} với mã {code}"),
+            (None, Some(code)) => format!(" với mã {code}"),
+            _ => String::new(),
+        }
+    );
+    Ok((
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        crate::render::render_page(
+            "invoices/unavailable.html",
+            &serde_json::json!({ "message": message }),
+        ),
+    )
+        .into_response())
+}
+
 // ---------- the marketplace's commission invoices ----------
 
 /// The marketplace's own account, from the environment, when complete.
@@ -501,6 +576,7 @@ pub fn market_account(state: &AppState) -> Option<Account> {
         series: c.market_einvoice_series.clone(),
         seller_tax_code: c.market_tax_code.clone()?,
         vat_rate: Some(c.market_einvoice_vat_rate),
+        cash_register: false,
         credentials: Credentials {
             username: c.market_einvoice_username.clone(),
             password: c.market_einvoice_password.clone(),

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{code}", get(order_page))
         .route("/orders/{code}/cancel", post(shopper_cancel))
         .route("/orders/{code}/receipt", get(receipt_page))
+        .route("/orders/{code}/invoices/{id}", get(invoice_pdf))
         .route("/account/orders", get(my_orders))
         .route("/producer/orders", get(producer_orders))
         .route("/producer/orders/{id}", get(producer_order))
@@ -272,6 +273,30 @@ async fn receipt_page(
     }
     let r = crate::invoicing::http::receipt(&state, group.id, None).await?;
     Ok(render_page("invoices/receipt.html", &r).into_response())
+}
+
+/// One invoice of the group's parts, as its provider's PDF, for the shopper.
+async fn invoice_pdf(
+    State(state): State<AppState>,
+    session: Session,
+    Path((code, id)): Path<(String, i64)>,
+) -> Result<Response, AppError> {
+    let group = load_group(&state, &code).await?.ok_or(AppError::NotFound)?;
+    if !is_shopper(&state, &session, &group).await? {
+        return Ok(Redirect::to("/orders/lookup").into_response());
+    }
+    let ours = sqlx::query_scalar!(
+        r#"select exists(select 1 from invoice i join shop_order o using (order_id)
+                         where i.invoice_id = $1 and o.order_group_id = $2) as "e!""#,
+        id,
+        group.id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if !ours {
+        return Err(AppError::NotFound);
+    }
+    crate::invoicing::pdf(&state, id).await
 }
 
 /// What a shopper needs to pay an order that waits for it: the VietQR with the account, amount

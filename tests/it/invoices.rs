@@ -505,3 +505,180 @@ async fn each_month_the_marketplace_invoices_each_producer_its_commission_once()
         staff_page.body
     );
 }
+
+/// A provider stand-in: answers each path with what a test set (recorded answers) and keeps
+/// what it was asked, bodies as text (JSON, forms or SOAP alike).
+#[derive(Clone)]
+struct StandIn {
+    url: String,
+    answers: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (u16, String)>>>,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl StandIn {
+    async fn start() -> StandIn {
+        let s = StandIn {
+            url: String::new(),
+            answers: Default::default(),
+            asked: Default::default(),
+        };
+        let (a, k) = (s.answers.clone(), s.asked.clone());
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: String| {
+            let (a, k) = (a.clone(), k.clone());
+            async move {
+                let path = uri.path().to_string();
+                k.lock().unwrap().push((path.clone(), body));
+                let (status, answer) = a
+                    .lock()
+                    .unwrap()
+                    .get(&path)
+                    .cloned()
+                    .unwrap_or((404, "{}".into()));
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    answer,
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        StandIn { url, ..s }
+    }
+
+    fn answer(&self, path: &str, status: u16, body: &str) {
+        self.answers
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), (status, body.to_string()));
+    }
+
+    fn asked(&self, suffix: &str) -> Vec<String> {
+        self.asked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p.ends_with(suffix))
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+}
+
+const VIETTEL: &str = "/services/einvoiceapplication/api/InvoiceAPI";
+
+#[tokio::test]
+async fn viettel_is_asked_in_its_own_shapes_and_an_answer_lost_to_a_timeout_is_found_by_its_transaction_uuid()
+ {
+    let app = TestApp::without_workers().await;
+    load_fixture(&app).await;
+    let viettel = StandIn::start().await;
+    viettel.answer("/auth/login", 200, r#"{"access_token":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln","token_type":"bearer","refresh_token":"r","expires_in":599,"scope":"openid","iat":1764700000,"invoice_cluster":"cluster4","type":1,"jti":"3fdfbeb6"}"#);
+    // the gateway times out after Viettel took the invoice
+    viettel.answer(
+        &format!("{VIETTEL}/InvoiceWS/createInvoice/0200000014"),
+        504,
+        "Gateway Time-out",
+    );
+    viettel.answer(
+        &format!("{VIETTEL}/InvoiceWS/searchInvoiceByTransactionUuid"),
+        200,
+        r#"{"transactionUuid":"x","errorCode":null,"description":null,"result":null}"#,
+    );
+    let mut producer = owner(&app).await;
+    let page = producer.get("/producer/invoices").await;
+    let saved = producer
+        .post(
+            "/producer/invoices/account",
+            &[
+                ("csrf", &csrf(&page)),
+                ("provider", "viettel"),
+                ("url", &viettel.url),
+                ("seller_tax_code", "0200000014"),
+                ("pattern", "1/001"),
+                ("series", "C26TBL"),
+                ("vat_rate", "5"),
+                ("username", "0200000014"),
+                ("password", "mat-khau-viettel"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let mut shopper = Visitor::new(&app);
+    order(&mut shopper, COMPANY).await;
+    let (id, code) = the_order(&app).await;
+    go(&app, id, DELIVER).await;
+    run_job(&app).await;
+    let key: String = sqlx::query_scalar("select provider_key from invoice")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let created = viettel.asked("/createInvoice/0200000014");
+    assert_eq!(created.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&created[0]).unwrap();
+    assert_eq!(body["generalInvoiceInfo"]["transactionUuid"], key.as_str());
+    assert_eq!(body["buyerInfo"]["buyerTaxCode"], "0312345673");
+    assert_eq!(body["summarizeInfo"]["totalAmountWithTax"], 135_000);
+    assert_eq!(invoices(&app).await[0].1, "pending");
+    // by the retry Viettel has it: it is found by our key, not created again
+    viettel.answer(
+        &format!("{VIETTEL}/InvoiceWS/searchInvoiceByTransactionUuid"),
+        200,
+        r#"{"transactionUuid":"x","errorCode":null,"description":null,"result":[{"supplierTaxCode":"0200000014","invoiceNo":"C26TBL7","reservationCode":"TJ9X1KDPW3H","issueDate":1796230800000,"status":"Đã phát hành"}]}"#,
+    );
+    due_now(&app).await;
+    run_job(&app).await;
+    assert_eq!(
+        viettel.asked("/createInvoice/0200000014").len(),
+        1,
+        "never twice"
+    );
+    assert!(
+        viettel
+            .asked("/searchInvoiceByTransactionUuid")
+            .last()
+            .unwrap()
+            .contains(&format!("transactionUuid={key}"))
+    );
+    let issued = invoices(&app).await;
+    assert_eq!(
+        (issued[0].1.as_str(), issued[0].2.as_deref()),
+        ("issued", Some("C26TBL7"))
+    );
+    // the buyer downloads Viettel's PDF through the order page
+    let invoice_id: i64 = sqlx::query_scalar("select invoice_id from invoice")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    viettel.answer(
+        &format!("{VIETTEL}/InvoiceUtilsWS/getInvoiceRepresentationFile"),
+        200,
+        r#"{"errorCode":0,"description":null,"fileToBytes":"JVBERi0xLjQKJcfsj6IK","paymentStatus":true,"fileName":"C26TBL7.pdf"}"#,
+    );
+    let pdf = shopper
+        .get(&format!("/orders/{code}/invoices/{invoice_id}"))
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.content_type, "application/pdf");
+    assert!(pdf.body.starts_with("%PDF"));
+    // Viettel down: the page says where to look it up instead
+    viettel.answer(
+        &format!("{VIETTEL}/InvoiceUtilsWS/getInvoiceRepresentationFile"),
+        503,
+        "Service Unavailable",
+    );
+    let down = shopper
+        .get(&format!("/orders/{code}/invoices/{invoice_id}"))
+        .await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        down.body.contains("TJ9X1KDPW3H") && down.body.contains("vinvoice.viettel.vn"),
+        "{}",
+        down.body
+    );
+    // another shopper cannot fetch it
+    let stranger = Visitor::new(&app)
+        .get(&format!("/orders/{code}/invoices/{invoice_id}"))
+        .await;
+    assert_ne!(stranger.status, StatusCode::OK);
+}

@@ -1135,3 +1135,143 @@ async fn a_shopper_picks_a_carrier_the_producer_prints_the_label_and_the_parcel_
     );
     screenshot(&shopper, "journey-carrier-tracking").await;
 }
+
+/// A business buyer asks for an invoice in its company's name; the producer, who connected its
+/// e-invoice account (the sandbox provider) in its browser, delivers; the invoice is issued and
+/// the buyer opens it from the order page, and prints the receipt.
+#[tokio::test]
+async fn a_business_buyer_asks_for_an_invoice_the_producer_delivers_and_the_buyer_downloads_it() {
+    let port = crate::helpers::free_port();
+    let app = TestApp::custom(Options {
+        tweak: Some(Box::new(move |c| {
+            c.bind = format!("127.0.0.1:{port}").parse().unwrap();
+            c.public_url = Some(format!("http://127.0.0.1:{port}"));
+        })),
+        ..Options::default()
+    })
+    .await;
+    load_fixture(&app).await;
+    let base = format!("http://{}", app.addr);
+    let (_, owner_id) = person(&app, "binhlieu", "producer", None).await;
+    sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $1, 'owner' from producer where slug = 'htx-binh-lieu'")
+        .bind(owner_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (shopper, _d1) = browser(390, 844).await;
+    let (producer, _d2) = browser(1280, 900).await;
+
+    // the producer connects its e-invoice account
+    let db = app.db_name.clone();
+    sign_in(
+        &producer,
+        &base,
+        &format!("binhlieu-{db}@example.vn"),
+        PASSWORD,
+    )
+    .await;
+    producer
+        .goto(&format!("{base}/producer/invoices"))
+        .await
+        .unwrap();
+    click(&producer, "input[name=provider][value=sandbox]").await;
+    type_into(&producer, "#f-seller_tax_code", "0200000014").await;
+    type_into(&producer, "#f-pattern", "1/001").await;
+    type_into(&producer, "#f-series", "C26TBL").await;
+    click(&producer, "#f-vat_rate option[value='5']").await;
+    type_into(&producer, "#f-username", "binhlieu").await;
+    type_into(&producer, "#f-password", "sandbox").await;
+    click(
+        &producer,
+        "form[action='/producer/invoices/account'] button.button:not(.secondary)",
+    )
+    .await;
+    until_text(&producer, "Đã lưu tài khoản hoá đơn điện tử").await;
+    screenshot(&producer, "journey-invoice-account").await;
+
+    // the shopper asks for an invoice in the company's name; a wrong tax code is caught first
+    add_to_cart(&shopper, &base, "mien-dong").await;
+    shopper.goto(&format!("{base}/checkout")).await.unwrap();
+    type_into(&shopper, "#f-buyer_name", "Nguyễn Văn An").await;
+    type_into(&shopper, "#f-phone", "0987 654 321").await;
+    click(&shopper, "#f-province option[value='1']").await;
+    click(&shopper, "#f-commune option:nth-child(2)").await;
+    type_into(&shopper, "#f-street", "12 Tràng Tiền").await;
+    click(&shopper, "input[name=payment_method][value=cod]").await;
+    click(&shopper, "details.company-invoice summary").await;
+    click(&shopper, "input[name=want_invoice]").await;
+    type_into(&shopper, "#f-inv_company", "Công ty TNHH Quà Tặng Việt").await;
+    type_into(&shopper, "#f-inv_tax_code", "0312345674").await;
+    type_into(
+        &shopper,
+        "#f-inv_address",
+        "12 Tràng Tiền, Hoàn Kiếm, Hà Nội",
+    )
+    .await;
+    click(&shopper, "button.place-order").await;
+    until_text(&shopper, "chữ số kiểm tra không khớp").await;
+    screenshot(&shopper, "journey-invoice-wrong-tax-code").await;
+    type_into(&shopper, "#f-inv_tax_code", "0312345673").await;
+    click(&shopper, "button.place-order").await;
+    until_text(&shopper, "Đặt hàng thành công").await;
+    let code = shopper
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .trim_start_matches("/orders/")
+        .to_string();
+    let order: i64 = sqlx::query_scalar("select o.order_id from shop_order o join order_group g using (order_group_id) where g.code = $1")
+        .bind(&code)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    // the producer sees who the invoice is for, ships and delivers
+    producer
+        .goto(&format!("{base}/producer/orders/{order}"))
+        .await
+        .unwrap();
+    until_text(&producer, "Công ty TNHH Quà Tặng Việt · MST 0312345673").await;
+    click(&producer, "form:has(input[value=confirm]) button").await;
+    until_text(&producer, "Đã xác nhận").await;
+    type_into(&producer, "#carrier", "Viettel Post").await;
+    type_into(&producer, "#tracking", "VTP123456789").await;
+    click(&producer, "#ship button").await;
+    until_text(&producer, "Đang giao").await;
+    click(&producer, "form:has(input[value=deliver]) button").await;
+    until_text(&producer, "Đã giao").await;
+    // the invoice job (it also runs on its own every 30 seconds; both are safe together)
+    ocop_market::invoicing::issue_once(&app.state)
+        .await
+        .unwrap();
+    producer
+        .goto(&format!("{base}/producer/orders/{order}"))
+        .await
+        .unwrap();
+    until_text(&producer, "Đã phát hành").await;
+    screenshot(&producer, "journey-invoice-producer-order").await;
+
+    // the buyer finds the invoice on the order page and opens it
+    shopper
+        .goto(&format!("{base}/orders/{code}"))
+        .await
+        .unwrap();
+    let page = until_text(&shopper, "Tải hoá đơn").await;
+    assert!(page.contains("mã tra cứu"), "{page}");
+    screenshot(&shopper, "journey-invoice-order").await;
+    click(&shopper, "a[href^='/sandbox/einvoice/']").await;
+    let invoice = until_text(&shopper, "Số tiền viết bằng chữ").await;
+    assert!(
+        invoice.contains("Công ty TNHH Quà Tặng Việt") && invoice.contains("MST 0312345673"),
+        "{invoice}"
+    );
+    screenshot(&shopper, "journey-invoice-document").await;
+    shopper
+        .goto(&format!("{base}/orders/{code}/receipt"))
+        .await
+        .unwrap();
+    let receipt = until_text(&shopper, "Biên nhận đơn hàng").await;
+    assert!(receipt.contains("Hoá đơn bán hàng: số"), "{receipt}");
+    screenshot(&shopper, "journey-invoice-receipt").await;
+}

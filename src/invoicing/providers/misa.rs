@@ -210,6 +210,38 @@ pub async fn find(ctx: &Ctx<'_>, a: &Account, key: &str) -> Result<Option<Issued
     read_status(status, &body)
 }
 
+/// `POST /invoice/download`: one `{TransactionID, Data}` per invoice, `Data` the PDF in base64.
+pub fn read_download(status: reqwest::StatusCode, body: &str) -> Result<Vec<u8>, InvoiceError> {
+    let v: Value = serde_json::from_str(body)
+        .map_err(|_| InvoiceError::Unavailable(format!("HTTP {}", status.as_u16())))?;
+    if v.get("Success").and_then(Value::as_bool) != Some(true) {
+        return Err(InvoiceError::Unavailable(
+            "MISA: không tải được hoá đơn".into(),
+        ));
+    }
+    let first = results(&v).into_iter().next().unwrap_or_default();
+    super::decode_pdf(first.get("Data").and_then(Value::as_str).unwrap_or(""))
+}
+
+pub async fn pdf(
+    ctx: &Ctx<'_>,
+    a: &Account,
+    transaction_id: &str,
+) -> Result<Vec<u8>, InvoiceError> {
+    let t = token(ctx, a).await?;
+    let (status, body) = send(
+        ctx.http
+            .post(format!(
+                "{}/invoice/download?invoiceWithCode=true&invoiceCalcu=false&downloadDataType=pdf",
+                a.base()
+            ))
+            .bearer_auth(t)
+            .json(&json!([transaction_id])),
+    )
+    .await?;
+    read_download(status, &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{ProviderId, fixtures};
@@ -255,5 +287,8 @@ mod tests {
         );
         let none = r#"{"Success":true,"ErrorCode":null,"Data":"[]"}"#;
         assert_eq!(read_status(StatusCode::OK, none).unwrap(), None);
+        // recorded answer of /invoice/download
+        let file = r#"{"Success":true,"ErrorCode":null,"Data":"[{\"TransactionID\":\"B7XQ2RTM4K\",\"Data\":\"JVBERi0xLjQK\"}]"}"#;
+        assert_eq!(read_download(StatusCode::OK, file).unwrap(), b"%PDF-1.4\n");
     }
 }

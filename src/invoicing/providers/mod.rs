@@ -107,6 +107,8 @@ pub struct Account {
     pub seller_tax_code: String,
     /// None: a sales invoice without VAT (households)
     pub vat_rate: Option<u8>,
+    /// invoices generated from a cash register (VNPT publishes them with its `…MTT` call)
+    pub cash_register: bool,
     pub credentials: Credentials,
 }
 
@@ -251,6 +253,36 @@ pub async fn find(
     }
 }
 
+/// The invoice's PDF as the provider renders it (the sandbox prints its own page instead).
+pub async fn pdf(
+    ctx: &Ctx<'_>,
+    account: &Account,
+    key: &str,
+    number: &str,
+    lookup: Option<&str>,
+) -> Result<Vec<u8>, InvoiceError> {
+    match account.provider {
+        ProviderId::Viettel => viettel::pdf(ctx, account, key, number).await,
+        ProviderId::Misa => misa::pdf(ctx, account, lookup.unwrap_or_default()).await,
+        ProviderId::Vnpt => vnpt::pdf(ctx, account, key).await,
+        ProviderId::Sandbox => Err(InvoiceError::Refused("sandbox: xem trang in".into())),
+    }
+}
+
+/// Base64 text from an answer, decoded and checked to be a PDF.
+pub(crate) fn decode_pdf(b64: &str) -> Result<Vec<u8>, InvoiceError> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| InvoiceError::Unavailable("tệp hoá đơn không đọc được".into()))?;
+    if !bytes.starts_with(b"%PDF") {
+        return Err(InvoiceError::Unavailable(
+            "tệp hoá đơn không phải PDF".into(),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Sends a request and reads its body, sorting failures the way the job needs them.
 pub(crate) async fn send(
     req: reqwest::RequestBuilder,
@@ -341,6 +373,7 @@ pub(crate) mod fixtures {
             series: "C26TBL".into(),
             seller_tax_code: "0200000014".into(),
             vat_rate: Some(5),
+            cash_register: false,
             credentials: Credentials {
                 username: "0200000014".into(),
                 password: "mat-khau".into(),

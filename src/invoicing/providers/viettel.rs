@@ -235,6 +235,42 @@ pub async fn find(ctx: &Ctx<'_>, a: &Account, key: &str) -> Result<Option<Issued
     read_search(status, &body)
 }
 
+/// `InvoiceUtilsWS/getInvoiceRepresentationFile`: `{fileToBytes}` in base64.
+pub fn read_file(status: reqwest::StatusCode, body: &str) -> Result<Vec<u8>, InvoiceError> {
+    let v: Value = serde_json::from_str(body)
+        .map_err(|_| InvoiceError::Unavailable(format!("HTTP {}", status.as_u16())))?;
+    if let Some(e) = error_of(&v).filter(|e| e != "0") {
+        return Err(InvoiceError::Unavailable(format!("Viettel S-Invoice: {e}")));
+    }
+    super::decode_pdf(v.get("fileToBytes").and_then(Value::as_str).unwrap_or(""))
+}
+
+pub async fn pdf(
+    ctx: &Ctx<'_>,
+    a: &Account,
+    key: &str,
+    number: &str,
+) -> Result<Vec<u8>, InvoiceError> {
+    let token = login(ctx, a).await?;
+    let (status, body) = send(
+        ctx.http
+            .post(format!(
+                "{}{API}/InvoiceUtilsWS/getInvoiceRepresentationFile",
+                a.base()
+            ))
+            .bearer_auth(token)
+            .json(&json!({
+                "supplierTaxCode": a.seller_tax_code,
+                "invoiceNo": number,
+                "templateCode": a.pattern,
+                "transactionUuid": key,
+                "fileType": "PDF",
+            })),
+    )
+    .await?;
+    read_file(status, &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Original, ProviderId, fixtures};

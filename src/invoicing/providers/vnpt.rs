@@ -104,22 +104,29 @@ pub fn publish_request(a: &Account, doc: &Doc) -> (String, String) {
                 ],
             ),
         ),
-        None => (
-            "ImportAndPublishInv".into(),
-            envelope(
-                "ImportAndPublishInv",
-                &[
-                    ("Account", &c.account),
-                    ("ACpass", &c.account_password),
-                    ("xmlInvData", &xml),
-                    ("username", &c.username),
-                    ("password", &c.password),
-                    ("pattern", &a.pattern),
-                    ("serial", &a.series),
-                    ("convert", "0"),
-                ],
-            ),
-        ),
+        None => {
+            let action = if a.cash_register {
+                "ImportAndPublishInvMTT"
+            } else {
+                "ImportAndPublishInv"
+            };
+            (
+                action.into(),
+                envelope(
+                    action,
+                    &[
+                        ("Account", &c.account),
+                        ("ACpass", &c.account_password),
+                        ("xmlInvData", &xml),
+                        ("username", &c.username),
+                        ("password", &c.password),
+                        ("pattern", &a.pattern),
+                        ("serial", &a.series),
+                        ("convert", "0"),
+                    ],
+                ),
+            )
+        }
     }
 }
 
@@ -247,6 +254,43 @@ pub async fn find(
     read_list(status, &body)
 }
 
+/// `downloadInvPDFFkeyNoPay`: the PDF in base64, or `ERR:n`.
+pub fn read_pdf(status: reqwest::StatusCode, body: &str) -> Result<Vec<u8>, InvoiceError> {
+    let result = text_in(body, "downloadInvPDFFkeyNoPayResult")
+        .ok_or_else(|| InvoiceError::Unavailable(format!("VNPT: HTTP {}", status.as_u16())))?;
+    if result.trim().starts_with("ERR:") {
+        return Err(InvoiceError::Unavailable(format!(
+            "VNPT: {}",
+            result.trim()
+        )));
+    }
+    super::decode_pdf(&result)
+}
+
+pub async fn pdf(ctx: &Ctx<'_>, a: &Account, key: &str) -> Result<Vec<u8>, InvoiceError> {
+    let c = &a.credentials;
+    let envelope = envelope(
+        "downloadInvPDFFkeyNoPay",
+        &[
+            ("fkey", key),
+            ("userName", &c.username),
+            ("userPass", &c.password),
+        ],
+    );
+    let (status, body) = send(
+        ctx.http
+            .post(format!("{}/PortalService.asmx", a.base()))
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .header(
+                "SOAPAction",
+                "\"http://tempuri.org/downloadInvPDFFkeyNoPay\"",
+            )
+            .body(envelope),
+    )
+    .await?;
+    read_pdf(status, &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{ProviderId, fixtures};
@@ -271,6 +315,12 @@ mod tests {
         );
         assert!(env.contains("<Amount>134000</Amount>"));
         assert!(env.contains("<ArisingDate>03/12/2026</ArisingDate>"));
+        // a cash-register invoice goes through the MTT call
+        let mut register = a.clone();
+        register.cash_register = true;
+        let (action, env) = publish_request(&register, &fixtures::doc());
+        assert_eq!(action, "ImportAndPublishInvMTT");
+        assert!(env.contains("<ImportAndPublishInvMTT xmlns=\"http://tempuri.org/\">"));
     }
 
     #[test]
@@ -304,5 +354,10 @@ mod tests {
         );
         let empty = r#"<soap:Envelope><soap:Body><listInvByCusFkeyResponse xmlns="http://tempuri.org/"><listInvByCusFkeyResult>&lt;Data&gt;&lt;/Data&gt;</listInvByCusFkeyResult></listInvByCusFkeyResponse></soap:Body></soap:Envelope>"#;
         assert_eq!(read_list(StatusCode::OK, empty).unwrap(), None);
+        // recorded answer of downloadInvPDFFkeyNoPay
+        let pdf = r#"<soap:Envelope><soap:Body><downloadInvPDFFkeyNoPayResponse xmlns="http://tempuri.org/"><downloadInvPDFFkeyNoPayResult>JVBERi0xLjQK</downloadInvPDFFkeyNoPayResult></downloadInvPDFFkeyNoPayResponse></soap:Body></soap:Envelope>"#;
+        assert_eq!(read_pdf(StatusCode::OK, pdf).unwrap(), b"%PDF-1.4\n");
+        let err = r#"<soap:Envelope><soap:Body><downloadInvPDFFkeyNoPayResponse xmlns="http://tempuri.org/"><downloadInvPDFFkeyNoPayResult>ERR:6</downloadInvPDFFkeyNoPayResult></downloadInvPDFFkeyNoPayResponse></soap:Body></soap:Envelope>"#;
+        assert!(read_pdf(StatusCode::OK, err).is_err());
     }
 }
