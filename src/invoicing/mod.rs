@@ -7,6 +7,7 @@
 
 pub mod http;
 pub mod providers;
+pub mod views;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -411,7 +412,7 @@ async fn tell_buyer(state: &AppState, c: &Claimed, done: &Issued) {
         return;
     };
     let public = state.config.public_url();
-    let what = http::kind_label(&c.kind);
+    let what = views::kind_label(&c.kind);
     state
         .mailer
         .notify(
@@ -449,14 +450,16 @@ async fn failed(state: &AppState, c: &Claimed, e: InvoiceError) -> Result<(), Ap
         // reported once: the account is marked, and nothing of this producer is tried again
         // until the producer saves its credentials anew
         let mut tx = state.pool.begin().await?;
-        sqlx::query!(
+        let first = sqlx::query!(
             "update einvoice_account set refused_at = now(), refused_reason = $2
              where producer_id = $1 and refused_at is null",
             c.producer_id,
             reason
         )
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
         sqlx::query!(
             "update invoice set state = 'stuck', last_error = $2 where invoice_id = $1 and state = 'pending'",
             c.invoice_id,
@@ -465,6 +468,28 @@ async fn failed(state: &AppState, c: &Claimed, e: InvoiceError) -> Result<(), Ap
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        if first {
+            // the owner hears it once, not at every invoice
+            let owner = sqlx::query_scalar!(
+                "select u.email from producer_member m join app_user u using (user_id)
+                 where m.producer_id = $1 and m.role = 'owner' limit 1",
+                c.producer_id
+            )
+            .fetch_optional(&state.pool)
+            .await?
+            .flatten();
+            let public = state.config.public_url();
+            state
+                .mailer
+                .notify(
+                    owner.as_deref(),
+                    "Nhà cung cấp hoá đơn điện tử từ chối tài khoản của bạn",
+                    format!(
+                        "{reason}\nSàn tạm dừng xuất hoá đơn cho gian hàng của bạn. Hãy nhập lại thông tin đăng nhập đúng tại {public}/producer/invoices: các hoá đơn đang chờ sẽ được xuất ngay.\n"
+                    ),
+                )
+                .await;
+        }
         return Ok(());
     }
     note(state, c.invoice_id, &e.to_string()).await

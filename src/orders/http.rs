@@ -78,7 +78,7 @@ struct OrderPage {
     held: Option<Held>,
     pay: Option<PayPanel>,
     /// the e-invoices of the group's parts
-    invoices: Vec<crate::invoicing::http::InvoiceView>,
+    invoices: Vec<crate::invoicing::views::InvoiceView>,
     company: Option<String>,
 }
 
@@ -227,7 +227,7 @@ async fn order_page(
     }
     let mut page = group.page;
     let ids: Vec<i64> = page.orders.iter().map(|o| o.order_id).collect();
-    page.invoices = crate::invoicing::http::views(&state, Some(&ids), None).await?;
+    page.invoices = crate::invoicing::views::views(&state, Some(&ids), None).await?;
     page.csrf = session.data.csrf.clone();
     page.placed = q.placed.is_some();
     page.confirm_cancel = q.cancel;
@@ -271,7 +271,7 @@ async fn receipt_page(
     if !is_shopper(&state, &session, &group).await? {
         return Ok(Redirect::to("/orders/lookup").into_response());
     }
-    let r = crate::invoicing::http::receipt(&state, group.id, None).await?;
+    let r = crate::invoicing::views::receipt(&state, group.id, None).await?;
     Ok(render_page("invoices/receipt.html", &r).into_response())
 }
 
@@ -685,7 +685,7 @@ struct ProducerOrderPage<'a> {
     mistake: Option<MistakeView<'a>>,
     /// the company a business buyer wants the invoice made out to
     company: Option<String>,
-    invoices: Vec<crate::invoicing::http::InvoiceView>,
+    invoices: Vec<crate::invoicing::views::InvoiceView>,
 }
 
 #[derive(Serialize)]
@@ -803,7 +803,7 @@ async fn producer_order_page(
             )),
             _ => None,
         },
-        invoices: crate::invoicing::http::views(state, Some(&[id]), Some(member.producer_id))
+        invoices: crate::invoicing::views::views(state, Some(&[id]), Some(member.producer_id))
             .await?,
         order,
         mistake: mistake.map(|m| MistakeView {

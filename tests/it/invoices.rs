@@ -374,6 +374,11 @@ async fn refused_credentials_are_reported_once_and_nothing_is_retried_until_they
         ("pending", 0),
         "not tried: {waiting:?}"
     );
+    let told: Vec<String> = crate::helpers::messages(&app)
+        .into_iter()
+        .filter(|m| m.contains("/producer/invoices"))
+        .collect();
+    assert_eq!(told.len(), 1, "the owner is told once: {told:?}");
     // the right password: both go out
     assert_eq!(
         connect(&mut producer, "binhlieu", "sandbox").await.status,

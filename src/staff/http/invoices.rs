@@ -66,7 +66,7 @@ pub(super) async fn invoices(
         invoice_id: r.invoice_id,
         order_id: r.order_id,
         month: r.month.map(|m| format!("{:02}/{}", u8::from(m.month()), m.year())),
-        kind: crate::invoicing::http::kind_label(&r.kind),
+        kind: crate::invoicing::views::kind_label(&r.kind),
         state: r.state,
         producer: r.producer,
         amount: Vnd::new(r.amount),
