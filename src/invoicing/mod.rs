@@ -73,22 +73,20 @@ pub async fn on_undone(
     tx: &mut Transaction<'_, Postgres>,
     order_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update invoice set cancel_requested = true, next_try_at = least(next_try_at, now())
-         where order_id = $1 and kind = 'sale' and state in ('pending', 'stuck') and attempts > 0",
-        order_id
-    )
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query!(
-        "update invoice set state = 'void'
-         where order_id = $1 and kind = 'sale' and state in ('pending', 'stuck') and attempts = 0",
-        order_id
-    )
-    .execute(&mut **tx)
-    .await?;
+    // one statement, the sale's invoice locked: the issuing job either finished before (issued:
+    // adjust it) or finds the request when it does (cancel_requested)
     let issued = sqlx::query_scalar!(
-        "select invoice_id from invoice where order_id = $1 and kind = 'sale' and state = 'issued'",
+        r#"with s as (
+               select invoice_id, state, attempts from invoice
+               where order_id = $1 and kind = 'sale' for update
+           ), settle_first as (
+               update invoice i set cancel_requested = true, next_try_at = least(i.next_try_at, now())
+               from s where i.invoice_id = s.invoice_id and s.state in ('pending', 'stuck') and s.attempts > 0
+           ), never_sent as (
+               update invoice i set state = 'void'
+               from s where i.invoice_id = s.invoice_id and s.state in ('pending', 'stuck') and s.attempts = 0
+           )
+           select invoice_id as "invoice_id!" from s where state = 'issued'"#,
         order_id
     )
     .fetch_optional(&mut **tx)
@@ -255,8 +253,9 @@ pub async fn issue_once(state: &AppState) -> Result<usize, AppError> {
                next_try_at = now() + least(interval '6 hours', interval '1 minute' * power(2, least(i.attempts, 12)))
            from (select invoice_id from invoice d
                  where d.state = 'pending' and d.next_try_at <= now()
-                   and not exists (select 1 from einvoice_account a
-                                   where a.producer_id = d.producer_id and a.refused_at is not null)
+                   and (d.kind = 'commission'
+                        or not exists (select 1 from einvoice_account a
+                                       where a.producer_id = d.producer_id and a.refused_at is not null))
                  order by d.next_try_at limit 20
                  for update skip locked) due
            where i.invoice_id = due.invoice_id

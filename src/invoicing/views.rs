@@ -248,7 +248,8 @@ pub async fn receipt(
         market_name: state.config.market_legal_name.clone(),
         market_tax_code: state.config.market_tax_code.clone(),
         market_address: state.config.market_address.clone(),
-        code: g.code,
+        // the group's code is the shopper's; a producer's receipt never carries it
+        code: if single { String::new() } else { g.code },
         created_at: g.created_at,
         buyer_name: g.buyer_name,
         phone: g.phone,

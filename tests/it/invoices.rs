@@ -408,6 +408,11 @@ async fn a_provider_that_is_down_leaves_the_invoice_waiting_with_its_reason_and_
         .get(&format!("/producer/orders/{id}/receipt"))
         .await;
     assert_eq!(receipt.status, StatusCode::OK);
+    let (_, code) = the_order(&app).await;
+    assert!(
+        !receipt.body.contains(&code),
+        "the shopper's code stays the shopper's"
+    );
     assert!(
         receipt.body.contains("Phiếu bán hàng") && receipt.body.contains("Miến"),
         "{}",
