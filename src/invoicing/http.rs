@@ -374,17 +374,7 @@ async fn producer_pdf(
     member: ProducerMember,
     Id(id): Id,
 ) -> Result<Response, AppError> {
-    let mine = sqlx::query_scalar!(
-        r#"select exists(select 1 from invoice where invoice_id = $1 and producer_id = $2) as "e!""#,
-        id,
-        member.producer_id
-    )
-    .fetch_one(&state.pool)
-    .await?;
-    if !mine {
-        return Err(AppError::NotFound);
-    }
-    super::pdf(&state, id).await
+    super::pdf(&state, id, super::Whose::Producer(member.producer_id)).await
 }
 
 /// The producer's sales receipt (phiếu bán hàng) for one part: what a producer without an

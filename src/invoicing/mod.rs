@@ -31,6 +31,16 @@ pub fn provider_key(kind: &str, id: i64) -> String {
     )
 }
 
+/// An address from its parts, the empty ones left out: "Thôn Nà Ếch, Xã Bình Liêu, Tỉnh Quảng Ninh".
+pub fn address_line(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The key that seals e-invoice credentials (`INVOICE_KEY`), if the operator set one.
 pub fn seal_key(state: &AppState) -> Option<crate::crypto::SealKey> {
     state
@@ -204,15 +214,11 @@ async fn document(
         seller: Party {
             name: o.producer,
             tax_code: o.tax_code,
-            address: [
-                o.producer_address.as_str(),
+            address: address_line(&[
+                &o.producer_address,
                 &o.producer_commune,
                 &o.producer_province,
-            ]
-            .into_iter()
-            .filter(|s| !s.trim().is_empty())
-            .collect::<Vec<_>>()
-            .join(", "),
+            ]),
             email: None,
             phone: o.producer_phone,
         },
@@ -506,14 +512,35 @@ pub async fn account_saved(conn: &mut PgConnection, producer_id: i64) -> Result<
     Ok(())
 }
 
+/// Who asks for an invoice: the producer it was issued by (or to, for the marketplace's), or the
+/// shopper of the order group it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum Whose {
+    Producer(i64),
+    Shopper { group: i64 },
+}
+
 /// An issued invoice's PDF from its provider, within a few seconds; on failure the answer says
 /// how to look it up instead (a shopper's page never waits long on a provider).
-pub async fn pdf(state: &AppState, invoice_id: i64) -> Result<axum::response::Response, AppError> {
+pub async fn pdf(
+    state: &AppState,
+    invoice_id: i64,
+    whose: Whose,
+) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
+    let (producer, group) = match whose {
+        Whose::Producer(p) => (Some(p), None),
+        Whose::Shopper { group } => (None, Some(group)),
+    };
     let i = sqlx::query!(
         r#"select kind, producer_id, provider as "provider: ProviderId", provider_key, number as "number!", lookup_code
-           from invoice where invoice_id = $1 and state = 'issued'"#,
-        invoice_id
+           from invoice
+           where invoice_id = $1 and state = 'issued'
+             and (producer_id = $2
+                  or order_id in (select order_id from shop_order where order_group_id = $3))"#,
+        invoice_id,
+        producer,
+        group
     )
     .fetch_optional(&state.pool)
     .await?
@@ -760,11 +787,7 @@ async fn commission_document(
         }
     }
     let organisation = p.producer_type != "household";
-    let address = [p.address.as_str(), &p.commune, &p.province]
-        .into_iter()
-        .filter(|s| !s.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let address = address_line(&[&p.address, &p.commune, &p.province]);
     let c = &state.config;
     Ok(Doc {
         key,

@@ -212,11 +212,7 @@ pub async fn receipt(
                 .map(crate::domain::ProducerType::label)
                 .unwrap_or(""),
             producer: p.name,
-            address: [p.address.as_str(), &p.commune, &p.province]
-                .into_iter()
-                .filter(|s| !s.trim().is_empty())
-                .collect::<Vec<_>>()
-                .join(", "),
+            address: super::address_line(&[&p.address, &p.commune, &p.province]),
             tax_code: p.tax_code,
             farming_exempt: p.farming_exempt,
             status: crate::orders::Status::from_key(&p.status)

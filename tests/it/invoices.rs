@@ -4,8 +4,9 @@
 //! refused account reported once.
 
 use crate::helpers::{Answer, TestApp, Visitor, csrf, load_fixture, person};
+use crate::settlement::{DELIVER, go};
 use axum::http::StatusCode;
-use ocop_market::orders::{Actor, Details, Status, transition};
+use ocop_market::orders::{Actor, Status};
 
 /// A shopper in Hà Nội orders two packets of Bình Liêu's miến, cash on delivery, with `extra`
 /// fields on the checkout form (the company section, say). Answers the checkout's answer.
@@ -99,27 +100,6 @@ async fn the_order(app: &TestApp) -> (i64, String) {
         .await
         .unwrap()
 }
-
-async fn go(app: &TestApp, order: i64, steps: &[(Status, Actor)]) {
-    let mut tx = app.pool.begin().await.unwrap();
-    for (to, actor) in steps {
-        let details = Details {
-            reason: Some("khách trả hàng".into()),
-            carrier: Some("GHN".into()),
-            tracking_number: Some("GHN12345".into()),
-        };
-        transition(&mut tx, order, *to, *actor, &details)
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
-}
-
-const DELIVER: &[(Status, Actor)] = &[
-    (Status::Confirmed, Actor::Producer),
-    (Status::Shipped, Actor::Producer),
-    (Status::Delivered, Actor::Producer),
-];
 
 async fn invoices(app: &TestApp) -> Vec<(String, String, Option<String>, i32)> {
     sqlx::query_as("select kind, state, number, attempts from invoice order by invoice_id")

@@ -39,7 +39,7 @@ async fn order_of(app: &TestApp, code: &str, producer: &str) -> i64 {
     .unwrap()
 }
 
-async fn go(app: &TestApp, order: i64, steps: &[(Status, Actor)]) {
+pub async fn go(app: &TestApp, order: i64, steps: &[(Status, Actor)]) {
     let mut tx = app.pool.begin().await.unwrap();
     for (to, actor) in steps {
         let details = Details {
@@ -54,7 +54,7 @@ async fn go(app: &TestApp, order: i64, steps: &[(Status, Actor)]) {
     tx.commit().await.unwrap();
 }
 
-const DELIVER: &[(Status, Actor)] = &[
+pub const DELIVER: &[(Status, Actor)] = &[
     (Status::Confirmed, Actor::Producer),
     (Status::Shipped, Actor::Producer),
     (Status::Delivered, Actor::Producer),
