@@ -705,6 +705,14 @@ pub async fn commission_month_once(state: &AppState, today: time::Date) -> Resul
         return Ok(0);
     }
     let charges = month_charges(&mut tx, last_month, None).await?;
+    if charges
+        .iter()
+        .all(|(_, commission, fee)| commission + fee <= 0)
+    {
+        // nothing charged (yet: a ledger still being brought in at first start): the month
+        // stays unclaimed, and a later tick looks again
+        return Ok(0);
+    }
     let (producers, amounts, keys): (Vec<i64>, Vec<i64>, Vec<String>) = charges
         .into_iter()
         .filter(|(_, commission, fee)| commission + fee > 0)

@@ -431,17 +431,24 @@ async fn each_month_the_marketplace_invoices_each_producer_its_commission_once()
     order(&mut shopper, &[]).await;
     let (id, _) = the_order(&app).await;
     go(&app, id, DELIVER).await;
-    // the return window passes: the sale is the producer's, less the commission
     let later = time::OffsetDateTime::now_utc() + time::Duration::days(8);
-    ocop_market::settlement::release_due(&app.pool, later)
-        .await
-        .unwrap();
     let month = later
         .to_offset(time::macros::offset!(+7))
         .date()
         .replace_day(1)
         .unwrap();
     let next_month = (month + time::Duration::days(32)).replace_day(5).unwrap();
+    assert_eq!(
+        ocop_market::invoicing::commission_month_once(&app.state, next_month)
+            .await
+            .unwrap(),
+        0,
+        "nothing charged yet: the month is not claimed"
+    );
+    // the return window passes: the sale is the producer's, less the commission
+    ocop_market::settlement::release_due(&app.pool, later)
+        .await
+        .unwrap();
     let created = ocop_market::invoicing::commission_month_once(&app.state, next_month)
         .await
         .unwrap();
