@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::payments::sandbox::router())
         .merge(crate::shipping::http::router())
         .merge(crate::invoicing::http::router())
+        .merge(crate::fairs::http::router())
         .merge(crate::health::router())
         .merge(crate::alerts::router())
         .route("/metrics", get(crate::metrics::http::metrics))
@@ -83,6 +84,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/static/pay.js",
             get(|| async { asset(JS, include_str!("../templates/static/pay.js")) }),
+        )
+        .route(
+            "/static/till.js",
+            get(|| async { asset(JS, include_str!("../templates/static/till.js")) }),
+        )
+        // qrcode-generator 2.0.4 (Kazuhiko Arase, MIT): the till draws a sale's QR offline
+        .route(
+            "/static/qrcode.js",
+            get(|| async { asset(JS, include_str!("../templates/static/qrcode.js")) }),
         )
         .route(
             "/static/favicon.svg",

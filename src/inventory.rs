@@ -28,6 +28,26 @@ pub async fn take(conn: &mut PgConnection, lines: &[(i64, i32)]) -> Result<bool,
     Ok(taken == lines.len() as u64)
 }
 
+/// Takes what there is of every `(product, quantity)`, down to zero: goods a till handed over
+/// while offline, which the stock can no longer refuse.
+pub async fn take_at_most(
+    conn: &mut PgConnection,
+    lines: &[(i64, i32)],
+) -> Result<(), sqlx::Error> {
+    let mut lines = lines.to_vec();
+    lines.sort_unstable();
+    let (ids, quantities): (Vec<i64>, Vec<i32>) = lines.iter().copied().unzip();
+    sqlx::query!(
+        "update product p set stock = greatest(p.stock - v.q, 0)
+         from unnest($1::bigint[], $2::int[]) as v(id, q) where p.product_id = v.id",
+        &ids,
+        &quantities
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Takes an order's lines again (an expired order revived by its late payment): `false` when
 /// one of them has too little.
 pub async fn take_order(conn: &mut PgConnection, order_id: i64) -> Result<bool, sqlx::Error> {

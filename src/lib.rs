@@ -15,6 +15,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod fairs;
 pub mod forms;
 pub mod health;
 pub mod import;

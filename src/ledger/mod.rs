@@ -113,6 +113,10 @@ pub enum Event {
     Adjustment,
     /// the carrier paid us the cash it collected
     CodRemitted,
+    /// a transfer for a fair or sales-point sale reached the marketplace's account
+    TillTransfer,
+    /// a fair or sales-point sale paid into the marketplace's account: the tax withheld
+    TillSale,
 }
 
 impl Event {
@@ -129,6 +133,8 @@ impl Event {
             Event::PayoutReturned => "Ngân hàng trả lại tiền",
             Event::Adjustment => "Điều chỉnh của cán bộ",
             Event::CodRemitted => "Hãng vận chuyển đã chuyển tiền thu hộ",
+            Event::TillTransfer => "Khách chuyển khoản tại hội chợ / điểm bán",
+            Event::TillSale => "Bán tại hội chợ / điểm bán: thuế khấu trừ",
         }
     }
 }

@@ -33,6 +33,34 @@ impl Outcome {
     }
 }
 
+/// Marks the event verified and claims its provider transaction; false when an earlier delivery
+/// already claimed it (the caller then records a duplicate). Every consumer of bank money, orders
+/// and till sales alike, claims here, so one transfer is never counted twice.
+pub async fn claim(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    event_id: i64,
+    n: &Notification,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query!(
+        "update payment_event set verified = true, provider_tx_id = $2, amount = $3 where payment_event_id = $1",
+        event_id,
+        n.tx_id,
+        n.amount.amount()
+    )
+    .execute(&mut **tx)
+    .await?;
+    let claimed = sqlx::query_scalar!(
+        "insert into payment_tx_claim (provider, provider_tx_id, payment_event_id) values ($1, $2, $3)
+         on conflict do nothing returning payment_event_id",
+        n.provider.key(),
+        n.tx_id,
+        event_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(claimed.is_some())
+}
+
 /// Acts on a verified notification: exactly once per provider transaction, in one transaction
 /// that also records the outcome on the event.
 pub async fn apply(
@@ -42,24 +70,8 @@ pub async fn apply(
     n: &Notification,
 ) -> Result<(Outcome, Option<i64>), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query!(
-        "update payment_event set verified = true, provider_tx_id = $2, amount = $3 where payment_event_id = $1",
-        event_id,
-        n.tx_id,
-        n.amount.amount()
-    )
-    .execute(&mut *tx)
-    .await?;
-    let claimed = sqlx::query_scalar!(
-        "insert into payment_tx_claim (provider, provider_tx_id, payment_event_id) values ($1, $2, $3)
-         on conflict do nothing returning payment_event_id",
-        n.provider.key(),
-        n.tx_id,
-        event_id
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (outcome, group, payment) = if claimed.is_none() {
+    let claimed = claim(&mut tx, event_id, n).await?;
+    let (outcome, group, payment) = if !claimed {
         // kept with the order the first delivery was about, so its history shows both
         let first = sqlx::query!(
             "select e.order_group_id, e.payment_id from payment_tx_claim c join payment_event e using (payment_event_id)

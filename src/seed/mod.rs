@@ -513,6 +513,28 @@ pub async fn demo_accounts(
     )
     .execute(pool)
     .await?;
+    // Quảng Ninh's permanent OCOP sales point, with the demo producer's stall ready to sell
+    sqlx::query!(
+        "insert into sale_event (kind, name, province_code, commune_code, place, starts_on, created_by)
+         select 'sales_point', 'Điểm bán sản phẩm OCOP Hạ Long', $1,
+                (select commune_code from commune where province_code = $1 order by commune_code limit 1),
+                'Chợ Hạ Long 1, tầng 1', current_date - 30, user_id
+         from app_user where email = 'quangninh@demo.ocop.vn'
+           and not exists (select 1 from sale_event)",
+        QUANG_NINH
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query!(
+        "insert into event_producer (event_id, producer_id, invited_by, accepted_at)
+         select (select min(event_id) from sale_event), m.producer_id,
+                (select user_id from app_user where email = 'quangninh@demo.ocop.vn'), now()
+         from producer_member m join app_user u using (user_id) where u.email = 'sanxuat@demo.ocop.vn'
+           and exists (select 1 from sale_event)
+         on conflict do nothing"
+    )
+    .execute(pool)
+    .await?;
     // the season's banner, as national staff would plan it: gifts for the coming Tết
     sqlx::query!(
         "insert into banner (title, subtitle, link, cta, theme, motif, starts_on, ends_on, created_by)

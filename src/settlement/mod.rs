@@ -139,6 +139,76 @@ pub fn split(f: &OrderFacts, rates: &Rates, at: OffsetDateTime) -> Split {
     }
 }
 
+/// What settlement needs to know about a fair or sales-point sale paid into the marketplace's
+/// account.
+#[derive(Debug, Clone)]
+pub struct TillFacts {
+    pub sale_id: i64,
+    pub producer_id: i64,
+    pub province_code: i16,
+    pub producer_type: Option<ProducerType>,
+    pub amount: Vnd,
+    pub day: time::Date,
+    /// (line total, sector); none for an amount typed at the stall
+    pub lines: Vec<(Vnd, Option<Sector>)>,
+}
+
+/// A transfer for a till sale reached the marketplace's account: the producer's at once (the
+/// goods were handed over at the stall; a difference is settled there, face to face). No
+/// commission: fairs and sales points are the province's programme.
+pub fn till_transfer(f: &TillFacts, payment_event_id: i64, amount: Vnd) -> Entry {
+    let mut e = Entry::new(
+        format!("till_transfer:{payment_event_id}"),
+        Event::TillTransfer,
+    );
+    e.producer_id = Some(f.producer_id);
+    e.province_code = Some(f.province_code);
+    e.memo = Some(format!("till_sale:{}", f.sale_id));
+    e.transfer(
+        Account::ClearingBank,
+        Account::Payable,
+        Component::Payment,
+        amount,
+    );
+    e
+}
+
+/// The tax the marketplace withholds on a till sale it collected (households and individuals,
+/// as for an online order), by its lines' sectors; an amount typed at the stall is goods.
+pub fn till_withholding(f: &TillFacts, rates: &Rates) -> Entry {
+    let mut e = Entry::new(format!("till_sale:{}", f.sale_id), Event::TillSale);
+    e.producer_id = Some(f.producer_id);
+    e.province_code = Some(f.province_code);
+    if !rates::withholds(f.producer_type) {
+        return e;
+    }
+    let lines = if f.lines.is_empty() {
+        vec![(f.amount, Some(Sector::Food))]
+    } else {
+        f.lines.clone()
+    };
+    let (mut vat, mut pit) = (0i128, 0i128);
+    for (amount, sector) in lines {
+        let tax = rates.tax(rates::TaxKind::of(sector), f.day);
+        vat += i128::from(amount.amount()) * i128::from(tax.vat_bp);
+        pit += i128::from(amount.amount()) * i128::from(tax.pit_bp);
+    }
+    let round = |n: i128| Vnd::new(((n + 5_000) / 10_000) as i64);
+    e.transfer(
+        Account::Payable,
+        Account::VatWithheld,
+        Component::Vat,
+        round(vat),
+    )
+    .transfer(
+        Account::Payable,
+        Account::PitWithheld,
+        Component::Pit,
+        round(pit),
+    );
+    e
+}
+
 /// The release: what is held for the order (`held`) becomes the producer's, less commission,
 /// tax withheld and the fee it bears (what was never held); cash it collected itself is set
 /// against what it is owed.

@@ -599,7 +599,9 @@ pub async fn page(
     )
     .fetch_one(&state.pool)
     .await?;
+    let channels = channels(&state, province, from, to, &now).await?;
     let page = DashboardPage {
+        channels,
         commission: money.commission,
         tax_withheld: money.tax,
         periods: periods_list,
@@ -643,10 +645,59 @@ pub async fn page(
     Ok(render_page("staff/dashboard.html", &page))
 }
 
+/// Sales by channel: online orders (paid, GMV), fairs and sales points (paid till sales), and
+/// the non-cash share over all of them.
+#[derive(Serialize)]
+struct Channels {
+    rows: Vec<crate::fairs::ChannelNumbers>,
+    sales: i64,
+    value: i64,
+    non_cash_value_per_mille: i64,
+}
+
+async fn channels(
+    state: &AppState,
+    province: Option<i16>,
+    from: time::Date,
+    to: time::Date,
+    online: &Summary,
+) -> Result<Channels, AppError> {
+    let online_non_cash: i64 = online
+        .by_method
+        .iter()
+        .filter(|m| m.method != "cod")
+        .map(|m| m.value)
+        .sum();
+    let mut rows = vec![crate::fairs::ChannelNumbers {
+        key: "online",
+        label: "Trực tuyến",
+        sales: online.paid_orders,
+        value: online.gmv,
+        non_cash_sales: online
+            .by_method
+            .iter()
+            .filter(|m| m.method != "cod")
+            .map(|m| m.paid_orders)
+            .sum(),
+        non_cash_value: online_non_cash,
+        non_cash_value_per_mille: online.non_cash_value_per_mille,
+    }];
+    rows.extend(crate::fairs::channel_numbers(&state.pool, province, from, to).await?);
+    let value: i64 = rows.iter().map(|r| r.value).sum();
+    let non_cash: i64 = rows.iter().map(|r| r.non_cash_value).sum();
+    Ok(Channels {
+        sales: rows.iter().map(|r| r.sales).sum(),
+        value,
+        non_cash_value_per_mille: crate::fairs::per_mille(non_cash, value),
+        rows,
+    })
+}
+
 /// The dashboard: the period's headline numbers against the period before, charts, and the
 /// breakdown tables.
 #[derive(Serialize)]
 struct DashboardPage<'a> {
+    channels: Channels,
     /// the marketplace's commission income, and VAT + PIT withheld, over the period
     commission: crate::domain::Vnd,
     tax_withheld: crate::domain::Vnd,

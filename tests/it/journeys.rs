@@ -2,7 +2,7 @@
 //! provider and by cash, then province staff finding those orders on the dashboard. Screenshots
 //! of each step land in target/screenshots/journey-*.png.
 
-use crate::browser::{browser, screenshot, text_of};
+use crate::browser::{browser, html_of, screenshot, text_of};
 use crate::helpers::{Options, PASSWORD, TestApp, load_fixture, person};
 use fantoccini::{Client, Locator};
 use std::time::{Duration, Instant};
@@ -1274,4 +1274,151 @@ async fn a_business_buyer_asks_for_an_invoice_the_producer_delivers_and_the_buye
     let receipt = until_text(&shopper, "Biên nhận đơn hàng").await;
     assert!(receipt.contains("Hoá đơn bán hàng: số"), "{receipt}");
     screenshot(&shopper, "journey-invoice-receipt").await;
+}
+
+#[tokio::test]
+async fn a_stallholder_sells_two_items_by_qr_at_a_fair_through_a_dropped_connection_and_the_board_shows_it()
+ {
+    let port = crate::helpers::free_port();
+    let app = TestApp::custom(Options {
+        tweak: Some(Box::new(move |c| {
+            c.bind = format!("127.0.0.1:{port}").parse().unwrap();
+            c.public_url = Some(format!("http://127.0.0.1:{port}"));
+        })),
+        ..Options::default()
+    })
+    .await;
+    let fx = load_fixture(&app).await;
+    let base = format!("http://{}", app.addr);
+    let (_, owner_id) = person(&app, "bache", "producer", None).await;
+    sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $1, 'owner' from producer where slug = 'ho-ba-che'")
+        .bind(owner_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, staff_id) = person(&app, "qn-staff", "province_staff", Some(22)).await;
+    let event: i64 = sqlx::query_scalar(
+        "insert into sale_event (kind, name, province_code, commune_code, place, starts_on, ends_on, created_by)
+         values ('fair', 'Hội chợ OCOP Hạ Long', 22, $1, 'Quảng trường 30/10', current_date - 1, current_date + 1, $2) returning event_id",
+    )
+    .bind(fx.qn_commune_a)
+    .bind(staff_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into event_producer (event_id, producer_id) select $1, producer_id from producer where slug = 'ho-ba-che'")
+        .bind(event)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (phone, _d1) = browser(390, 844).await;
+    let db = app.db_name.clone();
+    sign_in(&phone, &base, &format!("bache-{db}@example.vn"), PASSWORD).await;
+
+    // the owner accepts the invitation and opens the till
+    phone
+        .goto(&format!("{base}/producer/events"))
+        .await
+        .unwrap();
+    click(&phone, "button[name=answer][value=accept]").await;
+    until_text(&phone, "Đã nhận lời").await;
+    click(&phone, "a.till-open").await;
+    until_text(&phone, "Giao dịch hôm nay").await;
+    let (cha_muc, other): (i64, i64) = sqlx::query_as(
+        "select (select product_id from product where slug = 'cha-muc'), (select product_id from product where slug = 'chua-chung-nhan')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    click(&phone, &format!("[data-add='{cha_muc}']")).await;
+    click(&phone, &format!("[data-add='{other}']")).await;
+    assert!(text_of(&phone, "#till-total").await.contains("330.000"));
+    screenshot(&phone, "journey-till-picked").await;
+    click(&phone, "button.till-qr").await;
+    until_text(&phone, "Chờ ngân hàng báo tiền về").await;
+    let code = text_of(&phone, "#pay-code").await;
+    assert!(
+        html_of(&phone, "#pay-qr").await.contains("<svg"),
+        "the QR is drawn on the phone"
+    );
+    // the phone's VietQR is the server's, byte for byte
+    let js = phone
+        .execute(
+            "return window.ocopVietqr('970436', '1017595600', 330000, arguments[0])",
+            vec![serde_json::json!(code)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        js,
+        serde_json::json!(ocop_market::payments::gateways::bank::vietqr_payload(
+            "970436",
+            "1017595600",
+            ocop_market::domain::Vnd::new(330_000),
+            &code
+        ))
+    );
+    screenshot(&phone, "journey-till-qr").await;
+    // the customer's bank pays; SePay tells the marketplace, signed as SePay signs
+    let body = serde_json::json!({ "id": 55501, "gateway": "VietinBank", "transactionDate": "2026-12-04 10:00:00",
+        "accountNumber": "1017595600", "code": null, "content": format!("{code} chuyen tien"), "transferType": "in",
+        "transferAmount": 330_000, "accumulated": 1, "referenceCode": "FT55501", "description": "" })
+    .to_string();
+    let answer = app
+        .send(crate::payments::sepay_request(
+            &body,
+            &crate::payments::sepay_signed(&body, crate::payments::now()),
+        ))
+        .await;
+    assert_eq!(answer.status, axum::http::StatusCode::OK);
+    until_text(&phone, "✓ Đã nhận tiền").await;
+    screenshot(&phone, "journey-till-paid").await;
+    click(&phone, "#pay-done").await;
+    until_text(&phone, "1 giao dịch đã nhận tiền").await;
+
+    // the connection drops: a cash sale waits on the phone, and is sent once when it is back
+    phone
+        .execute(
+            "window.__fetch = window.fetch; window.fetch = () => Promise.reject(new TypeError('offline'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(&phone, &format!("[data-add='{other}']")).await;
+    click(&phone, "button.till-cash").await;
+    until_text(&phone, "Mất mạng: đã lưu giao dịch tiền mặt").await;
+    screenshot(&phone, "journey-till-offline").await;
+    click(&phone, "#pay-done").await;
+    until_text(&phone, "chờ mạng").await;
+    phone
+        .execute(
+            "window.fetch = window.__fetch; window.dispatchEvent(new Event('online'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    until_text(&phone, "Không có giao dịch nào chờ gửi").await;
+    let sales: Vec<(String, i64)> =
+        sqlx::query_as("select method, amount from till_sale order by sale_id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        sales,
+        vec![
+            ("vietqr".to_string(), 330_000),
+            ("cash".to_string(), 30_000)
+        ]
+    );
+
+    // province staff watch the fair's board
+    let (desk, _d2) = browser(1280, 900).await;
+    sign_in(&desk, &base, &format!("qn-staff-{db}@example.vn"), PASSWORD).await;
+    desk.goto(&format!("{base}/staff/events/{event}"))
+        .await
+        .unwrap();
+    let board = until_text(&desk, "360.000").await;
+    assert!(board.contains("Hộ kinh doanh Ba Chẽ"), "{board}");
+    assert!(board.contains("Chả mực Hạ Long"), "best sellers: {board}");
+    screenshot(&desk, "journey-fair-board").await;
 }

@@ -395,11 +395,7 @@ mod sandbox {
         Path(code): Path<String>,
     ) -> Result<Response, AppError> {
         on(&state)?;
-        let amount =
-            sqlx::query_scalar!("select grand_total from order_group where code = $1", code)
-                .fetch_optional(&state.pool)
-                .await?
-                .ok_or(AppError::NotFound)?;
+        let amount = due(&state, &code).await?.0;
         let fields = [("code".to_string(), code.clone())].into();
         Ok(page(
             "Ngân hàng (giả lập): chuyển khoản",
@@ -419,13 +415,9 @@ mod sandbox {
         Form(c): Form<Choice>,
     ) -> Result<Response, AppError> {
         on(&state)?;
-        let amount =
-            sqlx::query_scalar!("select grand_total from order_group where code = $1", code)
-                .fetch_optional(&state.pool)
-                .await?
-                .ok_or(AppError::NotFound)?;
+        let (amount, back) = due(&state, &code).await?;
         if c.choice == "cancel" {
-            return Ok(Redirect::to(&format!("/orders/{code}")).into_response());
+            return Ok(Redirect::to(&back).into_response());
         }
         let (_, amount) = reported(&c.choice, amount);
         let account = state
@@ -480,7 +472,27 @@ mod sandbox {
                 answer.status()
             )));
         }
-        Ok(Redirect::to(&format!("/orders/{code}")).into_response())
+        Ok(Redirect::to(&back).into_response())
+    }
+
+    /// What a transfer with `code` should bring, and where the payer goes back to: an order
+    /// group's total, or what a fair sale still waits for.
+    async fn due(state: &AppState, code: &str) -> Result<(i64, String), AppError> {
+        if let Some(sale) = crate::fairs::SaleCode::parse(code) {
+            let (amount, event) = crate::fairs::due(&state.pool, &sale)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            return Ok((
+                amount.amount(),
+                format!("/producer/till/{event}/sales/{}", sale.as_str()),
+            ));
+        }
+        let amount =
+            sqlx::query_scalar!("select grand_total from order_group where code = $1", code)
+                .fetch_optional(&state.pool)
+                .await?
+                .ok_or(AppError::NotFound)?;
+        Ok((amount, format!("/orders/{code}")))
     }
 }
 

@@ -334,6 +334,9 @@ async fn process(
             } else {
                 None
             };
+            if let Some(handled) = till_transfer(state, provider, raw, event, bank, &n).await {
+                return handled;
+            }
             match apply(&state.pool, bank, event, &n).await {
                 Ok((outcome, group)) => {
                     after_apply(state, &outcome, group).await;
@@ -344,6 +347,38 @@ async fn process(
                     Handled::NotApplied
                 }
             }
+        }
+    }
+}
+
+/// A transfer into the marketplace's account whose memo carries a fair sale's code (and no
+/// order's) belongs to that sale. None when it is not one: the order path decides.
+async fn till_transfer(
+    state: &AppState,
+    provider: Provider,
+    raw: &str,
+    event: i64,
+    bank: Option<&super::BankAccount>,
+    n: &super::Notification,
+) -> Option<Handled> {
+    let super::Target::Memo(memo) = &n.target else {
+        return None;
+    };
+    let ours = match (bank, &n.account) {
+        (Some(b), Some(a)) => a.trim() == b.number,
+        _ => true,
+    };
+    if !n.success || !ours || !super::decision::codes_in(memo).is_empty() {
+        return None;
+    }
+    let code = crate::fairs::code_in(memo)?;
+    let sender = facts(provider, raw).sender;
+    match crate::fairs::apply_transfer(&state.pool, event, n, &code, sender).await {
+        Ok(Some(_)) => Some(Handled::Done(None)),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, provider = provider.key(), "till transfer not applied; the provider will retry");
+            Some(Handled::NotApplied)
         }
     }
 }
