@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::shipping::http::router())
         .merge(crate::invoicing::http::router())
         .merge(crate::fairs::http::router())
+        .merge(crate::promotions::http::router())
         .merge(crate::health::router())
         .merge(crate::alerts::router())
         .route("/metrics", get(crate::metrics::http::metrics))

@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod orders;
 pub mod payments;
 pub mod producer;
+pub mod promotions;
 pub mod render;
 pub mod search;
 pub mod seed;

@@ -127,6 +127,33 @@ async fn render_checkout(
     if priced.count == 0 && problems.is_empty() {
         return Ok(Redirect::to("/cart").into_response());
     }
+    // the promotions running and the voucher typed (one that is not a code is said so)
+    let mut errors = errors.clone();
+    let voucher = match values.get("voucher").map(|v| v.trim()) {
+        None | Some("") => None,
+        Some(v) => crate::promotions::VoucherCode::parse(v)
+            .map_err(|m| errors.insert("voucher", m.into()))
+            .ok(),
+    };
+    let customer = values.get("phone").and_then(|p| {
+        crate::auth::identity::parse_phone(p)
+            .ok()
+            .map(|p| crate::promotions::customer_key(cart.user_id, &p))
+    });
+    let customer = customer.or_else(|| cart.user_id.map(|u| format!("u:{u}")));
+    let offer = {
+        let mut conn = state.pool.acquire().await?;
+        crate::promotions::offer(
+            &mut conn,
+            voucher.as_ref(),
+            customer.as_deref(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await?
+    };
+    let promo_lines = super::promotion_lines(&snapshot, &priced);
+    let (applied, note) = offer.choose(&promo_lines);
+    super::apply_promotions(&mut priced, &promo_lines, &applied, note);
     let enabled = state.payments.enabled();
     let methods: Vec<Value> = PaymentMethod::ALL
         .iter()
@@ -139,6 +166,7 @@ async fn render_checkout(
         "seen": seen_field(&priced),
         "values": values,
         "errors": errors,
+        "seen_discount": priced.discount_total.amount(),
         "problems": problems,
         "addresses": addresses,
         "methods": methods,
@@ -226,7 +254,10 @@ async fn place(
         values.remove("use_address");
         values.insert("step".into(), "province".into());
     }
-    if values.get("step").map(String::as_str) == Some("province") {
+    if matches!(
+        values.get("step").map(String::as_str),
+        Some("province" | "voucher")
+    ) {
         return render_checkout(
             &state,
             &session,
@@ -281,6 +312,23 @@ async fn place(
         )
         .await;
     }
+    let asked = match asked(&values) {
+        Ok(a) => a,
+        Err(errors) => {
+            return render_checkout(
+                &state,
+                &session,
+                &cart,
+                &values,
+                &errors,
+                &[],
+                None,
+                &token,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
     let rule = ShippingRule::from_config(&state.config);
     let accepted = match accepted_offers(&state, &values, &delivery, &seen).await {
         Ok(a) => a,
@@ -315,6 +363,7 @@ async fn place(
         &delivery,
         &seen,
         &accepted,
+        &asked,
     )
     .await
     {
@@ -376,6 +425,24 @@ async fn place(
         Err(PlaceError::Empty) => Ok(Redirect::to("/cart").into_response()),
         Err(PlaceError::Database(e)) => Err(e.into()),
     }
+}
+
+/// The voucher typed and the discount the page showed.
+fn asked(values: &BTreeMap<String, String>) -> Result<super::Asked, Errors> {
+    let voucher = match values.get("voucher").map(|v| v.trim()) {
+        None | Some("") => None,
+        Some(v) => Some(
+            crate::promotions::VoucherCode::parse(v)
+                .map_err(|m| Errors::from([("voucher", m.to_string())]))?,
+        ),
+    };
+    let seen = values
+        .get("seen_discount")
+        .and_then(|d| d.parse::<i64>().ok())
+        .filter(|d| *d >= 0)
+        .map(crate::domain::Vnd::new)
+        .unwrap_or_default();
+    Ok(super::Asked { voucher, seen })
 }
 
 /// The carrier offers the form names (`ship_<producer>`), each checked to be one shown for this

@@ -120,6 +120,8 @@ pub struct CartLine {
     pub line_total: Vnd,
     /// the most that may be ordered now
     pub max: u32,
+    /// what promotions take off this line
+    pub discount: Vnd,
     /// why this line cannot be ordered as it is
     pub problem: Option<String>,
 }
@@ -141,6 +143,8 @@ pub struct CartGroup {
     pub chosen: Option<String>,
     /// the parcel ships free (the producer bears the carrier's fee)
     pub ships_free: bool,
+    /// what promotions take off this producer's goods
+    pub discount: Vnd,
 }
 
 #[derive(Debug, Serialize, Clone, Default)]
@@ -149,7 +153,13 @@ pub struct PricedCart {
     pub count: u32,
     pub goods_total: Vnd,
     pub shipping_total: Vnd,
+    /// what promotions take off, all together
+    pub discount_total: Vnd,
     pub grand_total: Vnd,
+    /// the promotions applied, as the shopper reads them
+    pub promotions: Vec<AppliedView>,
+    /// why the voucher typed takes nothing off
+    pub voucher_note: Option<String>,
     pub has_problems: bool,
     /// lines whose product no longer exists at all
     pub gone: Vec<i64>,
@@ -206,6 +216,7 @@ pub fn price_cart(
                 offers: vec![],
                 chosen: None,
                 ships_free: false,
+                discount: Vnd::ZERO,
             });
         let price = p.price_vnd;
         cart.count += qty;
@@ -220,6 +231,7 @@ pub fn price_cart(
             line_total: price.times(qty),
             max: stock.min(crate::cart::MAX_LINE),
             problem,
+            discount: Vnd::ZERO,
         });
     }
     for group in groups.into_values() {
@@ -247,6 +259,67 @@ pub fn price_cart(
     }
     cart.grand_total = cart.goods_total + cart.shipping_total;
     cart
+}
+
+/// A promotion on the checkout page.
+#[derive(Debug, Serialize, Clone)]
+pub struct AppliedView {
+    pub name: String,
+    pub code: Option<String>,
+    pub funder: &'static str,
+    pub amount: Vnd,
+}
+
+/// The orderable lines of a priced cart as promotions see them, group by group.
+pub fn promotion_lines(s: &Snapshot, cart: &PricedCart) -> Vec<crate::promotions::Line> {
+    cart.groups
+        .iter()
+        .flat_map(|g| g.lines.iter().map(move |l| (g, l)))
+        .filter(|(_, l)| l.problem.is_none())
+        .filter_map(|(g, l)| {
+            Some(crate::promotions::Line {
+                product_id: l.product_id,
+                producer_id: g.producer_id,
+                province_code: s.producers.get(&g.producer_id)?.province_code,
+                sector: s.products.get(&l.product_id)?.sector,
+                total: l.line_total,
+            })
+        })
+        .collect()
+}
+
+/// Puts the chosen promotions on a priced cart: each line's, each producer's and the total
+/// discount, and what the shopper pays.
+pub fn apply_promotions(
+    cart: &mut PricedCart,
+    lines: &[crate::promotions::Line],
+    applied: &[crate::promotions::Applied],
+    voucher_note: Option<String>,
+) {
+    let each = crate::promotions::per_line(applied, lines.len());
+    cart.discount_total = Vnd::ZERO;
+    for g in &mut cart.groups {
+        g.discount = Vnd::ZERO;
+        for l in &mut g.lines {
+            l.discount = lines
+                .iter()
+                .position(|x| x.product_id == l.product_id && l.problem.is_none())
+                .map_or(Vnd::ZERO, |i| each[i]);
+            g.discount += l.discount;
+        }
+        cart.discount_total += g.discount;
+    }
+    cart.promotions = applied
+        .iter()
+        .map(|a| AppliedView {
+            name: a.name.clone(),
+            code: a.code.clone(),
+            funder: a.funder.label(),
+            amount: a.total(),
+        })
+        .collect();
+    cart.voucher_note = voucher_note;
+    cart.grand_total = cart.goods_total + cart.shipping_total - cart.discount_total;
 }
 
 /// Each producer parcel of a priced cart, for the carriers to quote: its pieces weighed as the
@@ -311,7 +384,7 @@ pub fn apply_offers(
         }
         cart.shipping_total += g.shipping_fee;
     }
-    cart.grand_total = cart.goods_total + cart.shipping_total;
+    cart.grand_total = cart.goods_total + cart.shipping_total - cart.discount_total;
 }
 
 /// Who receives the order and how they pay: parsed and checked at the edge.
@@ -527,6 +600,14 @@ pub struct SeenLine {
     pub price: Vnd,
 }
 
+/// The promotions the shopper asked for: the voucher typed, and the discount the page showed
+/// (an order never takes less off than the shopper saw).
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub voucher: Option<crate::promotions::VoucherCode>,
+    pub seen: Vnd,
+}
+
 #[derive(Debug)]
 pub struct Placed {
     pub code: String,
@@ -574,6 +655,7 @@ pub async fn place_order(
     delivery: &Delivery,
     seen: &[SeenLine],
     accepted: &BTreeMap<i64, Offer>,
+    asked: &Asked,
 ) -> Result<Placed, PlaceError> {
     if seen.is_empty() {
         return Err(PlaceError::Empty);
@@ -700,6 +782,37 @@ pub async fn place_order(
         };
         parts.push((*producer, quote.subtotal, fee, lines, offer, paid_by));
     }
+    // the promotions, on the lines in the order they are written (producer by producer)
+    let promo_lines: Vec<crate::promotions::Line> = by_producer
+        .iter()
+        .flat_map(|(producer, (province, lines))| {
+            lines
+                .iter()
+                .map(move |(l, _, _, sector, _)| crate::promotions::Line {
+                    product_id: l.product_id,
+                    producer_id: *producer,
+                    province_code: *province,
+                    sector: Sector::from_key(sector).unwrap_or(Sector::Food),
+                    total: l.price.times(l.quantity),
+                })
+        })
+        .collect();
+    let customer = crate::promotions::customer_key(user_id, &delivery.phone);
+    let now = time::OffsetDateTime::now_utc();
+    let offer =
+        crate::promotions::offer(&mut tx, asked.voucher.as_ref(), Some(&customer), now).await?;
+    let (applied, voucher_note) = offer.choose(&promo_lines);
+    let line_discounts = crate::promotions::per_line(&applied, promo_lines.len());
+    let discount: Vnd = line_discounts.iter().copied().sum();
+    if let Some(note) = voucher_note.filter(|_| asked.voucher.is_some()) {
+        return Err(PlaceError::Changed(vec![note]));
+    }
+    if discount < asked.seen {
+        return Err(PlaceError::Changed(vec![format!(
+            "Khuyến mãi vừa thay đổi: đơn được giảm {discount} thay vì {}.",
+            asked.seen
+        )]));
+    }
     let goods: Vnd = parts.iter().map(|p| p.1).sum();
     let shipping: Vnd = parts.iter().map(|p| p.2).sum();
     let pay_before = delivery
@@ -711,8 +824,8 @@ pub async fn place_order(
         group = sqlx::query!(
             r#"insert into order_group (code, checkout_token, user_id, buyer_name, phone, email, province_code,
                    commune_code, street, note, payment_method, goods_total, shipping_total, grand_total, pay_before,
-                   buyer_company, buyer_tax_code, buyer_company_address, invoice_email)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                   buyer_company, buyer_tax_code, buyer_company_address, invoice_email, discount_total)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
                on conflict (code) do nothing
                returning order_group_id, code"#,
             order_code(),
@@ -728,12 +841,13 @@ pub async fn place_order(
             delivery.method.key(),
             goods.amount(),
             shipping.amount(),
-            (goods + shipping).amount(),
+            (goods + shipping - discount).amount(),
             pay_before,
             delivery.company.as_ref().map(|c| c.name.as_str()),
             delivery.company.as_ref().map(|c| c.tax_code.as_str()),
             delivery.company.as_ref().map(|c| c.address.as_str()),
-            delivery.company.as_ref().and_then(|c| c.email.as_deref())
+            delivery.company.as_ref().and_then(|c| c.email.as_deref()),
+            discount.amount()
         )
         .fetch_optional(&mut *tx)
         .await?;
@@ -742,6 +856,13 @@ pub async fn place_order(
         }
     }
     let group = group.ok_or_else(|| sqlx::Error::Protocol("no free order code".into()))?;
+    // the uses are counted under each promotion's lock; a limit reached meanwhile undoes it all
+    if let Err(why) =
+        crate::promotions::take(&mut tx, group.order_group_id, &customer, &applied).await?
+    {
+        return Err(PlaceError::Changed(vec![why]));
+    }
+    let mut written: Vec<(i64, i64)> = Vec::with_capacity(promo_lines.len());
     let status = if delivery.method.online() {
         crate::orders::Status::PendingPayment
     } else {
@@ -749,10 +870,15 @@ pub async fn place_order(
     }
     .key();
     for (producer, subtotal, fee, lines, offer, paid_by) in parts {
+        let part_discount: Vnd = line_discounts[written.len()..written.len() + lines.len()]
+            .iter()
+            .copied()
+            .sum();
         let order_id = sqlx::query_scalar!(
             "insert into shop_order (order_group_id, producer_id, status, goods_total, shipping_fee,
-                 ship_carrier, ship_service, ship_quote_id, ship_quote_fee, ship_days_min, ship_days_max, shipping_paid_by)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning order_id",
+                 ship_carrier, ship_service, ship_quote_id, ship_quote_fee, ship_days_min, ship_days_max, shipping_paid_by,
+                 discount_total)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning order_id",
             group.order_group_id,
             producer,
             status,
@@ -764,14 +890,17 @@ pub async fn place_order(
             offer.map(|o| o.fee.amount()),
             offer.and_then(|o| o.days).map(|d| i16::from(d.0)),
             offer.and_then(|o| o.days).map(|d| i16::from(d.1)),
-            paid_by
+            paid_by,
+            part_discount.amount()
         )
         .fetch_one(&mut *tx)
         .await?;
         for (line, name, unit, sector, stars) in lines {
+            let line_discount = line_discounts[written.len()];
+            written.push((order_id, line.product_id));
             sqlx::query!(
-                "insert into order_line (order_id, product_id, name, unit, unit_price, quantity, line_total, sector, stars)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "insert into order_line (order_id, product_id, name, unit, unit_price, quantity, line_total, sector, stars, discount)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 order_id,
                 line.product_id,
                 *name,
@@ -780,7 +909,8 @@ pub async fn place_order(
                 line.quantity as i32,
                 line.price.times(line.quantity).amount(),
                 *sector,
-                *stars
+                *stars,
+                line_discount.amount()
             )
             .execute(&mut *tx)
             .await?;
@@ -793,6 +923,7 @@ pub async fn place_order(
         .execute(&mut *tx)
         .await?;
     }
+    crate::promotions::record_lines(&mut tx, &written, &applied).await?;
     tx.commit().await?;
     Ok(Placed {
         code: group.code,

@@ -11,28 +11,11 @@
 
 pub mod http;
 
-use crate::domain::{ProducerType, Sector, VN_OFFSET, Vnd};
+use crate::domain::{ProducerType, Sector, VN_OFFSET, Vnd, text_enum};
 use crate::error::AppError;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use time::{Date, Duration, OffsetDateTime};
-
-macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $key:literal, $label:literal;)+ }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
-        #[serde(rename_all = "snake_case")]
-        #[sqlx(type_name = "text", rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-        impl $name {
-            pub fn key(self) -> &'static str { match self { $($name::$variant => $key),+ } }
-            pub fn label(self) -> &'static str { match self { $($name::$variant => $label),+ } }
-            pub fn from_key(key: &str) -> Option<Self> {
-                match key { $($key => Some($name::$variant),)+ _ => None }
-            }
-        }
-    };
-}
 
 text_enum! {
     /// Where a face-to-face sale happened: a channel of its own in the province's numbers.

@@ -53,7 +53,8 @@ pub fn seal_key(state: &AppState) -> Option<crate::crypto::SealKey> {
 /// A part became the producer's sale (delivered; or paid, when nothing in it ships): its invoice
 /// is due, if the producer issues e-invoices through us. In the transaction that moved the order.
 /// The amount is the goods and the shipping the producer charged itself (a carrier's fee is the
-/// carrier's, not the producer's sale).
+/// carrier's, not the producer's sale), less the producer's own promotions (a trade discount);
+/// a discount the marketplace or a province funds is paid to the producer, so it is its sale.
 pub async fn on_sale(
     tx: &mut Transaction<'_, Postgres>,
     order_id: i64,
@@ -63,6 +64,8 @@ pub async fn on_sale(
         "insert into invoice (kind, order_id, producer_id, provider, provider_key, amount)
          select 'sale', o.order_id, o.producer_id, a.provider, $2,
                 o.goods_total + case when o.ship_carrier is null then o.shipping_fee else 0 end
+                - coalesce((select sum(d.amount) from order_line_discount d
+                            where d.order_id = o.order_id and d.funder = 'producer'), 0)
          from shop_order o join einvoice_account a using (producer_id)
          where o.order_id = $1
            and (not $3 or not exists (select 1 from order_line l join product p using (product_id)
@@ -205,6 +208,23 @@ async fn document(
             quantity: 1,
             unit_price: crate::domain::Vnd::new(o.shipping_fee),
             amount: crate::domain::Vnd::new(o.shipping_fee),
+        });
+    }
+    // the producer's own promotions are a trade discount on its invoice, as a negative line
+    let discount = sqlx::query_scalar!(
+        r#"select coalesce(sum(amount), 0)::bigint as "n!" from order_line_discount
+           where order_id = $1 and funder = 'producer'"#,
+        order_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if discount > 0 {
+        lines.push(Line {
+            name: "Chiết khấu thương mại (khuyến mãi của cơ sở)".into(),
+            unit: "lần".into(),
+            quantity: 1,
+            unit_price: crate::domain::Vnd::new(-discount),
+            amount: crate::domain::Vnd::new(-discount),
         });
     }
     let home = format!("{}, {}, {}", o.street, o.commune, o.province);

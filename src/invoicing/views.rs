@@ -115,6 +115,8 @@ pub struct ReceiptPart {
     lines: Vec<ReceiptLine>,
     goods_total: Vnd,
     shipping_fee: Vnd,
+    /// what promotions took off its goods
+    discount: Vnd,
     total: Vnd,
     invoices: Vec<InvoiceView>,
 }
@@ -144,6 +146,7 @@ pub struct Receipt {
     parts: Vec<ReceiptPart>,
     goods_total: Vnd,
     shipping_total: Vnd,
+    discount_total: Vnd,
     grand_total: Vnd,
     /// one producer's sales receipt (phiếu bán hàng) rather than the whole group's
     single: bool,
@@ -158,7 +161,7 @@ pub async fn receipt(
     let g = sqlx::query!(
         r#"select g.code, g.created_at, g.buyer_name, g.phone, g.email, g.street, g.payment_method,
                   g.buyer_company, g.buyer_tax_code, g.buyer_company_address, g.invoice_email,
-                  g.goods_total, g.shipping_total, g.grand_total, c.name as commune, pv.name as province
+                  g.goods_total, g.shipping_total, g.grand_total, g.discount_total, c.name as commune, pv.name as province
            from order_group g join commune c on c.commune_code = g.commune_code
            join province pv on pv.province_code = g.province_code
            where g.order_group_id = $1"#,
@@ -167,7 +170,7 @@ pub async fn receipt(
     .fetch_one(&state.pool)
     .await?;
     let parts = sqlx::query!(
-        r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, p.name, p.producer_type, p.address,
+        r#"select o.order_id, o.status, o.goods_total, o.shipping_fee, o.discount_total, p.name, p.producer_type, p.address,
                   p.tax_code, p.farming_exempt, c.name as commune, pv.name as province
            from shop_order o join producer p using (producer_id)
            join commune c on c.commune_code = p.commune_code join province pv on pv.province_code = p.province_code
@@ -221,7 +224,8 @@ pub async fn receipt(
             lines: lines.remove(&p.order_id).unwrap_or_default(),
             goods_total: Vnd::new(p.goods_total),
             shipping_fee: Vnd::new(p.shipping_fee),
-            total: Vnd::new(p.goods_total + p.shipping_fee),
+            discount: Vnd::new(p.discount_total),
+            total: Vnd::new(p.goods_total + p.shipping_fee - p.discount_total),
             invoices: invoices
                 .iter()
                 .filter(|i| i.order_id == Some(p.order_id))
@@ -230,13 +234,14 @@ pub async fn receipt(
         })
         .collect();
     let single = only_order.is_some();
-    let (goods_total, shipping_total, grand_total) = if single {
+    let (goods_total, shipping_total, discount_total, grand_total) = if single {
         let p = &parts[0];
-        (p.goods_total, p.shipping_fee, p.total)
+        (p.goods_total, p.shipping_fee, p.discount, p.total)
     } else {
         (
             Vnd::new(g.goods_total),
             Vnd::new(g.shipping_total),
+            Vnd::new(g.discount_total),
             Vnd::new(g.grand_total),
         )
     };
@@ -265,6 +270,7 @@ pub async fn receipt(
         parts,
         goods_total,
         shipping_total,
+        discount_total,
         grand_total,
         single,
     })

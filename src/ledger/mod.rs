@@ -38,6 +38,11 @@ pub enum Account {
     CarrierCod,
     /// what the marketplace owes the carriers for parcels they carried
     CarriersPayable,
+    /// what the marketplace's own promotions took off orders (its expense)
+    PromotionsMarketplace,
+    /// what provinces' programmes' promotions took off orders (owed by each province, by the
+    /// entries' province)
+    PromotionsProvince,
 }
 
 impl Account {
@@ -74,6 +79,8 @@ impl Account {
             Account::Adjustments => "Điều chỉnh",
             Account::CarrierCod => "Tiền thu hộ hãng vận chuyển chưa chuyển",
             Account::CarriersPayable => "Phải trả hãng vận chuyển",
+            Account::PromotionsMarketplace => "Khuyến mãi do sàn tài trợ",
+            Account::PromotionsProvince => "Khuyến mãi do chương trình của tỉnh tài trợ",
         }
     }
 }
@@ -94,6 +101,8 @@ pub enum Component {
     Refund,
     Payout,
     Adjustment,
+    /// a promotion's discount
+    Discount,
 }
 
 /// The business events that post entries.

@@ -69,6 +69,7 @@ struct OrderPage {
     payment: String,
     goods_total: Vnd,
     shipping_total: Vnd,
+    discount_total: Vnd,
     grand_total: Vnd,
     created_at: time::OffsetDateTime,
     orders: Vec<super::views::OrderView>,
@@ -121,6 +122,7 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
                   g.payment_method as "payment_method: PaymentMethod",
                   g.goods_total as "goods_total: Vnd", g.shipping_total as "shipping_total: Vnd",
                   g.grand_total as "grand_total: Vnd", g.pay_before, g.created_at,
+                  g.discount_total as "discount_total: Vnd",
                   c.name as commune_name, pv.name as province_name, g.buyer_company, g.buyer_tax_code
            from order_group g join commune c on c.commune_code = g.commune_code
            join province pv on pv.province_code = g.province_code
@@ -156,6 +158,7 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
         payment,
         goods_total: g.goods_total,
         shipping_total: g.shipping_total,
+        discount_total: g.discount_total,
         grand_total: g.grand_total,
         created_at: g.created_at,
         orders,

@@ -264,6 +264,13 @@ pub async fn transition(
     if matches!(to, Status::Cancelled | Status::Refunded | Status::Returned) {
         crate::invoicing::on_undone(tx, order_id).await?;
     }
+    // a group cancelled in full gives its promotions' uses back; one that comes back takes them
+    if to == Status::Cancelled {
+        crate::promotions::give_back(&mut **tx, order_id).await?;
+    }
+    if from == Status::Cancelled && to == Status::Paid {
+        crate::promotions::take_again(&mut **tx, order_id).await?;
+    }
     if from.returns_stock(to) {
         crate::inventory::return_order(&mut **tx, order_id).await?;
     }

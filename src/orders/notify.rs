@@ -41,8 +41,8 @@ async fn addresses(state: &AppState, order_id: i64) -> Option<Addresses> {
 /// (only `order_id`'s part when given).
 async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> String {
     let Ok(lines) = sqlx::query!(
-        r#"select o.order_id, pr.name as producer, o.goods_total, o.shipping_fee,
-                  l.name, l.quantity, l.unit, l.line_total
+        r#"select o.order_id, pr.name as producer, o.goods_total, o.shipping_fee, o.discount_total,
+                  l.name, l.quantity, l.unit, l.line_total, l.discount
            from shop_order o join producer pr using (producer_id) join order_line l using (order_id)
            where o.order_group_id = $1 and ($2::bigint is null or o.order_id = $2)
            order by o.order_id, l.name"#,
@@ -56,20 +56,26 @@ async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> S
     };
     let mut out = String::new();
     let mut part = None;
-    let (mut goods, mut shipping) = (0i64, 0i64);
+    let (mut goods, mut shipping, mut discount) = (0i64, 0i64, 0i64);
     for (i, l) in lines.iter().enumerate() {
         if part != Some(l.order_id) {
             part = Some(l.order_id);
             goods += l.goods_total;
             shipping += l.shipping_fee;
+            discount += l.discount_total;
             out.push_str(&format!("\n{} (phần #{}):\n", l.producer, l.order_id));
         }
         out.push_str(&format!(
-            "  - {} × {} {}: {}\n",
+            "  - {} × {} {}: {}{}\n",
             l.name,
             l.quantity,
             l.unit,
-            crate::domain::Vnd::format(l.line_total)
+            crate::domain::Vnd::format(l.line_total),
+            if l.discount > 0 {
+                format!(" (giảm {})", crate::domain::Vnd::format(l.discount))
+            } else {
+                String::new()
+            }
         ));
         let last_of_part = lines.get(i + 1).is_none_or(|n| n.order_id != l.order_id);
         if last_of_part {
@@ -82,8 +88,14 @@ async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> S
     }
     out.push_str(&format!(
         "\nTổng cộng: {}\n",
-        crate::domain::Vnd::format(goods + shipping)
+        crate::domain::Vnd::format(goods + shipping - discount)
     ));
+    if discount > 0 {
+        out.push_str(&format!(
+            "(đã giảm {} nhờ khuyến mãi)\n",
+            crate::domain::Vnd::format(discount)
+        ));
+    }
     out
 }
 

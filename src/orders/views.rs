@@ -36,6 +36,8 @@ pub(crate) struct Line {
     unit_price: Vnd,
     quantity: i32,
     line_total: Vnd,
+    /// what promotions took off it
+    discount: Vnd,
     product_id: i64,
 }
 
@@ -55,6 +57,7 @@ pub struct OrderView {
     pub(crate) status_label: &'static str,
     pub(crate) goods_total: Vnd,
     pub(crate) shipping_fee: Vnd,
+    pub(crate) discount_total: Vnd,
     pub(crate) carrier: Option<String>,
     pub(crate) tracking_number: Option<String>,
     pub(crate) cancel_reason: Option<String>,
@@ -175,8 +178,8 @@ pub(crate) async fn order_views(
 ) -> Result<Vec<OrderView>, AppError> {
     let orders = sqlx::query!(
         r#"select o.order_id, o.status as "status: Status", o.goods_total as "goods_total: Vnd",
-                  o.shipping_fee as "shipping_fee: Vnd", o.carrier, o.tracking_number, o.cancel_reason,
-                  pr.name as producer_name
+                  o.shipping_fee as "shipping_fee: Vnd", o.discount_total as "discount_total: Vnd",
+                  o.carrier, o.tracking_number, o.cancel_reason, pr.name as producer_name
            from shop_order o join producer pr using (producer_id)
            where o.order_group_id = $1 and ($2::bigint is null or o.producer_id = $2)
            order by pr.name, o.order_id"#,
@@ -188,7 +191,7 @@ pub(crate) async fn order_views(
     let ids: Vec<i64> = orders.iter().map(|o| o.order_id).collect();
     let lines = sqlx::query!(
         r#"select order_id, product_id, name, unit, unit_price as "unit_price: Vnd", quantity,
-                  line_total as "line_total: Vnd"
+                  line_total as "line_total: Vnd", discount as "discount: Vnd"
            from order_line where order_id = any($1) order by name"#,
         &ids
     )
@@ -223,6 +226,7 @@ pub(crate) async fn order_views(
                 status,
                 goods_total: o.goods_total,
                 shipping_fee: o.shipping_fee,
+                discount_total: o.discount_total,
                 carrier: o.carrier,
                 tracking_number: o.tracking_number,
                 cancel_reason: o.cancel_reason,
@@ -235,6 +239,7 @@ pub(crate) async fn order_views(
                         unit_price: l.unit_price,
                         quantity: l.quantity,
                         line_total: l.line_total,
+                        discount: l.discount,
                         product_id: l.product_id,
                     })
                     .collect(),

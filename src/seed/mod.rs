@@ -535,6 +535,29 @@ pub async fn demo_accounts(
     )
     .execute(pool)
     .await?;
+    // a welcome voucher the marketplace funds, and Quảng Ninh's programme taking 5% off its
+    // goods by itself (both stop on their own)
+    sqlx::query!(
+        "insert into promotion (code, name, kind, value, min_order, starts_at, ends_at, total_limit,
+             per_customer_limit, stackable, funder, created_by)
+         select 'CHAOMUNG', 'Chào mừng bạn đến chợ OCOP', 'amount', 20000, 150000, now() - interval '1 day',
+                now() + interval '60 days', 500, 1, true, 'marketplace', user_id
+         from app_user where email = 'trunguong@demo.ocop.vn'
+         on conflict (code) do nothing"
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query!(
+        "insert into promotion (name, kind, value, max_discount, starts_at, ends_at, scope_province, stackable,
+             funder, funder_province, created_by)
+         select 'Tuần hàng OCOP Quảng Ninh', 'percent', 5, 30000, now() - interval '1 day', now() + interval '60 days',
+                $1, true, 'province', $1, user_id
+         from app_user where email = 'quangninh@demo.ocop.vn'
+           and not exists (select 1 from promotion where funder = 'province')",
+        QUANG_NINH
+    )
+    .execute(pool)
+    .await?;
     // the season's banner, as national staff would plan it: gifts for the coming Tết
     sqlx::query!(
         "insert into banner (title, subtitle, link, cta, theme, motif, starts_on, ends_on, created_by)

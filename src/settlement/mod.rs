@@ -32,12 +32,15 @@ pub struct OrderFacts {
     pub status: Status,
     pub goods: Vnd,
     pub shipping: Vnd,
+    /// what promotions took off its goods, by who bears it
+    pub discounts: Discounts,
     pub placed_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub delivered_at: Option<OffsetDateTime>,
     /// how the money came, and when, if it came: the group's payment, or cash at delivery
     pub paid: Option<(PaymentMethod, OffsetDateTime)>,
-    /// (line total, sector) of each line: commission and tax go by sector
+    /// (line total less what the producer's own promotions took off, sector) of each line:
+    /// commission and tax go by sector, on what the producer sold for
     pub lines: Vec<(Vnd, Option<Sector>)>,
     /// the kinds of entry already posted for it ("paid", "release", ...)
     pub posted: Vec<String>,
@@ -56,9 +59,25 @@ pub struct Carried {
     pub cod_remitted_at: Option<OffsetDateTime>,
 }
 
+/// An order's discounts by funder: the producer's lower what it is owed; the marketplace's and
+/// a province programme's are paid to it by them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Discounts {
+    pub producer: Vnd,
+    pub marketplace: Vnd,
+    pub province: Vnd,
+}
+
+impl Discounts {
+    pub fn total(self) -> Vnd {
+        self.producer + self.marketplace + self.province
+    }
+}
+
 impl OrderFacts {
+    /// What the shopper paid for it.
     pub fn total(&self) -> Vnd {
-        self.goods + self.shipping
+        self.goods + self.shipping - self.discounts.total()
     }
 
     /// Where its money lands: the paying channel, or for cash a carrier collected, the carrier
@@ -223,8 +242,21 @@ pub fn release(f: &OrderFacts, rates: &Rates, held: Vnd, at: OffsetDateTime) -> 
         Some(_) => (Account::CarriersPayable, Vnd::ZERO),
         None => (Account::Payable, Vnd::ZERO),
     };
+    // the producer is owed its goods at full price, less what its own promotions took off; the
+    // marketplace and the province programme pay in what theirs took off
     e.line(Account::Held, Component::Payment, held)
         .line(Account::Payable, Component::Goods, -f.goods)
+        .line(Account::Payable, Component::Discount, f.discounts.producer)
+        .line(
+            Account::PromotionsMarketplace,
+            Component::Discount,
+            f.discounts.marketplace,
+        )
+        .line(
+            Account::PromotionsProvince,
+            Component::Discount,
+            f.discounts.province,
+        )
         .line(shipping_to, Component::Shipping, -f.shipping)
         .transfer(
             Account::Payable,
@@ -323,6 +355,8 @@ pub async fn facts(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<OrderFact
     let rows = sqlx::query!(
         r#"select o.order_id, o.producer_id, pr.province_code, pr.producer_type, o.status as "status: Status",
                   o.goods_total as "goods: Vnd", o.shipping_fee as "shipping: Vnd", g.created_at as placed_at,
+                  d.by_producer as "by_producer!: Vnd", d.by_marketplace as "by_marketplace!: Vnd",
+                  d.by_province as "by_province!: Vnd",
                   o.updated_at, o.delivered_at, g.payment_method as "payment_method: PaymentMethod",
                   pay.method as "paid_method?: PaymentMethod", pay.paid_at,
                   l.totals as "totals!: Vec<i64>", l.sectors as "sectors!: Vec<Option<String>>",
@@ -338,10 +372,21 @@ pub async fn facts(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<OrderFact
                order by p.paid_at limit 1
            ) pay on true
            cross join lateral (
-               select array_agg(line_total order by product_id) as totals,
-                      array_agg(sector order by product_id) as sectors
-               from order_line where order_id = o.order_id
+               select array_agg(ol.line_total - coalesce(od.by_producer, 0) order by ol.product_id) as totals,
+                      array_agg(ol.sector order by ol.product_id) as sectors
+               from order_line ol
+               left join lateral (
+                   select (sum(x.amount) filter (where x.funder = 'producer'))::bigint as by_producer
+                   from order_line_discount x where x.order_id = ol.order_id and x.product_id = ol.product_id
+               ) od on ol.discount > 0
+               where ol.order_id = o.order_id
            ) l
+           cross join lateral (
+               select coalesce(sum(x.amount) filter (where x.funder = 'producer'), 0)::bigint as by_producer,
+                      coalesce(sum(x.amount) filter (where x.funder = 'marketplace'), 0)::bigint as by_marketplace,
+                      coalesce(sum(x.amount) filter (where x.funder = 'province'), 0)::bigint as by_province
+               from order_line_discount x where x.order_id = o.order_id
+           ) d
            where o.order_id = any($1)
            order by o.order_id"#,
         ids
@@ -366,6 +411,11 @@ pub async fn facts(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<OrderFact
                 status: r.status,
                 goods: r.goods,
                 shipping: r.shipping,
+                discounts: Discounts {
+                    producer: r.by_producer,
+                    marketplace: r.by_marketplace,
+                    province: r.by_province,
+                },
                 placed_at: r.placed_at,
                 updated_at: r.updated_at,
                 delivered_at: r.delivered_at,

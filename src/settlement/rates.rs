@@ -255,6 +255,7 @@ mod tests {
             status: Status::Delivered,
             goods: Vnd::new(300_000),
             shipping: Vnd::new(30_000),
+            discounts: Default::default(),
             placed_at: datetime!(2026-03-01 10:00 UTC),
             updated_at: datetime!(2026-03-05 10:00 UTC),
             delivered_at: Some(datetime!(2026-03-05 10:00 UTC)),

@@ -46,7 +46,7 @@ pub async fn create(
 ) -> Result<Made, sqlx::Error> {
     let mut tx = state.pool.begin().await?;
     let order = sqlx::query!(
-        r#"select o.status as "status: Status", o.goods_total, o.shipping_fee, o.ship_service,
+        r#"select o.status as "status: Status", o.goods_total, o.shipping_fee, o.discount_total, o.ship_service,
                   g.buyer_name, g.phone, g.street, g.commune_code, g.province_code as to_province,
                   g.payment_method, g.note,
                   p.name as producer_name, coalesce(p.phone, '') as "producer_phone!", p.address,
@@ -88,7 +88,7 @@ pub async fn create(
     .await?;
     // the carrier collects what the shopper pays at the door
     let cod = if order.payment_method == "cod" {
-        order.goods_total + order.shipping_fee
+        order.goods_total + order.shipping_fee - order.discount_total
     } else {
         0
     };

@@ -1422,3 +1422,102 @@ async fn a_stallholder_sells_two_items_by_qr_at_a_fair_through_a_dropped_connect
     assert!(board.contains("Chả mực Hạ Long"), "best sellers: {board}");
     screenshot(&desk, "journey-fair-board").await;
 }
+
+/// A producer's owner makes a voucher for its own goods on the portal; a shopper on a phone uses
+/// it on an order from two producers and sees what came off which line; the producer sees it on
+/// its order.
+#[tokio::test]
+async fn a_shopper_uses_a_producer_funded_voucher_on_a_two_producer_order() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let base = format!("http://{}", app.addr);
+    let (_, owner_id) = person(&app, "bache", "producer", None).await;
+    sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $1, 'owner' from producer where slug = 'ho-ba-che'")
+        .bind(owner_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (producer, _d1) = browser(1280, 900).await;
+    let (shopper, _d2) = browser(390, 844).await;
+    let db = app.db_name.clone();
+    sign_in(
+        &producer,
+        &base,
+        &format!("bache-{db}@example.vn"),
+        PASSWORD,
+    )
+    .await;
+    producer
+        .goto(&format!("{base}/producer/promotions"))
+        .await
+        .unwrap();
+    type_into(&producer, "#f-name", "Chả mực Tết giảm 10%").await;
+    type_into(&producer, "#f-code", "chamuc10").await;
+    click(&producer, "input[name=kind][value=percent]").await;
+    type_into(&producer, "#f-value", "10").await;
+    set_value(
+        &producer,
+        "f-starts_on",
+        &ocop_market::domain::vn_today().to_string(),
+    )
+    .await;
+    type_into(&producer, "#f-total_limit", "100").await;
+    click(&producer, ".promotion-form button[type=submit]").await;
+    until_text(&producer, "Đã tạo khuyến mãi").await;
+    assert!(text_of(&producer, "main").await.contains("CHAMUC10"));
+    screenshot(&producer, "journey-promotion-producer").await;
+
+    // Bình Liêu's vermicelli and Ba Chẽ's squid cake in one cart; the voucher is Ba Chẽ's
+    add_to_cart(&shopper, &base, "mien-dong").await;
+    add_to_cart(&shopper, &base, "cha-muc").await;
+    shopper.goto(&format!("{base}/checkout")).await.unwrap();
+    type_into(&shopper, "#f-buyer_name", "Nguyễn Thị Du Khách").await;
+    type_into(&shopper, "#f-phone", "0987 654 321").await;
+    click(&shopper, "#f-province option[value='1']").await;
+    click(&shopper, "#f-commune option:nth-child(2)").await;
+    type_into(&shopper, "#f-street", "12 Tràng Tiền").await;
+    type_into(&shopper, "#f-voucher", "chamuc10").await;
+    click(&shopper, "button[name=step][value=voucher]").await;
+    let page = until_text(&shopper, "−30.000").await;
+    assert!(page.contains("Nhà sản xuất tài trợ"), "{page}");
+    let lines = html_of(&shopper, "main").await;
+    assert_eq!(
+        lines.matches("class=\"line-discount\"").count(),
+        1,
+        "only Ba Chẽ's line is discounted"
+    );
+    screenshot(&shopper, "journey-promotion-checkout").await;
+    let field = shopper.find(Locator::Css("#f-voucher")).await.unwrap();
+    crate::browser::to_middle(&shopper, &field).await;
+    screenshot(&shopper, "journey-promotion-voucher").await;
+    click(&shopper, "input[name=payment_method][value=cod]").await;
+    click(&shopper, "button.place-order").await;
+    let placed = until_text(&shopper, "Đặt hàng thành công").await;
+    assert!(placed.contains("giảm giá 30.000"), "{placed}");
+    screenshot(&shopper, "journey-promotion-order").await;
+
+    let order: i64 = sqlx::query_scalar(
+        "select o.order_id from shop_order o join producer p using (producer_id) where p.slug = 'ho-ba-che'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    producer
+        .goto(&format!("{base}/producer/orders/{order}"))
+        .await
+        .unwrap();
+    until_text(&producer, "khuyến mãi −30.000").await;
+    // the owner on a phone
+    producer.set_window_size(390, 844).await.unwrap();
+    producer
+        .goto(&format!("{base}/producer/promotions"))
+        .await
+        .unwrap();
+    until_text(&producer, "CHAMUC10").await;
+    screenshot(&producer, "journey-promotion-producer-phone").await;
+    let used: i32 = sqlx::query_scalar("select used from promotion where code = 'CHAMUC10'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(used, 1);
+}

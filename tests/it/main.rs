@@ -19,6 +19,7 @@ mod orders;
 mod pages;
 mod payments;
 mod portal;
+mod promotions;
 mod reconcile;
 mod search;
 mod search_index;

@@ -97,7 +97,18 @@ async fn race(app: &TestApp, buyers: usize, slugs: &[&str]) -> (usize, Vec<Strin
             let seen = seen.clone();
             let t = token(i + 1000 * slugs.len());
             tokio::spawn(async move {
-                place_order(&pool, RULE, 30, &t, None, &d, &seen, &Default::default()).await
+                place_order(
+                    &pool,
+                    RULE,
+                    30,
+                    &t,
+                    None,
+                    &d,
+                    &seen,
+                    &Default::default(),
+                    &Default::default(),
+                )
+                .await
             })
         })
         .collect();
@@ -189,9 +200,10 @@ async fn the_same_checkout_sent_twice_at_once_makes_one_order() {
     let before = stock(&app, "mien-dong").await;
     let t = token(1);
     let none = Default::default();
+    let asked = Default::default();
     let (a, b) = tokio::join!(
-        place_order(&app.pool, RULE, 30, &t, None, &d, &seen, &none),
-        place_order(&app.pool, RULE, 30, &t, None, &d, &seen, &none)
+        place_order(&app.pool, RULE, 30, &t, None, &d, &seen, &none, &asked),
+        place_order(&app.pool, RULE, 30, &t, None, &d, &seen, &none, &asked)
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.code, b.code);
@@ -226,6 +238,7 @@ async fn an_unpaid_order_expires_once_and_returns_its_stock_once() {
         None,
         &d,
         &seen,
+        &Default::default(),
         &Default::default(),
     )
     .await
@@ -286,6 +299,16 @@ async fn checkout(v: &mut Visitor<'_>, page: &Answer) -> Answer {
 
 /// The same, paying with `method`.
 pub async fn checkout_with(v: &mut Visitor<'_>, page: &Answer, method: &str) -> Answer {
+    checkout_adding(v, page, method, &[]).await
+}
+
+/// The same, with more fields (a voucher, say).
+pub async fn checkout_adding(
+    v: &mut Visitor<'_>,
+    page: &Answer,
+    method: &str,
+    more: &[(&str, &str)],
+) -> Answer {
     let hidden = |name: &str| {
         let at = page
             .body
@@ -312,22 +335,23 @@ pub async fn checkout_with(v: &mut Visitor<'_>, page: &Answer, method: &str) -> 
         hidden("token"),
         hidden("seen").replace("&#x3A;", ":").replace("&#x2C;", ","),
     );
-    v.post(
-        "/checkout",
-        &[
-            ("csrf", &csrf(page)),
-            ("token", &token),
-            ("seen", &seen),
-            ("buyer_name", "Lê Thị Mua"),
-            ("phone", "0912 000 111"),
-            ("email", &format!("mua-{}@example.vn", v.app.db_name)),
-            ("province", "1"),
-            ("commune", &commune.to_string()),
-            ("street", "5 Lý Thái Tổ"),
-            ("payment_method", method),
-        ],
-    )
-    .await
+    let csrf = csrf(page);
+    let commune = commune.to_string();
+    let email = format!("mua-{}@example.vn", v.app.db_name);
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("token", &token),
+        ("seen", &seen),
+        ("buyer_name", "Lê Thị Mua"),
+        ("phone", "0912 000 111"),
+        ("email", &email),
+        ("province", "1"),
+        ("commune", &commune),
+        ("street", "5 Lý Thái Tổ"),
+        ("payment_method", method),
+    ];
+    fields.extend_from_slice(more);
+    v.post("/checkout", &fields).await
 }
 
 #[tokio::test]
@@ -616,6 +640,7 @@ async fn two_producers(app: &TestApp) -> TwoProducers<'_> {
         None,
         &d,
         &seen,
+        &Default::default(),
         &Default::default(),
     )
     .await

@@ -12,7 +12,7 @@ use ocop_market::settlement::{backfill, catch_up, release_due};
 use time::{Duration, OffsetDateTime};
 
 /// A bank transfer for `code` reported by SePay (signed as SePay signs).
-async fn pay_by_transfer(app: &TestApp, code: &str, tx: i64) -> StatusCode {
+pub(crate) async fn pay_by_transfer(app: &TestApp, code: &str, tx: i64) -> StatusCode {
     let total: i64 = sqlx::query_scalar("select grand_total from order_group where code = $1")
         .bind(code)
         .fetch_one(&app.pool)
@@ -27,7 +27,7 @@ async fn pay_by_transfer(app: &TestApp, code: &str, tx: i64) -> StatusCode {
     .status
 }
 
-async fn order_of(app: &TestApp, code: &str, producer: &str) -> i64 {
+pub(crate) async fn order_of(app: &TestApp, code: &str, producer: &str) -> i64 {
     sqlx::query_scalar(
         "select o.order_id from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
          where g.code = $1 and pr.slug = $2",
@@ -81,7 +81,7 @@ async fn balances(app: &TestApp, slug: &str) -> (i64, i64) {
 }
 
 /// Every invariant of the ledger, checked from the tables alone.
-async fn ledger_holds(app: &TestApp) {
+pub(crate) async fn ledger_holds(app: &TestApp) {
     let total: Option<i64> = sqlx::query_scalar("select sum(amount)::bigint from journal_line")
         .fetch_one(&app.pool)
         .await
@@ -117,9 +117,11 @@ async fn ledger_holds(app: &TestApp) {
         drifted.is_empty(),
         "balances drifted from the ledger: {drifted:?}"
     );
-    // per order: what the shopper paid is all accounted for, in whichever state it is
+    // per order: what the shopper paid, and what a funder's promotion paid in, is all accounted
+    // for, in whichever state it is
     let rows: Vec<(i64, String, i64, i64, i64, i64, i64, i64, i64, bool, bool)> = sqlx::query_as(
-        r#"select o.order_id, o.status, o.goods_total + o.shipping_fee,
+        r#"select o.order_id, o.status, o.goods_total + o.shipping_fee - o.discount_total
+                  + coalesce(sum(l.amount) filter (where l.account in ('promotions_marketplace', 'promotions_province')), 0)::bigint,
               coalesce(-sum(l.amount) filter (where l.account = 'held'), 0)::bigint,
               coalesce(-sum(l.amount) filter (where l.account = 'payable' and l.component <> 'cash'), 0)::bigint,
               coalesce(-sum(l.amount) filter (where l.account = 'commission'), 0)::bigint,
@@ -128,7 +130,7 @@ async fn ledger_holds(app: &TestApp) {
               coalesce(-sum(l.amount) filter (where l.account = 'refunds_owed' and l.amount < 0), 0)::bigint,
               bool_or(e.event = 'release'), bool_or(e.event = 'reversal')
            from journal_entry e join journal_line l using (entry_id) join shop_order o on o.order_id = e.order_id
-           group by 1, 2, 3"#,
+           group by o.order_id"#,
     )
     .fetch_all(&app.pool)
     .await

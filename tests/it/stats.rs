@@ -54,6 +54,7 @@ async fn order(app: &TestApp, n: usize, method: PaymentMethod, slugs: &[(&str, u
         &d,
         &seen,
         &Default::default(),
+        &Default::default(),
     )
     .await
     .unwrap();

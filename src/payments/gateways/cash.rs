@@ -33,7 +33,7 @@ pub async fn record_cash(
     order_id: i64,
 ) -> Result<(), sqlx::Error> {
     let o = sqlx::query!(
-        r#"select o.order_group_id, o.goods_total + o.shipping_fee as "amount!: Vnd", g.code,
+        r#"select o.order_group_id, o.goods_total + o.shipping_fee - o.discount_total as "amount!: Vnd", g.code,
                   g.payment_method as "payment_method: PaymentMethod"
            from shop_order o join order_group g using (order_group_id) where o.order_id = $1"#,
         order_id

@@ -64,7 +64,7 @@ pub(super) async fn orders(
     let (page_no, nav) = paging(q.page.as_deref(), total, href);
     let rows: Vec<OrderRow> = sqlx::query!(
         r#"select o.order_id, o.status as "status: Status", o.goods_total as "goods_total: Vnd",
-                  o.shipping_fee as "shipping_fee: Vnd", o.created_at, o.cancel_reason, g.code,
+                  o.shipping_fee as "shipping_fee: Vnd", o.discount_total as "discount_total: Vnd", o.created_at, o.cancel_reason, g.code,
                   g.payment_method as "payment_method: PaymentMethod", g.buyer_name, pr.name as producer_name, pv.name as province_name
            from shop_order o join order_group g using (order_group_id)
            join producer pr using (producer_id) join province pv on pv.province_code = pr.province_code
@@ -88,7 +88,7 @@ pub(super) async fn orders(
         province: o.province_name,
         buyer: o.buyer_name,
         status_label: o.status.label(),
-        total: o.goods_total + o.shipping_fee,
+        total: o.goods_total + o.shipping_fee - o.discount_total,
         created_at: o.created_at,
         cancel_reason: o.cancel_reason,
         method: o.payment_method.label(),
