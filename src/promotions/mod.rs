@@ -314,6 +314,7 @@ struct Row {
     starts_at: OffsetDateTime,
     ends_at: Option<OffsetDateTime>,
     total_limit: Option<i32>,
+    per_customer_limit: Option<i32>,
     used: i32,
     active: bool,
 }
@@ -352,7 +353,7 @@ pub async fn offer(
         Row,
         r#"select promotion_id, code, name, kind, value, max_discount, min_order, scope_province,
                   scope_sector, scope_producer, scope_products, stackable, funder, starts_at, ends_at,
-                  total_limit, used, active
+                  total_limit, per_customer_limit, used, active
            from promotion
            where (code is null and active and starts_at <= $2 and (ends_at is null or ends_at > $2)
                   and (total_limit is null or used < total_limit))
@@ -366,7 +367,14 @@ pub async fn offer(
     let mut out = Offer::default();
     for r in rows {
         if r.code.is_none() {
-            out.promotions.extend(r.promotion());
+            // one the customer has used up is simply not offered
+            let used_up = match (customer, r.per_customer_limit) {
+                (Some(c), Some(_)) => !may_use(&mut *conn, r.promotion_id, c).await?,
+                _ => false,
+            };
+            if !used_up {
+                out.promotions.extend(r.promotion());
+            }
             continue;
         }
         let id = r.promotion_id;

@@ -583,3 +583,41 @@ async fn a_producer_owner_makes_a_voucher_for_its_own_goods_only_and_staff_fund_
         .unwrap();
     assert_eq!(location, "/staff/promotions?ok=created");
 }
+
+#[tokio::test]
+async fn an_automatic_promotion_once_per_customer_is_simply_not_offered_the_second_time() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let id = promotion(&app, None, "amount", 5_000, "marketplace", None, None).await;
+    sqlx::query("update promotion set per_customer_limit = 1 where promotion_id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let discount = |code: String| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("select discount_total from order_group where code = $1")
+                .bind(code)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let first = order(&app, 1, "0987000009", &[("mien-dong", 1)], None, 5_000)
+        .await
+        .unwrap();
+    assert_eq!(discount(first).await, 5_000);
+    let second = order(&app, 2, "0987000009", &[("mien-dong", 1)], None, 0)
+        .await
+        .expect("the order goes through without it");
+    assert_eq!(discount(second).await, 0);
+    let other = order(&app, 3, "0987000010", &[("mien-dong", 1)], None, 5_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        discount(other).await,
+        5_000,
+        "another shopper still gets it"
+    );
+}

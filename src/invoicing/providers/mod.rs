@@ -191,8 +191,11 @@ pub fn split_vat(amount: Vnd, rate: Option<u8>) -> (Vnd, Vnd) {
         None | Some(0) => (amount, Vnd::ZERO),
         Some(r) => {
             let r = i64::from(r);
-            let before = (amount.amount() * 100 + (100 + r) / 2) / (100 + r);
-            (Vnd::new(before), Vnd::new(amount.amount() - before))
+            // rounded the same way on either side of zero: a negative (discount) line splits as
+            // the mirror of a positive one
+            let a = amount.amount();
+            let before = a.signum() * ((a.abs() * 100 + (100 + r) / 2) / (100 + r));
+            (Vnd::new(before), Vnd::new(a - before))
         }
     }
 }
@@ -402,6 +405,11 @@ mod tests {
         assert_eq!(
             split_vat(Vnd::new(29_000), None),
             (Vnd::new(29_000), Vnd::ZERO)
+        );
+        assert_eq!(
+            split_vat(Vnd::new(-29_000), Some(8)),
+            (Vnd::new(-26_852), Vnd::new(-2_148)),
+            "a trade-discount line is the mirror of a sale"
         );
     }
 }
