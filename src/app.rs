@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::invoicing::http::router())
         .merge(crate::fairs::http::router())
         .merge(crate::promotions::http::router())
+        .merge(crate::experiences::http::router())
         .merge(crate::health::router())
         .merge(crate::alerts::router())
         .route("/metrics", get(crate::metrics::http::metrics))
@@ -94,6 +95,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/static/qrcode.js",
             get(|| async { asset(JS, include_str!("../templates/static/qrcode.js")) }),
+        )
+        .route(
+            "/static/voucher.js",
+            get(|| async { asset(JS, include_str!("../templates/static/voucher.js")) }),
+        )
+        .route(
+            "/static/checkin.js",
+            get(|| async { asset(JS, include_str!("../templates/static/checkin.js")) }),
         )
         .route(
             "/static/favicon.svg",

@@ -52,7 +52,9 @@ pub async fn take_at_most(
 /// one of them has too little.
 pub async fn take_order(conn: &mut PgConnection, order_id: i64) -> Result<bool, sqlx::Error> {
     let lines: Vec<(i64, i32)> = sqlx::query!(
-        "select product_id, quantity from order_line where order_id = $1",
+        "select l.product_id, l.quantity from order_line l where l.order_id = $1
+           and not exists (select 1 from booking b join experience_slot s using (slot_id)
+                           where b.order_id = l.order_id and s.product_id = l.product_id)",
         order_id
     )
     .fetch_all(&mut *conn)
@@ -63,11 +65,14 @@ pub async fn take_order(conn: &mut PgConnection, order_id: i64) -> Result<bool, 
     take(conn, &lines).await
 }
 
-/// Gives an order's lines back (cancelled, expired or refunded before it left).
+/// Gives an order's lines back (cancelled, expired or refunded before it left). A booked
+/// experience's line took seats, not stock (`experiences` gives those back).
 pub async fn return_order(conn: &mut PgConnection, order_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update product p set stock = p.stock + l.quantity from order_line l
-         where l.order_id = $1 and p.product_id = l.product_id",
+         where l.order_id = $1 and p.product_id = l.product_id
+           and not exists (select 1 from booking b join experience_slot s using (slot_id)
+                           where b.order_id = l.order_id and s.product_id = l.product_id)",
         order_id
     )
     .execute(conn)

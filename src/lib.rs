@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod experiences;
 pub mod export;
 pub mod fairs;
 pub mod forms;

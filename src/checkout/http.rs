@@ -442,7 +442,11 @@ fn asked(values: &BTreeMap<String, String>) -> Result<super::Asked, Errors> {
         .filter(|d| *d >= 0)
         .map(crate::domain::Vnd::new)
         .unwrap_or_default();
-    Ok(super::Asked { voucher, seen })
+    Ok(super::Asked {
+        voucher,
+        seen,
+        ..Default::default()
+    })
 }
 
 /// The carrier offers the form names (`ship_<producer>`), each checked to be one shown for this

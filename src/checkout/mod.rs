@@ -606,6 +606,8 @@ pub struct SeenLine {
 pub struct Asked {
     pub voucher: Option<crate::promotions::VoucherCode>,
     pub seen: Vnd,
+    /// the slot booked for each experience (product → slot); its line's quantity is the guests
+    pub slots: BTreeMap<i64, i64>,
 }
 
 #[derive(Debug)]
@@ -701,8 +703,11 @@ pub async fn place_order(
     )
     .fetch_all(&mut *tx)
     .await?;
+    // an experience is booked by the slot: its seats are its stock
+    let experiences = crate::experiences::among(&mut tx, &ids).await?;
     let mut problems = vec![];
     for line in seen {
+        let booked = experiences.contains(&line.product_id);
         match rows.iter().find(|r| r.product_id == line.product_id) {
             None => problems.push("Một sản phẩm trong giỏ không còn tồn tại.".to_string()),
             Some(r) if !r.listed => problems.push(format!(
@@ -715,6 +720,11 @@ pub async fn place_order(
                 line.price,
                 crate::domain::Vnd::format(r.price_vnd)
             )),
+            Some(r) if booked && !asked.slots.contains_key(&r.product_id) => problems.push(format!(
+                "\"{}\" được đặt theo lịch: vui lòng chọn ngày, giờ ở trang đặt chỗ của dịch vụ.",
+                r.name
+            )),
+            Some(_) if booked => {}
             Some(r) if r.stock <= 0 => problems.push(format!("\"{}\" vừa hết hàng.", r.name)),
             Some(r) if (r.stock as u32) < line.quantity => {
                 problems.push(format!("\"{}\" chỉ còn {} {}.", r.name, r.stock, r.unit))
@@ -728,12 +738,26 @@ pub async fn place_order(
     // the rows are locked, and the condition keeps stock at zero or above whatever else happens
     let lines: Vec<(i64, i32)> = seen
         .iter()
+        .filter(|l| !experiences.contains(&l.product_id))
         .map(|l| (l.product_id, l.quantity as i32))
         .collect();
     if !crate::inventory::take(&mut tx, &lines).await? {
         return Err(PlaceError::Changed(vec![
             "Một sản phẩm vừa hết hàng.".into(),
         ]));
+    }
+    for line in seen.iter().filter(|l| experiences.contains(&l.product_id)) {
+        let slot = asked.slots[&line.product_id];
+        let name = rows
+            .iter()
+            .find(|r| r.product_id == line.product_id)
+            .map_or("", |r| r.name.as_str());
+        let guests = line.quantity as i32;
+        if let Err(why) =
+            crate::experiences::take_seats(&mut tx, line.product_id, slot, guests, name).await?
+        {
+            return Err(PlaceError::Changed(vec![why]));
+        }
     }
     // one order per producer
     let mut by_producer: BTreeMap<i64, (i16, Vec<(&SeenLine, &str, &str, &str, Option<i16>)>)> =
@@ -914,6 +938,13 @@ pub async fn place_order(
             )
             .execute(&mut *tx)
             .await?;
+            if let Some(slot) = asked
+                .slots
+                .get(&line.product_id)
+                .filter(|_| experiences.contains(&line.product_id))
+            {
+                crate::experiences::issue(&mut tx, order_id, *slot, line.quantity as i32).await?;
+            }
         }
         sqlx::query!(
             "insert into order_event (order_id, to_status, actor) values ($1, $2, 'shopper')",

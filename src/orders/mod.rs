@@ -208,7 +208,9 @@ pub async fn transition(
         if current.cancelled_by.as_deref() != Some("expiry") {
             return Err(TransitionError::Refused { from, to });
         }
-        if !crate::inventory::take_order(&mut **tx, order_id).await? {
+        if !crate::inventory::take_order(&mut **tx, order_id).await?
+            || !crate::experiences::retake_order(&mut **tx, order_id).await?
+        {
             return Err(TransitionError::Invalid(
                 "Không còn đủ hàng để khôi phục đơn đã quá hạn; hãy hoàn tiền cho người mua.",
             ));
@@ -220,6 +222,15 @@ pub async fn transition(
     {
         return Err(TransitionError::Invalid(
             "Vui lòng ghi lý do huỷ đơn để người mua biết.",
+        ));
+    }
+    // an experience's policy: no cancellation by the shopper once the free cancellation passed
+    if to == Status::Cancelled
+        && actor == Actor::Shopper
+        && !crate::experiences::may_cancel(&mut **tx, order_id).await?
+    {
+        return Err(TransitionError::Invalid(
+            "Đã quá hạn huỷ miễn phí của dịch vụ du lịch: vé không được huỷ hay hoàn tiền. Vui lòng liên hệ cơ sở nếu cần đổi lịch.",
         ));
     }
     if to == Status::Shipped
@@ -273,6 +284,7 @@ pub async fn transition(
     }
     if from.returns_stock(to) {
         crate::inventory::return_order(&mut **tx, order_id).await?;
+        crate::experiences::release_order(&mut **tx, order_id).await?;
     }
     if from.moves_money(to) {
         // the ledger follows in the same transaction

@@ -96,6 +96,17 @@ async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> S
             crate::domain::Vnd::format(discount)
         ));
     }
+    // each booked experience's voucher, to show at the meeting point
+    let ids: Vec<i64> = lines.iter().map(|l| l.order_id).collect();
+    for v in crate::experiences::vouchers(&state.pool, &ids)
+        .await
+        .unwrap_or_default()
+    {
+        out.push_str(&format!(
+            "\nVÉ {}: {}, {}, {} khách. Điểm hẹn: {}. Đưa mã này (hoặc mã QR trên trang đơn hàng) cho cơ sở khi đến.\n",
+            v.code, v.product, v.starts_at, v.guests, v.meeting_point
+        ));
+    }
     out
 }
 

@@ -62,6 +62,8 @@ pub struct OrderView {
     pub(crate) tracking_number: Option<String>,
     pub(crate) cancel_reason: Option<String>,
     pub(crate) lines: Vec<Line>,
+    /// a voucher per booked experience
+    pub(crate) vouchers: Vec<crate::experiences::Voucher>,
     pub(crate) events: Vec<Event>,
     /// what the carrier said about the parcel, oldest first
     pub(crate) parcel: Vec<ParcelEvent>,
@@ -197,6 +199,7 @@ pub(crate) async fn order_views(
     )
     .fetch_all(&state.pool)
     .await?;
+    let vouchers = crate::experiences::vouchers(&state.pool, &ids).await?;
     let events = sqlx::query!(
         r#"select order_id, at, to_status as "to_status: Status", actor as "actor: Actor", note
            from order_event where order_id = any($1) order by order_event_id"#,
@@ -222,7 +225,12 @@ pub(crate) async fn order_views(
                 order_id: o.order_id,
                 producer_name: o.producer_name,
                 status_label: status.label(),
-                shopper_can_cancel: status.allows(Status::Cancelled, Actor::Shopper),
+                // a booked experience follows its cancellation policy
+                shopper_can_cancel: status.allows(Status::Cancelled, Actor::Shopper)
+                    && vouchers
+                        .iter()
+                        .filter(|v| v.order_id == o.order_id)
+                        .all(|v| v.cancellable),
                 status,
                 goods_total: o.goods_total,
                 shipping_fee: o.shipping_fee,
@@ -242,6 +250,11 @@ pub(crate) async fn order_views(
                         discount: l.discount,
                         product_id: l.product_id,
                     })
+                    .collect(),
+                vouchers: vouchers
+                    .iter()
+                    .filter(|v| v.order_id == o.order_id)
+                    .cloned()
                     .collect(),
                 events: events
                     .iter()

@@ -535,6 +535,19 @@ pub async fn demo_accounts(
     )
     .execute(pool)
     .await?;
+    // the tourism products are booked by the slot: every day at 08:00 and 14:00, 12 guests each
+    // (slots are made when their page is first opened)
+    sqlx::query!(
+        "insert into experience (product_id, duration_minutes, meeting_point, languages, capacity, cutoff_hours,
+             free_cancel_hours, weekdays, start_minutes)
+         select p.product_id, 180, left(coalesce(nullif(btrim(pr.address), ''), 'Nhà văn hoá xã') || ' (điểm hẹn)', 300),
+                '{vi,en}', 12, 12, 48, '{1,2,3,4,5,6,7}', '{480,840}'
+         from product p join producer pr using (producer_id)
+         where p.sector = 'tourism'
+         on conflict (product_id) do nothing"
+    )
+    .execute(pool)
+    .await?;
     // a welcome voucher the marketplace funds, and Quảng Ninh's programme taking 5% off its
     // goods by itself (both stop on their own)
     sqlx::query!(

@@ -600,8 +600,17 @@ pub async fn page(
     .fetch_one(&state.pool)
     .await?;
     let channels = channels(&state, province, from, to, &now).await?;
+    // by the day the guests come: the period, and the 30 days after it (what is booked ahead)
+    let visits = crate::experiences::by_visit_day(
+        &state.pool,
+        province,
+        from,
+        (to - from).whole_days() + 31,
+    )
+    .await?;
     let page = DashboardPage {
         channels,
+        visits,
         commission: money.commission,
         tax_withheld: money.tax,
         periods: periods_list,
@@ -698,6 +707,8 @@ async fn channels(
 #[derive(Serialize)]
 struct DashboardPage<'a> {
     channels: Channels,
+    /// booked experiences by the day of the visit (not of the order): (day, bookings, guests)
+    visits: Vec<(time::Date, i64, i64)>,
     /// the marketplace's commission income, and VAT + PIT withheld, over the period
     commission: crate::domain::Vnd,
     tax_withheld: crate::domain::Vnd,

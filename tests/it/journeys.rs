@@ -1521,3 +1521,88 @@ async fn a_shopper_uses_a_producer_funded_voucher_on_a_two_producer_order() {
         .unwrap();
     assert_eq!(used, 1);
 }
+
+/// A tourist on a phone books a homestay tour slot and gets a voucher with a QR; at the meeting
+/// point the producer types its code and the guests are checked in, once.
+#[tokio::test]
+async fn a_tourist_books_a_homestay_tour_slot_and_is_checked_in() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    crate::experiences::homestay(&app, 8).await;
+    let base = format!("http://{}", app.addr);
+    let (_, owner_id) = person(&app, "bache", "producer", None).await;
+    sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $1, 'owner' from producer where slug = 'ho-ba-che'")
+        .bind(owner_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (tourist, _d1) = browser(390, 844).await;
+    let (producer, _d2) = browser(390, 844).await;
+
+    tourist
+        .goto(&format!("{base}/products/homestay-ba-che"))
+        .await
+        .unwrap();
+    click(&tourist, "a.book-experience").await;
+    until_text(&tourist, "Điểm hẹn").await;
+    screenshot(&tourist, "journey-tour-slots").await;
+    click(&tourist, "input[name=slot]:not([disabled])").await;
+    type_into(&tourist, "#f-guests", "2").await;
+    type_into(&tourist, "#f-buyer_name", "Emma Tourist").await;
+    type_into(&tourist, "#f-phone", "0987 654 321").await;
+    click(&tourist, "input[name=payment_method][value=cod]").await;
+    click(&tourist, "button.place-order").await;
+    let page = until_text(&tourist, "Đặt hàng thành công").await;
+    assert!(
+        page.contains("2 khách") && page.contains("Nhà văn hoá thôn Khe Tâm"),
+        "{page}"
+    );
+    // the first slot that takes bookings starts within 48 hours: the policy says no refund
+    assert!(page.contains("Đã quá hạn huỷ miễn phí"), "{page}");
+    assert!(
+        !page.contains("Huỷ phần đơn này"),
+        "no cancel button against the policy"
+    );
+    let qr = html_of(&tourist, ".voucher-qr").await;
+    assert!(qr.contains("<svg"), "the QR is drawn on the phone: {qr}");
+    let code = text_of(&tourist, ".voucher-code strong").await;
+    assert!(code.starts_with("BK"), "{code}");
+    let voucher = tourist.find(Locator::Css(".voucher-card")).await.unwrap();
+    crate::browser::to_middle(&tourist, &voucher).await;
+    screenshot(&tourist, "journey-tour-voucher").await;
+
+    let db = app.db_name.clone();
+    sign_in(
+        &producer,
+        &base,
+        &format!("bache-{db}@example.vn"),
+        PASSWORD,
+    )
+    .await;
+    // the producer's calendar: the guests are on their slot, and the terms can be changed
+    producer.goto(&format!("{base}/producer")).await.unwrap();
+    click(&producer, "a[href$='/experience']").await;
+    until_text(&producer, "2/8 khách").await;
+    type_into(&producer, "#f-capacity", "10").await;
+    click(&producer, ".experience-form button[type=submit]").await;
+    until_text(&producer, "Đã lưu").await;
+    until_text(&producer, "2/10 khách").await;
+    screenshot(&producer, "journey-tour-calendar").await;
+    producer
+        .goto(&format!("{base}/producer/checkin"))
+        .await
+        .unwrap();
+    type_into(&producer, "#f-code", &code.to_lowercase()).await;
+    click(&producer, ".checkin-form button[type=submit]").await;
+    let welcome = until_text(&producer, "Hợp lệ: mời khách vào").await;
+    assert!(welcome.contains("2 khách"), "{welcome}");
+    screenshot(&producer, "journey-tour-checkin").await;
+    type_into(&producer, "#f-code", &code).await;
+    click(&producer, ".checkin-form button[type=submit]").await;
+    let again = until_text(&producer, "Vé đã dùng lúc").await;
+    assert!(
+        again.contains("Người bache"),
+        "who checked them in: {again}"
+    );
+    screenshot(&producer, "journey-tour-checkin-again").await;
+}

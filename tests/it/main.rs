@@ -10,6 +10,7 @@ mod banners;
 mod browser;
 mod catalog_api;
 mod database;
+mod experiences;
 mod fairs;
 mod import;
 mod invoices;

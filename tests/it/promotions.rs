@@ -105,6 +105,7 @@ async fn order(
     let asked = Asked {
         voucher: code.map(|c| VoucherCode::parse(c).unwrap()),
         seen: Vnd::new(seen),
+        ..Default::default()
     };
     let placed = place_order(
         &app.pool,
@@ -314,6 +315,7 @@ async fn two_hundred_shoppers_racing_for_a_voucher_limited_to_ten_get_exactly_te
     let asked = Asked {
         voucher: Some(VoucherCode::parse("MUOI10").unwrap()),
         seen: Vnd::new(5_000),
+        ..Default::default()
     };
     let mut handles = vec![];
     for i in 0..200usize {

@@ -13,6 +13,8 @@ pub(super) struct ProductLine {
     image: Option<String>,
     state: &'static str,
     listed: bool,
+    /// a tourism product, sold by the slot
+    tourism: bool,
 }
 
 pub(super) async fn home(
@@ -31,7 +33,7 @@ pub(super) async fn home(
     };
     let rows = sqlx::query!(
         r#"
-        select p.product_id, p.name, p.slug, p.price_vnd as "price_vnd: Vnd", p.stock, p.unit, p.hidden, p.images,
+        select p.product_id, p.name, p.slug, p.price_vnd as "price_vnd: Vnd", p.stock, p.unit, p.hidden, p.images, p.sector,
                c.verification as "verification?", c.status as "cert_status?", c.expires_on as "expires_on?"
         from product p
         left join lateral (
@@ -85,6 +87,7 @@ pub(super) async fn home(
             image: r.images.first().map(|u| crate::media::thumbnail_url(u)),
             state: state_label,
             listed,
+            tourism: r.sector == "tourism",
         });
     }
     // the last 30 days as the province's dashboard counts them (Vietnamese days, today included);
