@@ -1550,6 +1550,7 @@ async fn a_tourist_books_a_homestay_tour_slot_and_is_checked_in() {
     type_into(&tourist, "#f-guests", "2").await;
     type_into(&tourist, "#f-buyer_name", "Emma Tourist").await;
     type_into(&tourist, "#f-phone", "0987 654 321").await;
+    type_into(&tourist, "#f-email", "emma@example.com").await;
     click(&tourist, "input[name=payment_method][value=cod]").await;
     click(&tourist, "button.place-order").await;
     let page = until_text(&tourist, "Đặt hàng thành công").await;
@@ -1567,6 +1568,11 @@ async fn a_tourist_books_a_homestay_tour_slot_and_is_checked_in() {
     assert!(qr.contains("<svg"), "the QR is drawn on the phone: {qr}");
     let code = text_of(&tourist, ".voucher-code strong").await;
     assert!(code.starts_with("BK"), "{code}");
+    let mail = crate::helpers::messages(&app).join("\n");
+    assert!(
+        mail.contains(&format!("VÉ {code}")),
+        "the confirmation mail carries the voucher: {mail}"
+    );
     let voucher = tourist.find(Locator::Css(".voucher-card")).await.unwrap();
     crate::browser::to_middle(&tourist, &voucher).await;
     screenshot(&tourist, "journey-tour-voucher").await;
