@@ -171,8 +171,13 @@ async fn booking_page(
 
 /// Books a slot: the guests are the line's quantity, the slot's seats its stock; nothing ships,
 /// so the order's place is the meeting point's commune.
+/// Bookings one client address may place in an hour: a booking holds seats (cash ones until the
+/// day), so an anonymous client cannot hold a calendar.
+const BOOKINGS_PER_HOUR: u32 = 20;
+
 async fn book(
     State(state): State<AppState>,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     Path(slug): Path<String>,
     CheckedForm { form, mut session }: CheckedForm<BTreeMap<String, String>>,
 ) -> Result<Response, AppError> {
@@ -238,6 +243,25 @@ async fn book(
             .await;
         }
     };
+    if let Some(wait) =
+        crate::auth::session::rate_limit(&state, &format!("book:ip:{ip}"), BOOKINGS_PER_HOUR, 3600)
+            .await?
+    {
+        let why = format!(
+            "Đã có quá nhiều lượt đặt chỗ từ địa chỉ mạng này trong một giờ. Vui lòng thử lại sau {} phút.",
+            wait.div_ceil(60)
+        );
+        return render_booking(
+            &state,
+            &session,
+            &slug,
+            values,
+            BTreeMap::new(),
+            vec![why],
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+    }
     let seen = [SeenLine {
         product_id,
         quantity: guests,

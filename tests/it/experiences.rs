@@ -501,3 +501,49 @@ async fn guests_who_do_not_come_are_not_refunded_and_the_order_is_settled_only_a
         "once"
     );
 }
+
+#[tokio::test]
+async fn one_client_cannot_hold_a_calendar_with_more_than_twenty_bookings_an_hour() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let product = homestay(&app, 50).await;
+    let open = slot(&app, product, 3).await;
+    let mut v = Visitor::new(&app);
+    let mut statuses = vec![];
+    for _ in 0..21 {
+        let page = v.get("/experiences/homestay-ba-che").await;
+        let token_at = page.body.find("name=\"token\" value=\"").unwrap() + 20;
+        let token = page.body[token_at..token_at + 64].to_string();
+        let answer = v
+            .post(
+                "/experiences/homestay-ba-che",
+                &[
+                    ("csrf", &csrf(&page)),
+                    ("token", &token),
+                    ("slot", &open.to_string()),
+                    ("guests", "1"),
+                    ("buyer_name", "Emma Tourist"),
+                    ("phone", "0987 111 222"),
+                    ("payment_method", "cod"),
+                ],
+            )
+            .await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(
+                answer.body.contains("quá nhiều lượt đặt chỗ"),
+                "{}",
+                answer.body
+            );
+        }
+        statuses.push(answer.status);
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count(),
+        20
+    );
+    assert_eq!(statuses[20], StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(booked(&app, open).await, 20);
+}
