@@ -129,18 +129,18 @@ async fn render_checkout(
     }
     // the promotions running and the voucher typed (one that is not a code is said so)
     let mut errors = errors.clone();
-    let voucher = match values.get("voucher").map(|v| v.trim()) {
-        None | Some("") => None,
-        Some(v) => crate::promotions::VoucherCode::parse(v)
-            .map_err(|m| errors.insert("voucher", m.into()))
-            .ok(),
+    let voucher = match asked(values) {
+        Ok(a) => a.voucher,
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
     };
-    let customer = values.get("phone").and_then(|p| {
-        crate::auth::identity::parse_phone(p)
-            .ok()
-            .map(|p| crate::promotions::customer_key(cart.user_id, &p))
-    });
-    let customer = customer.or_else(|| cart.user_id.map(|u| format!("u:{u}")));
+    let phone = values
+        .get("phone")
+        .and_then(|p| crate::auth::identity::parse_phone(p).ok());
+    let customer = (cart.user_id.is_some() || phone.is_some())
+        .then(|| crate::promotions::customer_key(cart.user_id, phone.as_deref().unwrap_or("")));
     let offer = {
         let mut conn = state.pool.acquire().await?;
         crate::promotions::offer(
