@@ -7,6 +7,9 @@ COPY .cargo .cargo
 COPY .sqlx .sqlx
 COPY migrations migrations
 COPY templates templates
+COPY locales locales
+COPY assets assets
+COPY search search
 COPY src src
 RUN cargo build --release --locked && cp target/release/ocop-market /ocop-market
 

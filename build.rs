@@ -1,4 +1,4 @@
-//! Embeds templates/ into the binary, so `ocop-market` runs from any folder (and in a slim image).
+//! Embeds templates/ and locales/ into the binary, so `ocop-market` runs from any folder (and in a slim image).
 use std::{fs, path::Path};
 
 fn main() {
@@ -17,6 +17,53 @@ fn main() {
     fs::write(
         out,
         format!("pub static TEMPLATES: &[(&str, &str)] = &[\n{body}];\n"),
+    )
+    .unwrap();
+    locales();
+}
+
+/// Every `locales/<language>/*.ftl`: a language is added by adding its folder, nothing else.
+fn locales() {
+    println!("cargo:rerun-if-changed=locales");
+    let mut langs: Vec<(String, Vec<String>)> = Vec::new();
+    if let Ok(read) = fs::read_dir("locales") {
+        for entry in read.flatten() {
+            let path = entry.path();
+            if !path.is_dir() {
+                continue;
+            }
+            println!("cargo:rerun-if-changed={}", path.display());
+            let lang = entry.file_name().to_string_lossy().to_string();
+            let mut files: Vec<String> = fs::read_dir(&path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "ftl"))
+                .map(|p| {
+                    println!("cargo:rerun-if-changed={}", p.display());
+                    p.file_name().unwrap().to_string_lossy().to_string()
+                })
+                .collect();
+            files.sort();
+            langs.push((lang, files));
+        }
+    }
+    langs.sort();
+    let body: String = langs
+        .iter()
+        .map(|(lang, files)| {
+            let files: String = files
+                .iter()
+                .map(|f| format!("({f:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/locales/{lang}/{f}\"))), "))
+                .collect();
+            format!("    ({lang:?}, &[{files}]),\n")
+        })
+        .collect();
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("locales.rs");
+    fs::write(
+        out,
+        format!("pub static LOCALES: &[(&str, &[(&str, &str)])] = &[\n{body}];\n"),
     )
     .unwrap();
 }

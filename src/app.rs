@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::fairs::http::router())
         .merge(crate::promotions::http::router())
         .merge(crate::experiences::http::router())
+        .merge(crate::reviews::http::router())
         .merge(crate::health::router())
         .merge(crate::alerts::router())
         .route("/metrics", get(crate::metrics::http::metrics))
@@ -114,6 +115,10 @@ pub fn router(state: AppState) -> Router {
             get(|| async { Redirect::permanent("/static/favicon.svg") }),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::i18n::http::negotiate,
+        ))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -98,6 +98,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| format!("seeding orders failed: {e}"))?;
             eprintln!("{history}");
+            ocop_market::seed::demo_extras(&pool)
+                .await
+                .map_err(|e| format!("demo reviews: {e}"))?;
             let accounts = ocop_market::seed::demo_accounts(&pool)
                 .await
                 .map_err(|e| format!("demo accounts: {e}"))?;

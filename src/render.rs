@@ -20,13 +20,51 @@ pub fn template_names() -> impl Iterator<Item = &'static str> {
         .filter(|n| n.ends_with(".html"))
 }
 
-pub fn tera() -> &'static Tera {
-    static TERA: OnceLock<Tera> = OnceLock::new();
-    TERA.get_or_init(|| build().unwrap_or_else(|e| panic!("templates do not parse: {e:?}")))
+use crate::i18n::Lang;
+
+/// A template's source, as embedded.
+pub fn template_source(name: &str) -> Option<&'static str> {
+    embedded::TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| *s)
 }
 
-pub fn build() -> tera::Result<Tera> {
+/// The templates, speaking the current request's language.
+pub fn tera() -> &'static Tera {
+    tera_for(crate::i18n::current())
+}
+
+/// One parsed set of templates per language: `t(k="…")` is bound to it.
+pub fn tera_for(lang: Lang) -> &'static Tera {
+    static TERAS: OnceLock<Vec<Tera>> = OnceLock::new();
+    let all = TERAS.get_or_init(|| {
+        Lang::all()
+            .map(|l| build(l).unwrap_or_else(|e| panic!("templates do not parse: {e:?}")))
+            .collect()
+    });
+    &all[Lang::all().position(|l| l == lang).unwrap_or(0)]
+}
+
+pub fn build(lang: Lang) -> tera::Result<Tera> {
     let mut tera = Tera::default();
+    // `{{ t(k="cart-items", count=n) }}`: a message of locales/, with its values; a key no
+    // language has fails the render (and so the tests that render every template)
+    tera.register_function("t", move |args: &HashMap<String, Value>| {
+        let key = args
+            .get("k")
+            .and_then(Value::as_str)
+            .ok_or_else(|| tera::Error::msg("t() needs k=\"message-id\""))?;
+        let mut fa = fluent_bundle::FluentArgs::new();
+        for (name, v) in args.iter().filter(|(n, _)| n.as_str() != "k") {
+            fa.set(name.clone(), crate::i18n::fluent_value(v));
+        }
+        let fa = (args.len() > 1).then_some(&fa);
+        lang.try_format(key, fa)
+            .or_else(|| Lang::vi().try_format(key, fa))
+            .map(Value::String)
+            .ok_or_else(|| tera::Error::msg(format!("no message {key:?} in locales/")))
+    });
     tera.add_raw_templates(embedded::TEMPLATES.iter().copied())?;
     tera.autoescape_on(vec![".html", ".svg"]);
     tera.set_escape_fn(escape_html);
@@ -62,8 +100,30 @@ pub fn render_page<T: Serialize>(template: &str, page: &T) -> Response {
 }
 
 pub fn render<T: Serialize>(template: &str, page: &T) -> tera::Result<String> {
-    let context = tera::Context::from_serialize(page)?;
-    tera().render(template, &context)
+    let mut context = tera::Context::from_serialize(page)?;
+    let lang = crate::i18n::current();
+    context.insert("lang", lang.code());
+    let mut here = crate::i18n::here_full();
+    // a page that names its own address (cached pages do) is known by it, whatever query
+    // string the first visitor sent
+    if let Some(canonical) = context.get("canonical").and_then(|v| v.as_str()) {
+        here.path_and_query = canonical.to_string();
+    }
+    // the switch and the `hreflang` links: this page in every language
+    let alternates: Vec<serde_json::Value> = Lang::all()
+        .map(|l| {
+            serde_json::json!({
+                "code": l.code(),
+                "name": l.format("language-name", None),
+                "href": here.in_lang(l),
+                "current": l == lang,
+            })
+        })
+        .collect();
+    context.insert("alternates", &alternates);
+    context.insert("origin", &here.origin);
+    context.insert("here", &here.in_lang(lang));
+    tera_for(lang).render(template, &context)
 }
 
 /// Rendered answers for one catalog snapshot. Pages depend only on the snapshot, the URL and the
@@ -79,10 +139,15 @@ impl PageCache {
     /// Bounded: free-form parameters (price ranges) must not grow it without end.
     const MAX_ENTRIES: usize = 2_000;
 
+    /// The same address renders differently in each language.
+    fn in_lang(key: &str) -> String {
+        format!("{}|{key}", crate::i18n::current().code())
+    }
+
     /// The cached answer for `key`, if there is one.
     pub fn cached(&self, key: &str) -> Option<Response> {
         let entries = self.entries.read().expect("page cache lock");
-        entries.get(key).map(|(ct, body)| {
+        entries.get(&Self::in_lang(key)).map(|(ct, body)| {
             ([(axum::http::header::CONTENT_TYPE, *ct)], body.clone()).into_response()
         })
     }
@@ -94,17 +159,26 @@ impl PageCache {
         content_type: &'static str,
         render: impl FnOnce() -> Result<String, String>,
     ) -> Response {
+        self.get_or_make(key, content_type, || render().map(Bytes::from))
+    }
+
+    /// `get_or_render` for any bytes (a picture).
+    pub fn get_or_make(
+        &self,
+        key: String,
+        content_type: &'static str,
+        render: impl FnOnce() -> Result<Bytes, String>,
+    ) -> Response {
         if let Some(hit) = self.cached(&key) {
             return hit;
         }
         match render() {
-            Ok(text) => {
-                let body = Bytes::from(text);
+            Ok(body) => {
                 let mut entries = self.entries.write().expect("page cache lock");
                 if entries.len() >= Self::MAX_ENTRIES {
                     entries.clear();
                 }
-                entries.insert(key, (content_type, body.clone()));
+                entries.insert(Self::in_lang(&key), (content_type, body.clone()));
                 ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
             }
             Err(e) => {

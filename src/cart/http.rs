@@ -31,20 +31,21 @@ struct CartQuery {
     msg: Option<String>,
 }
 
-fn message(key: Option<&str>) -> Option<&'static str> {
-    Some(match key? {
-        "added" => "Đã thêm vào giỏ hàng.",
-        "capped" => "Đã thêm vào giỏ hàng (giới hạn theo số lượng còn trong kho).",
-        "out" => "Sản phẩm đã hết hàng.",
-        "unavailable" => "Sản phẩm này hiện không được bán.",
-        "updated" => "Đã cập nhật giỏ hàng.",
-        "removed" => "Đã bỏ sản phẩm khỏi giỏ hàng.",
-        "bad_quantity_add" => "Chưa thêm vào giỏ: số lượng phải từ 1 đến 50.",
-        "bad_quantity_update" => {
-            "Giỏ hàng chưa thay đổi: số lượng phải từ 0 đến 50 (0 để bỏ sản phẩm)."
-        }
-        _ => return None,
-    })
+fn message(key: Option<&str>) -> Option<String> {
+    let key = key?;
+    const KNOWN: [&str; 8] = [
+        "added",
+        "capped",
+        "out",
+        "unavailable",
+        "updated",
+        "removed",
+        "bad_quantity_add",
+        "bad_quantity_update",
+    ];
+    KNOWN
+        .contains(&key)
+        .then(|| crate::i18n::tr(&format!("cart-msg-{}", key.replace('_', "-"))))
 }
 
 /// Adds the cookies a cart answer carries: the cart's own when it is new, and the item count.
@@ -113,7 +114,7 @@ struct CartPage<'a> {
     /// where the parcel goes, for the shipping fee
     provinces: Vec<ProvinceChoice<'a>>,
     to: Option<i16>,
-    message: Option<&'static str>,
+    message: Option<String>,
     max_line: u32,
 }
 

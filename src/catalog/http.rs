@@ -23,6 +23,10 @@ pub fn router() -> Router<AppState> {
         .route("/products", get(list_page))
         .route("/products/{slug}", get(product_page))
         .route("/products/{slug}/qr.svg", get(product_qr))
+        .route("/products/{slug}/card.png", get(product_card))
+        .route("/sitemap.xml", get(super::seo::sitemap_index))
+        .route("/sitemaps/{part}", get(super::seo::sitemap_part))
+        .route("/robots.txt", get(super::seo::robots))
         .route("/producers/{slug}", get(producer_page))
         .route("/img/demo/{file}", get(demo_image))
         .route("/api/v1/products", get(api_list))
@@ -219,6 +223,11 @@ struct ProductPage {
     more_from_producer: Vec<ProductCard>,
     /// expected delivery if ordered today: within the producer's province, and elsewhere
     delivery: Option<[crate::checkout::Window; 2]>,
+    /// Schema.org Product, for search engines (already escaped for a script block)
+    jsonld: String,
+    canonical: String,
+    /// the picture a shared link shows: the producer's photo, or the generated card
+    share_image: String,
 }
 
 async fn product_page(State(state): State<AppState>, slug: Segment) -> Result<Response, AppError> {
@@ -235,24 +244,57 @@ async fn product_page(State(state): State<AppState>, slug: Segment) -> Result<Re
         .take(4)
         .collect();
     let today = vn_today();
+    let origin = state.config.public_url();
     Ok(s.pages.page(
         format!("product|{today}|{slug}"),
         "catalog/product.html",
-        || ProductPage {
-            product: views::detail(&s, p, producer, today),
-            page_url: format!("{}/products/{}", state.config.public_url(), p.slug),
-            qr_url: format!("/products/{}/qr.svg", p.slug),
-            more_from_producer: views::cards(&s, &more),
-            delivery: p.sector.ships_goods().then(|| {
-                let rule = crate::checkout::ShippingRule::from_config(&state.config);
-                let from = producer.province_code;
-                [
-                    rule.arrives(today, from, Some(from)),
-                    rule.arrives(today, from, None),
-                ]
-            }),
+        || {
+            let product = views::detail(&s, p, producer, today);
+            ProductPage {
+                jsonld: super::seo::product_jsonld(&product, &origin),
+                canonical: format!("/products/{}", p.slug),
+                share_image: super::seo::share_image(&product, &origin),
+                product,
+                page_url: format!("{}/products/{}", state.config.public_url(), p.slug),
+                qr_url: format!("/products/{}/qr.svg", p.slug),
+                more_from_producer: views::cards(&s, &more),
+                delivery: p.sector.ships_goods().then(|| {
+                    let rule = crate::checkout::ShippingRule::from_config(&state.config);
+                    let from = producer.province_code;
+                    [
+                        rule.arrives(today, from, Some(from)),
+                        rule.arrives(today, from, None),
+                    ]
+                }),
+            }
         },
     ))
+}
+
+/// The preview card of a product (see `card`), made once per catalog snapshot and language.
+async fn product_card(State(state): State<AppState>, slug: Segment) -> Result<Response, AppError> {
+    let slug = segment(slug)?;
+    let s = state.catalog.snapshot();
+    let (p, producer) = s.product_by_slug(&slug).ok_or(AppError::NotFound)?;
+    let mut res = s
+        .pages
+        .get_or_make(format!("card|{slug}"), "image/png", || {
+            let card = views::card(&s, p, producer);
+            super::card::render(&super::card::CardText {
+                name: &card.name,
+                stars: card.stars,
+                price: &crate::domain::Vnd::format(card.price_vnd.amount()),
+                producer: &card.producer_name,
+                place: &card.province_name,
+                brand: &crate::i18n::tr("brand"),
+            })
+            .map(axum::body::Bytes::from)
+        });
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=86400"),
+    );
+    Ok(res)
 }
 
 /// A QR code pointing at the product page, for printing on packaging (traceability).
@@ -282,6 +324,9 @@ async fn product_qr(State(state): State<AppState>, slug: Segment) -> Result<Resp
 struct ProducerPage {
     producer: ProducerView,
     products: Vec<ProductCard>,
+    /// Schema.org LocalBusiness, for search engines
+    jsonld: String,
+    canonical: String,
 }
 
 async fn producer_page(State(state): State<AppState>, slug: Segment) -> Result<Response, AppError> {
@@ -305,9 +350,14 @@ async fn producer_page(State(state): State<AppState>, slug: Segment) -> Result<R
     Ok(s.pages.page(
         format!("producer|{today}|{slug}"),
         "catalog/producer.html",
-        || ProducerPage {
-            producer: views::producer_view(&s, producer),
-            products: views::cards(&s, &ids),
+        || {
+            let view = views::producer_view(&s, producer);
+            ProducerPage {
+                jsonld: super::seo::producer_jsonld(&view, &state.config.public_url()),
+                canonical: view.url.clone(),
+                producer: view,
+                products: views::cards(&s, &ids),
+            }
         },
     ))
 }

@@ -19,6 +19,8 @@ pub struct Filter {
     pub price_min: Option<Vnd>,
     pub price_max: Option<Vnd>,
     pub in_stock: bool,
+    /// buyers' average at least this many stars (3 or 4)
+    pub min_rating: Option<u8>,
 }
 
 pub type FilterKey = (Filter, Date);
@@ -30,18 +32,27 @@ pub enum Sort {
     PriceAsc,
     PriceDesc,
     Stars,
+    /// best verified-buyer rating first
+    Rating,
     /// search results only: best match first
     Relevance,
 }
 
 impl Sort {
-    pub const ALL: [Sort; 4] = [Sort::Newest, Sort::PriceAsc, Sort::PriceDesc, Sort::Stars];
+    pub const ALL: [Sort; 5] = [
+        Sort::Newest,
+        Sort::PriceAsc,
+        Sort::PriceDesc,
+        Sort::Stars,
+        Sort::Rating,
+    ];
     pub fn key(self) -> &'static str {
         match self {
             Sort::Newest => "newest",
             Sort::PriceAsc => "price_asc",
             Sort::PriceDesc => "price_desc",
             Sort::Stars => "stars",
+            Sort::Rating => "rating",
             Sort::Relevance => "relevance",
         }
     }
@@ -51,6 +62,7 @@ impl Sort {
             Sort::PriceAsc => "Giá thấp đến cao",
             Sort::PriceDesc => "Giá cao đến thấp",
             Sort::Stars => "Nhiều sao nhất",
+            Sort::Rating => "Đánh giá cao nhất",
             Sort::Relevance => "Phù hợp nhất",
         }
     }
@@ -206,12 +218,22 @@ impl ListQuery {
                         ),
                     ),
                 },
+                "rating" => match value.parse::<u8>().ok().filter(|r| (1..=5).contains(r)) {
+                    Some(r) => q.filter.min_rating = Some(r),
+                    None => bad(
+                        "rating",
+                        format!(
+                            "Điểm đánh giá tối thiểu phải là số từ 1 đến 5 (nhận được \"{}\").",
+                            clip(value)
+                        ),
+                    ),
+                },
                 "sort" => match Sort::from_key(value) {
                     Some(s) => q.sort = s,
                     None => bad(
                         "sort",
                         format!(
-                            "Cách sắp xếp \"{}\" không có; dùng: newest, price_asc, price_desc, stars.",
+                            "Cách sắp xếp \"{}\" không có; dùng: newest, price_asc, price_desc, stars, rating.",
                             clip(value)
                         ),
                     ),
@@ -298,6 +320,7 @@ const STARS: u8 = 8;
 const PRODUCER_TYPE: u8 = 16;
 const PRICE: u8 = 32;
 const STOCK: u8 = 64;
+const RATING: u8 = 128;
 
 /// Which filters a row fails, one bit each.
 fn failures(r: &Row, f: &Filter) -> u8 {
@@ -323,6 +346,9 @@ fn failures(r: &Row, f: &Filter) -> u8 {
     if f.in_stock && !r.in_stock {
         m |= STOCK;
     }
+    if f.min_rating.is_some_and(|min| r.rating_tenths < min * 10) {
+        m |= RATING;
+    }
     m
 }
 
@@ -338,6 +364,9 @@ pub struct Counts {
     pub producer_type: BTreeMap<ProducerType, u32>,
     /// how many would remain with "in stock only" ticked
     pub in_stock: u32,
+    /// how many would remain rated at least 3 (index 0) or 4 (index 1) stars; `None` where the
+    /// search engine counted the facets
+    pub rated_at_least: Option<[u32; 2]>,
 }
 
 fn count<'a>(rows: impl Iterator<Item = &'a Row>, f: &Filter, today: Date) -> Counts {
@@ -348,8 +377,13 @@ fn count<'a>(rows: impl Iterator<Item = &'a Row>, f: &Filter, today: Date) -> Co
     let mut stars = [0u32; 8];
     let mut producer_type = [0u32; 8];
     let mut c = Counts::default();
+    let mut rated = [0u32; 2];
     for r in rows.filter(|r| today < r.expires_on) {
         let m = failures(r, f);
+        if m & !RATING == 0 {
+            rated[0] += u32::from(r.rating_tenths >= 30);
+            rated[1] += u32::from(r.rating_tenths >= 40);
+        }
         if m & !STOCK == 0 && r.in_stock {
             c.in_stock += 1;
         }
@@ -381,6 +415,7 @@ fn count<'a>(rows: impl Iterator<Item = &'a Row>, f: &Filter, today: Date) -> Co
             .map(|(i, n)| (i, *n))
             .collect::<Vec<_>>()
     };
+    c.rated_at_least = Some(rated);
     c.province = nonzero(&province)
         .into_iter()
         .map(|(i, n)| (i as i16, n))
@@ -486,6 +521,7 @@ impl Snapshot {
             Sort::PriceAsc => Box::new(self.by_price_asc.iter().copied()),
             Sort::PriceDesc => Box::new(self.by_price_desc.iter().copied()),
             Sort::Stars => Box::new(self.by_stars.iter().copied()),
+            Sort::Rating => Box::new(self.by_rating.iter().copied()),
         }
     }
 

@@ -2,9 +2,11 @@
 //! the shopper's pages and the JSON API over them.
 
 pub mod art;
+pub mod card;
 pub mod http;
 pub mod listing;
 pub mod pages;
+pub mod seo;
 pub mod snapshot;
 pub mod views;
 

@@ -8,6 +8,7 @@ use super::views::{self, ProductCard};
 use crate::domain::vn_today;
 use crate::domain::{ProducerType, Sector};
 use crate::error::{ApiError, AppError};
+use crate::i18n::{label, place, tr, tr_with};
 use axum::extract::Query;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -83,6 +84,7 @@ pub(crate) fn invalid_code(field: &str) -> &'static str {
         "sort" => "invalid_sort",
         "page" => "invalid_page",
         "per_page" => "invalid_per_page",
+        "rating" => "invalid_rating",
         _ => "invalid_parameter",
     }
 }
@@ -98,7 +100,7 @@ pub(crate) struct Link {
 #[derive(Serialize)]
 pub(crate) struct FacetGroup {
     key: &'static str,
-    title: &'static str,
+    title: String,
     options: Vec<Link>,
 }
 
@@ -112,6 +114,8 @@ pub(crate) struct Choice {
 #[derive(Serialize)]
 pub(crate) struct ListPage {
     title: String,
+    /// this listing's one address: filters in a fixed order
+    canonical: String,
     /// what was searched for, on /search
     query_text: Option<String>,
     /// shown when nothing matched: the best-rated products
@@ -186,6 +190,9 @@ pub fn listing_href(q: &ListQuery) -> String {
     if f.in_stock {
         put("in_stock", &"1");
     }
+    if let Some(r) = f.min_rating {
+        put("rating", &r);
+    }
     if q.sort != Sort::default_for(q.text.is_some()) {
         put("sort", &q.sort.key());
     }
@@ -218,7 +225,7 @@ fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
 
     groups.push(FacetGroup {
         key: "province",
-        title: "Tỉnh/thành",
+        title: tr("facet-province"),
         options: s
             .admin
             .provinces
@@ -231,7 +238,7 @@ fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
                         x.filter.province = (!selected).then_some(p.code);
                         x.filter.commune = None;
                     });
-                    option(p.name.clone(), n, selected, href)
+                    option(place(&p.name), n, selected, href)
                 })
             })
             .collect(),
@@ -239,7 +246,7 @@ fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
     if let Some(province) = f.province.and_then(|p| s.admin.province(p)) {
         groups.push(FacetGroup {
             key: "commune",
-            title: "Xã/phường",
+            title: tr("facet-commune"),
             options: province
                 .communes
                 .iter()
@@ -250,7 +257,7 @@ fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
                         let name = s
                             .admin
                             .commune(*code)
-                            .map(|c| c.name.clone())
+                            .map(|c| place(&c.name))
                             .unwrap_or_default();
                         option(
                             name,
@@ -265,14 +272,14 @@ fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
     }
     groups.push(FacetGroup {
         key: "sector",
-        title: "Ngành hàng",
+        title: tr("sector"),
         options: Sector::ALL
             .iter()
             .map(|&k| {
                 let selected = f.sector == Some(k);
                 let n = c.sector.get(&k).copied().unwrap_or(0);
                 option(
-                    k.label().into(),
+                    label("sector", k.key(), k.label()),
                     n,
                     selected,
                     with(q, |x| x.filter.sector = (!selected).then_some(k)),
@@ -282,14 +289,14 @@ fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
     });
     groups.push(FacetGroup {
         key: "stars",
-        title: "Hạng sao OCOP",
+        title: tr("facet-stars"),
         options: crate::domain::Stars::ALL
             .iter()
             .map(|&k| {
                 let selected = f.stars == Some(k);
                 let n = c.stars.get(&k.get()).copied().unwrap_or(0);
                 option(
-                    format!("{} sao", k.get()),
+                    tr_with("stars-short", &[("n", k.get().into())]),
                     n,
                     selected,
                     with(q, |x| x.filter.stars = (!selected).then_some(k)),
@@ -299,14 +306,14 @@ fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
     });
     groups.push(FacetGroup {
         key: "producer_type",
-        title: "Loại chủ thể",
+        title: tr("facet-producer-type"),
         options: ProducerType::ALL
             .iter()
             .map(|&k| {
                 let selected = f.producer_type == Some(k);
                 let n = c.producer_type.get(&k).copied().unwrap_or(0);
                 option(
-                    k.label().into(),
+                    label("producer-type", k.key(), k.label()),
                     n,
                     selected,
                     with(q, |x| x.filter.producer_type = (!selected).then_some(k)),
@@ -315,10 +322,26 @@ fn facet_groups(s: &Snapshot, q: &ListQuery, c: &Counts) -> Vec<FacetGroup> {
             .collect(),
     });
     groups.push(FacetGroup {
+        key: "rating",
+        title: tr("facet-rating"),
+        options: [4u8, 3]
+            .iter()
+            .map(|&min| {
+                let selected = f.min_rating == Some(min);
+                Link {
+                    label: tr_with("rating-at-least", &[("n", min.into())]),
+                    count: c.rated_at_least.map(|r| r[usize::from(min == 4)]),
+                    href: with(q, |x| x.filter.min_rating = (!selected).then_some(min)),
+                    selected,
+                }
+            })
+            .collect(),
+    });
+    groups.push(FacetGroup {
         key: "in_stock",
-        title: "Tình trạng",
+        title: tr("availability"),
         options: vec![option(
-            "Còn hàng".into(),
+            tr("in-stock"),
             c.in_stock,
             f.in_stock,
             with(q, |x| x.filter.in_stock = !f.in_stock),
@@ -345,13 +368,16 @@ fn filter_form(q: &ListQuery) -> FilterForm {
     if let Some(v) = f.producer_type {
         hidden.push(("producer_type", v.key().to_string()));
     }
+    if let Some(v) = f.min_rating {
+        hidden.push(("rating", v.to_string()));
+    }
     FilterForm {
         hidden,
         sorts: Sort::offered(q.text.is_some())
             .iter()
             .map(|k| Choice {
                 value: k.key().into(),
-                label: k.label().into(),
+                label: label("sort", k.key(), k.label()),
                 selected: q.sort == *k,
             })
             .collect(),
@@ -384,15 +410,16 @@ pub(crate) fn list_view(
     };
     let window = q.page.saturating_sub(2).max(1)..=(q.page + 2).min(last_page);
     let title = match (&q.text, q.filter.province.and_then(|p| s.admin.province(p))) {
-        (Some(text), _) => format!("Kết quả tìm kiếm “{text}”"),
-        (None, Some(p)) => format!("Sản phẩm OCOP {}", p.name),
-        (None, None) => "Sản phẩm OCOP".to_string(),
+        (Some(text), _) => tr_with("search-results-for", &[("query", text.clone().into())]),
+        (None, Some(p)) => tr_with("ocop-products-of", &[("place", place(&p.name).into())]),
+        (None, None) => tr("ocop-products"),
     };
     ListPage {
+        canonical: listing_href(&q),
         title,
         notices: problems
             .into_iter()
-            .map(|p| format!("{} Bộ lọc này đã được bỏ qua.", p.message))
+            .map(|p| tr_with("filter-ignored", &[("problem", p.message.into())]))
             .collect(),
         total: c.total,
         cards: {
@@ -414,7 +441,7 @@ pub(crate) fn list_view(
         sorts: Sort::offered(q.text.is_some())
             .into_iter()
             .map(|k| Link {
-                label: k.label().into(),
+                label: label("sort", k.key(), k.label()),
                 count: None,
                 href: with(&q, |x| x.sort = k),
                 selected: q.sort == k,
@@ -462,7 +489,7 @@ fn active_filters(s: &Snapshot, q: &ListQuery) -> Vec<Link> {
     let mut out = Vec::new();
     if let Some(p) = f.province.and_then(|p| s.admin.province(p)) {
         out.push(chip(
-            p.name.clone(),
+            place(&p.name),
             with(q, |x| {
                 x.filter.province = None;
                 x.filter.commune = None;
@@ -470,20 +497,23 @@ fn active_filters(s: &Snapshot, q: &ListQuery) -> Vec<Link> {
         ));
     }
     if let Some(c) = f.commune.and_then(|c| s.admin.commune(c)) {
-        out.push(chip(c.name.clone(), with(q, |x| x.filter.commune = None)));
+        out.push(chip(place(&c.name), with(q, |x| x.filter.commune = None)));
     }
     if let Some(v) = f.sector {
-        out.push(chip(v.label().into(), with(q, |x| x.filter.sector = None)));
+        out.push(chip(
+            label("sector", v.key(), v.label()),
+            with(q, |x| x.filter.sector = None),
+        ));
     }
     if let Some(v) = f.stars {
         out.push(chip(
-            format!("{} sao", v.get()),
+            tr_with("stars-short", &[("n", v.get().into())]),
             with(q, |x| x.filter.stars = None),
         ));
     }
     if let Some(v) = f.producer_type {
         out.push(chip(
-            v.label().into(),
+            label("producer-type", v.key(), v.label()),
             with(q, |x| x.filter.producer_type = None),
         ));
     }
@@ -493,8 +523,14 @@ fn active_filters(s: &Snapshot, q: &ListQuery) -> Vec<Link> {
             crate::domain::Vnd::format(a.amount()),
             crate::domain::Vnd::format(b.amount())
         )),
-        (Some(a), None) => Some(format!("từ {}", crate::domain::Vnd::format(a.amount()))),
-        (None, Some(b)) => Some(format!("đến {}", crate::domain::Vnd::format(b.amount()))),
+        (Some(a), None) => Some(tr_with(
+            "price-from-amount",
+            &[("amount", crate::domain::Vnd::format(a.amount()).into())],
+        )),
+        (None, Some(b)) => Some(tr_with(
+            "price-to-amount",
+            &[("amount", crate::domain::Vnd::format(b.amount()).into())],
+        )),
         (None, None) => None,
     };
     if let Some(label) = price {
@@ -506,17 +542,21 @@ fn active_filters(s: &Snapshot, q: &ListQuery) -> Vec<Link> {
             }),
         ));
     }
-    if f.in_stock {
+    if let Some(min) = f.min_rating {
         out.push(chip(
-            "Còn hàng".into(),
-            with(q, |x| x.filter.in_stock = false),
+            tr_with("rating-at-least", &[("n", min.into())]),
+            with(q, |x| x.filter.min_rating = None),
         ));
+    }
+    if f.in_stock {
+        out.push(chip(tr("in-stock"), with(q, |x| x.filter.in_stock = false)));
     }
     out
 }
 
 #[derive(Serialize)]
 pub(crate) struct HomePage {
+    canonical: &'static str,
     featured: Vec<ProductCard>,
     sectors: Vec<Link>,
     provinces: Vec<Link>,
@@ -545,11 +585,12 @@ pub(crate) fn home_view(s: &Snapshot, today: time::Date) -> HomePage {
         .collect();
     let c = top.counts;
     HomePage {
+        canonical: "/",
         featured: views::cards(s, &featured),
         sectors: Sector::ALL
             .iter()
             .map(|k| Link {
-                label: k.label().into(),
+                label: label("sector", k.key(), k.label()),
                 count: Some(c.sector.get(k).copied().unwrap_or(0)),
                 href: format!("/products?sector={}", k.key()),
                 selected: false,
@@ -560,13 +601,17 @@ pub(crate) fn home_view(s: &Snapshot, today: time::Date) -> HomePage {
             .provinces
             .iter()
             .map(|p| Link {
-                label: p.name.clone(),
+                label: place(&p.name),
                 count: Some(c.province.get(&p.code).copied().unwrap_or(0)),
                 href: format!("/products?province={}", p.code),
                 selected: false,
             })
             .collect(),
         total: c.total,
-        banner: crate::banners::current(&s.banners, today).cloned(),
+        // banners are written by staff in Vietnamese: other languages get the plain welcome
+        banner: crate::i18n::current()
+            .is_vi()
+            .then(|| crate::banners::current(&s.banners, today).cloned())
+            .flatten(),
     }
 }

@@ -164,6 +164,76 @@ pub struct Product {
     pub listed_until: Option<Date>,
     /// the most recently issued certificate, whatever its state
     pub certificate: Option<Certificate>,
+    /// the producer's English text, when written
+    pub name_en: Option<String>,
+    pub story_en: Option<String>,
+    /// verified buyers' ratings, visible ones only (kept by `reviews`)
+    pub rating_sum: i32,
+    pub rating_count: i32,
+    /// the latest visible reviews, newest first
+    pub reviews: Vec<ReviewView>,
+}
+
+impl Product {
+    /// The average rating in tenths of a star, rounded; 0 when nobody rated it.
+    pub fn rating_tenths(&self) -> u8 {
+        crate::domain::average_tenths(self.rating_sum.into(), self.rating_count.into()).clamp(0, 50)
+            as u8
+    }
+}
+
+/// A review as the product page shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReviewView {
+    pub review_id: i64,
+    pub author: String,
+    pub rating: i16,
+    pub body: String,
+    pub photos: Vec<String>,
+    pub created_at: OffsetDateTime,
+    pub reply: Option<String>,
+    pub replied_at: Option<OffsetDateTime>,
+}
+
+/// How many reviews a product page shows (the newest).
+pub const REVIEWS_SHOWN: i64 = 10;
+
+/// Indicative exchange rates, VND per unit of each currency, as staff last entered them.
+#[derive(Debug, Default)]
+pub struct Fx {
+    pub rates: HashMap<String, f64>,
+}
+
+impl Fx {
+    pub async fn load(pool: &PgPool) -> Result<Fx, sqlx::Error> {
+        let rows = sqlx::query!(r#"select currency, vnd_per_unit::float8 as "rate!" from fx_rate"#)
+            .fetch_all(pool)
+            .await?;
+        Ok(Fx {
+            rates: rows.into_iter().map(|r| (r.currency, r.rate)).collect(),
+        })
+    }
+
+    /// "≈ US$4.20" in the current language's currency (its `currency` message), or nothing for
+    /// Vietnamese or a currency without a rate.
+    pub fn approx(&self, price: Vnd) -> Option<String> {
+        let lang = crate::i18n::current();
+        if lang.is_vi() {
+            return None;
+        }
+        let currency = lang.try_format("currency", None)?;
+        let rate = *self.rates.get(&currency)?;
+        let amount = price.amount() as f64 / rate;
+        let mut args = fluent_bundle::FluentArgs::new();
+        // two decimals where a unit is worth much (USD, EUR, CNY); none for KRW-like units
+        let shown = if rate >= 100.0 {
+            format!("{amount:.2}")
+        } else {
+            format!("{}", amount.round() as i64)
+        };
+        args.set("amount", shown);
+        lang.try_format("approx-amount", Some(&args))
+    }
 }
 
 #[derive(Debug)]
@@ -194,6 +264,8 @@ pub struct Row {
     pub price: Vnd,
     pub in_stock: bool,
     pub expires_on: Date,
+    /// buyers' average in tenths of a star, 0 when unrated
+    pub rating_tenths: u8,
 }
 
 /// One immutable version of the catalog. Requests hold an `Arc` to it for their whole life.
@@ -212,6 +284,7 @@ pub struct Snapshot {
     pub by_price_asc: Arc<Vec<u32>>,
     pub by_price_desc: Arc<Vec<u32>>,
     pub by_stars: Arc<Vec<u32>>,
+    pub by_rating: Arc<Vec<u32>>,
     /// row positions per province, newest first
     pub by_province: Arc<HashMap<i16, Vec<u32>>>,
     pub producer_products: Arc<HashMap<i64, Vec<i64>>>,
@@ -227,6 +300,8 @@ pub struct Snapshot {
     pub(crate) memo: Mutex<HashMap<super::listing::FilterKey, Arc<super::listing::Counts>>>,
     /// rendered pages and API answers of this snapshot
     pub pages: crate::render::PageCache,
+    /// indicative exchange rates for visitors' currencies
+    pub fx: Arc<Fx>,
     /// ranked Postgres search matches by folded words: they change only with the catalog
     pub(crate) search_memo: Mutex<HashMap<Vec<String>, Arc<Vec<i64>>>>,
 }
@@ -237,6 +312,7 @@ impl Snapshot {
         products: HashMap<i64, Arc<Product>>,
         producers: HashMap<i64, Arc<Producer>>,
         banners: Arc<Vec<crate::banners::Banner>>,
+        fx: Arc<Fx>,
         day: Date,
     ) -> Snapshot {
         let mut listed: Vec<&Arc<Product>> =
@@ -260,6 +336,7 @@ impl Snapshot {
                     price: p.price_vnd,
                     in_stock: p.stock > 0,
                     expires_on: cert.expires_on,
+                    rating_tenths: p.rating_tenths(),
                 }
             })
             .collect();
@@ -270,6 +347,26 @@ impl Snapshot {
         by_price_desc.sort_by_key(|&i| std::cmp::Reverse(rows[i as usize].price));
         let mut by_stars: Vec<u32> = (0..rows.len() as u32).collect();
         by_stars.sort_by_key(|&i| std::cmp::Reverse(rows[i as usize].stars));
+        // best average first (compared exactly, as fractions), then more reviews, then newest
+        let mut by_rating: Vec<u32> = (0..rows.len() as u32).collect();
+        by_rating.sort_by(|&a, &b| {
+            let (pa, pb) = (
+                &products[&rows[a as usize].product_id],
+                &products[&rows[b as usize].product_id],
+            );
+            let key = |p: &Product| {
+                (
+                    p.rating_count > 0,
+                    p.rating_sum as i64,
+                    p.rating_count as i64,
+                )
+            };
+            let (ha, sa, ca) = key(pa);
+            let (hb, sb, cb) = key(pb);
+            hb.cmp(&ha)
+                .then_with(|| (sb * ca.max(1)).cmp(&(sa * cb.max(1))))
+                .then_with(|| cb.cmp(&ca))
+        });
         let mut by_province: HashMap<i16, Vec<u32>> = HashMap::new();
         for (i, r) in rows.iter().enumerate() {
             by_province.entry(r.province).or_default().push(i as u32);
@@ -302,12 +399,14 @@ impl Snapshot {
             by_price_asc: Arc::new(by_price_asc),
             by_price_desc: Arc::new(by_price_desc),
             by_stars: Arc::new(by_stars),
+            by_rating: Arc::new(by_rating),
             by_province: Arc::new(by_province),
             producer_products: Arc::new(producer_products),
             row_of: Arc::new(row_of),
             producers_by_name: Arc::new(producers_by_name),
             day,
             banners,
+            fx,
             memo: Mutex::new(HashMap::new()),
             pages: Default::default(),
             search_memo: Mutex::new(HashMap::new()),
@@ -334,6 +433,8 @@ impl Snapshot {
                 && (old.stock > 0) == (new.stock > 0)
                 && old.sector == new.sector
                 && old.created_at == new.created_at
+                && old.rating_sum == new.rating_sum
+                && old.rating_count == new.rating_count
                 && is_listable(old, day) == is_listable(new, day)
                 && match (&old.certificate, &new.certificate) {
                     (Some(a), Some(b)) => {
@@ -360,12 +461,14 @@ impl Snapshot {
             by_price_asc: self.by_price_asc.clone(),
             by_price_desc: self.by_price_desc.clone(),
             by_stars: self.by_stars.clone(),
+            by_rating: self.by_rating.clone(),
             by_province: self.by_province.clone(),
             producer_products: self.producer_products.clone(),
             producers_by_name: self.producers_by_name.clone(),
             row_of: self.row_of.clone(),
             day,
             banners: self.banners.clone(),
+            fx: self.fx.clone(),
             memo: Mutex::new(HashMap::new()),
             pages: Default::default(),
             search_memo: Mutex::new(HashMap::new()),
@@ -436,7 +539,8 @@ impl Catalog {
         let producers = load_producers(&pool, None).await?;
         let today = crate::domain::vn_today();
         let banners = Arc::new(crate::banners::load_current(&pool, today).await?);
-        let snapshot = Snapshot::build(admin, products, producers, banners, today);
+        let fx = Arc::new(Fx::load(&pool).await?);
+        let snapshot = Snapshot::build(admin, products, producers, banners, fx, today);
         Ok(Arc::new(Catalog {
             pool,
             current: RwLock::new(Arc::new(snapshot)),
@@ -456,7 +560,8 @@ impl Catalog {
         let admin = self.snapshot().admin.clone();
         let today = crate::domain::vn_today();
         let banners = Arc::new(crate::banners::load_current(&self.pool, today).await?);
-        let next = Snapshot::build(admin, products, producers, banners, today);
+        let fx = Arc::new(Fx::load(&self.pool).await?);
+        let next = Snapshot::build(admin, products, producers, banners, fx, today);
         *self.current.write().expect("catalog lock") = Arc::new(next);
         Ok(())
     }
@@ -504,6 +609,7 @@ impl Catalog {
             products,
             producers,
             old.banners.clone(),
+            old.fx.clone(),
             crate::domain::vn_today(),
         );
         *self.current.write().expect("catalog lock") = Arc::new(next);
@@ -550,6 +656,7 @@ impl Catalog {
                         Some(("producer", id)) => { id.parse().map(|id| producers.insert(id)).ok(); }
                         // banners change a few times a season: a full reload carries them
                         Some(("banners", _)) => everything = true,
+                        Some(("fx", _)) => everything = true,
                         _ => {}
                     };
                     note(first.payload());
@@ -595,7 +702,8 @@ async fn load_products(
                c.stars as "stars?", c.awarding_level as "awarding_level?", c.awarding_body as "awarding_body?",
                c.decision_number as "decision_number?", c.issued_on as "issued_on?", c.expires_on as "expires_on?",
                c.potential_five_star as "potential_five_star?", c.revoked_on, c.revoked_reason,
-               coalesce(s.sold, 0)::bigint as "sold!", l.listed_until
+               coalesce(s.sold, 0)::bigint as "sold!", l.listed_until,
+               p.name_en, p.story_en, p.rating_sum, p.rating_count
         from product p
         join product_listing l using (product_id)
         left join (
@@ -611,6 +719,42 @@ async fn load_products(
     )
     .fetch_all(pool)
     .await?;
+    // the newest visible reviews of the products that have any
+    let reviewed: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.rating_count > 0)
+        .map(|r| r.product_id)
+        .collect();
+    let mut reviews: HashMap<i64, Vec<ReviewView>> = HashMap::new();
+    if !reviewed.is_empty() {
+        let shown = sqlx::query!(
+            r#"select r.product_id as "product_id!", r.review_id as "review_id!", r.author as "author!",
+                      r.rating as "rating!", r.body as "body!", r.photos as "photos!",
+                      r.created_at as "created_at!", r.reply, r.replied_at
+               from unnest($1::bigint[]) as t(product_id)
+               cross join lateral (
+                   select * from review v
+                   where v.product_id = t.product_id and v.hidden_at is null
+                   order by v.created_at desc, v.review_id desc limit $2
+               ) r"#,
+            &reviewed,
+            REVIEWS_SHOWN
+        )
+        .fetch_all(pool)
+        .await?;
+        for r in shown {
+            reviews.entry(r.product_id).or_default().push(ReviewView {
+                review_id: r.review_id,
+                author: r.author,
+                rating: r.rating,
+                body: r.body,
+                photos: r.photos,
+                created_at: r.created_at,
+                reply: r.reply,
+                replied_at: r.replied_at,
+            });
+        }
+    }
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
         let Some(sector) = Sector::from_key(&r.sector) else {
@@ -662,6 +806,11 @@ async fn load_products(
                 certificate,
                 sold: r.sold,
                 listed_until: r.listed_until,
+                name_en: r.name_en,
+                story_en: r.story_en,
+                rating_sum: r.rating_sum,
+                rating_count: r.rating_count,
+                reviews: reviews.remove(&r.product_id).unwrap_or_default(),
             }),
         );
     }

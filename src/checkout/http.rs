@@ -157,7 +157,7 @@ async fn render_checkout(
     let enabled = state.payments.enabled();
     let methods: Vec<Value> = PaymentMethod::ALL
         .iter()
-        .map(|m| json!({ "key": m.key(), "label": m.label(), "available": enabled.contains(m) }))
+        .map(|m| json!({ "key": m.key(), "label": crate::i18n::label("method", m.key(), m.label()), "available": enabled.contains(m) }))
         .collect();
     let page = json!({
         "csrf": session.data.csrf,

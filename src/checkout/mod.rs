@@ -421,24 +421,21 @@ impl CompanyInvoice {
         }
         let name = get("inv_company").to_string();
         if !(2..=200).contains(&name.chars().count()) {
-            e.insert(
-                "inv_company",
-                "Vui lòng nhập tên công ty như trên đăng ký kinh doanh.".into(),
-            );
+            e.insert("inv_company", crate::i18n::tr("error-company-name"));
         }
         let tax_code = crate::domain::TaxCode::parse(get("inv_tax_code"))
             .map_err(|m| e.insert("inv_tax_code", m.into()))
             .ok();
         let address = get("inv_address").to_string();
         if !(5..=300).contains(&address.chars().count()) {
-            e.insert("inv_address", "Vui lòng nhập địa chỉ công ty.".into());
+            e.insert("inv_address", crate::i18n::tr("error-company-address"));
         }
         let email = match get("inv_email") {
             "" => None,
             s => match crate::auth::identity::Login::parse(s) {
                 Ok(crate::auth::identity::Login::Email(m)) => Some(m),
                 _ => {
-                    e.insert("inv_email", "Email nhận hoá đơn không hợp lệ.".into());
+                    e.insert("inv_email", crate::i18n::tr("error-invoice-email"));
                     None
                 }
             },
@@ -474,10 +471,10 @@ impl Recipient {
         let mut e = Errors::new();
         let buyer_name = get("buyer_name").to_string();
         if !(2..=120).contains(&buyer_name.chars().count()) {
-            e.insert("buyer_name", "Vui lòng nhập họ tên người nhận.".into());
+            e.insert("buyer_name", crate::i18n::tr("error-buyer-name"));
         }
-        let phone = crate::auth::identity::parse_phone(get("phone")).unwrap_or_else(|m| {
-            e.insert("phone", m.into());
+        let phone = crate::auth::identity::parse_phone(get("phone")).unwrap_or_else(|_| {
+            e.insert("phone", crate::i18n::tr("error-phone"));
             String::new()
         });
         let province = get("province")
@@ -485,10 +482,7 @@ impl Recipient {
             .ok()
             .filter(|p| admin.province(*p).is_some());
         if province.is_none() {
-            e.insert(
-                "province",
-                "Vui lòng chọn tỉnh, thành phố nhận hàng.".into(),
-            );
+            e.insert("province", crate::i18n::tr("error-province"));
         }
         let commune = get("commune")
             .parse::<i32>()
@@ -496,17 +490,11 @@ impl Recipient {
             .and_then(|c| admin.commune(c))
             .filter(|c| Some(c.province_code) == province);
         if province.is_some() && commune.is_none() {
-            e.insert(
-                "commune",
-                "Vui lòng chọn xã, phường thuộc tỉnh đã chọn.".into(),
-            );
+            e.insert("commune", crate::i18n::tr("error-commune"));
         }
         let street = get("street").to_string();
         if !(3..=300).contains(&street.chars().count()) {
-            e.insert(
-                "street",
-                "Vui lòng nhập số nhà, tên đường hoặc thôn, xóm.".into(),
-            );
+            e.insert("street", crate::i18n::tr("error-street"));
         }
         match (province, commune) {
             (Some(province_code), Some(commune)) if e.is_empty() => Ok(Recipient {
@@ -548,21 +536,18 @@ impl Delivery {
             s => match crate::auth::identity::Login::parse(s) {
                 Ok(crate::auth::identity::Login::Email(m)) => Some(m),
                 _ => {
-                    e.insert(
-                        "email",
-                        "Email không hợp lệ (để trống nếu không có).".into(),
-                    );
+                    e.insert("email", crate::i18n::tr("error-email"));
                     None
                 }
             },
         };
         let note = get("note").to_string();
         if note.chars().count() > 1000 {
-            e.insert("note", "Ghi chú dài quá 1.000 ký tự.".into());
+            e.insert("note", crate::i18n::tr("error-note"));
         }
         let method = PaymentMethod::from_key(get("payment_method")).filter(|m| enabled.contains(m));
         if method.is_none() {
-            e.insert("payment_method", "Vui lòng chọn cách thanh toán.".into());
+            e.insert("payment_method", crate::i18n::tr("error-payment-method"));
         }
         let company = CompanyInvoice::parse(f, &mut e);
         match (recipient, method) {
@@ -848,8 +833,8 @@ pub async fn place_order(
         group = sqlx::query!(
             r#"insert into order_group (code, checkout_token, user_id, buyer_name, phone, email, province_code,
                    commune_code, street, note, payment_method, goods_total, shipping_total, grand_total, pay_before,
-                   buyer_company, buyer_tax_code, buyer_company_address, invoice_email, discount_total)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+                   buyer_company, buyer_tax_code, buyer_company_address, invoice_email, discount_total, lang)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
                on conflict (code) do nothing
                returning order_group_id, code"#,
             order_code(),
@@ -871,7 +856,9 @@ pub async fn place_order(
             delivery.company.as_ref().map(|c| c.tax_code.as_str()),
             delivery.company.as_ref().map(|c| c.address.as_str()),
             delivery.company.as_ref().and_then(|c| c.email.as_deref()),
-            discount.amount()
+            discount.amount(),
+            // its mails speak the language it was placed in
+            crate::i18n::current().code()
         )
         .fetch_optional(&mut *tx)
         .await?;

@@ -7,7 +7,7 @@ mod text;
 
 pub use money::Vnd;
 pub use tax_id::{CitizenId, TaxCode};
-pub use text::{fold_vietnamese, slugify};
+pub use text::{fold_vietnamese, slugify, strip_diacritics};
 
 use serde::Serialize;
 use time::{Date, OffsetDateTime, UtcOffset};
@@ -178,6 +178,15 @@ impl Sector {
     pub fn ships_goods(self) -> bool {
         self != Sector::Tourism
     }
+}
+
+/// An average rating in tenths of a star, rounded half up: 47 over 10 reviews → 47 (4.7); 0 when
+/// nobody rated. The one rule for every place that shows or ranks by a rating.
+pub fn average_tenths(sum: i64, count: i64) -> i64 {
+    if count <= 0 {
+        return 0;
+    }
+    (sum * 10 + count / 2) / count
 }
 
 /// Certificates are valid for 36 months from issue unless the decision records another date.

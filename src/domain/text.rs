@@ -9,6 +9,22 @@ pub fn fold_vietnamese(input: &str) -> String {
         .to_lowercase()
 }
 
+/// Vietnamese text without its diacritics, case kept, for a reader who cannot read them:
+/// "Mật ong Đồng Văn" → "Mat ong Dong Van".
+pub fn strip_diacritics(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| {
+            let base = fold_char(c);
+            if c.is_uppercase() {
+                base.to_ascii_uppercase()
+            } else {
+                base
+            }
+        })
+        .collect()
+}
+
 fn fold_char(c: char) -> char {
     const GROUPS: &[(&str, char)] = &[
         ("àáảãạăằắẳẵặâầấẩẫậ", 'a'),

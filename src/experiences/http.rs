@@ -111,7 +111,7 @@ async fn render_booking(
     let methods: Vec<Value> = PaymentMethod::ALL
         .iter()
         .filter(|m| enabled.contains(m))
-        .map(|m| json!({ "key": m.key(), "label": m.label() }))
+        .map(|m| json!({ "key": m.key(), "label": crate::i18n::label("method", m.key(), m.label()) }))
         .collect();
     let page = BookingPage {
         csrf: session.data.csrf.clone(),

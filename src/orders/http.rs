@@ -8,6 +8,7 @@ use crate::checkout::PaymentMethod;
 use crate::domain::Vnd;
 use crate::error::AppError;
 use crate::forms::{CheckedForm, Id};
+use crate::i18n::{tr, tr_with};
 use crate::render::render_page;
 use crate::state::AppState;
 use axum::Router;
@@ -64,7 +65,7 @@ struct OrderPage {
     phone: String,
     address: String,
     note: String,
-    method: &'static str,
+    method: String,
     /// how the payment stands, in words
     payment: String,
     goods_total: Vnd,
@@ -81,6 +82,10 @@ struct OrderPage {
     /// the e-invoices of the group's parts
     invoices: Vec<crate::invoicing::views::InvoiceView>,
     company: Option<String>,
+    /// each line's review, or the invitation to write one
+    reviews: Vec<crate::reviews::LineReview>,
+    /// what became of the review just sent: "saved", or a message key of locales/
+    review_outcome: Option<(String, String)>,
 }
 
 /// Money that arrived but waits for staff (too little, say).
@@ -113,7 +118,7 @@ struct Qr {
 #[derive(Serialize)]
 struct MethodChoice {
     key: &'static str,
-    label: &'static str,
+    label: String,
 }
 
 async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppError> {
@@ -138,13 +143,16 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
     let method = g.payment_method;
     let waiting = !orders.is_empty() && orders.iter().all(|o| o.status == Status::PendingPayment);
     let payment = match (method, waiting) {
-        (PaymentMethod::Cod, _) => "Thanh toán bằng tiền mặt khi nhận hàng".to_string(),
+        (PaymentMethod::Cod, _) => tr("payment-cod"),
         (_, true) => match g.pay_before {
-            Some(t) => format!("Chờ thanh toán, trước {}", crate::render::format_vn_time(t)),
-            None => "Chờ thanh toán".to_string(),
+            Some(t) => tr_with(
+                "payment-waiting-until",
+                &[("until", crate::render::format_vn_time(t).into())],
+            ),
+            None => tr("payment-waiting"),
         },
-        _ if orders.iter().all(|o| o.status == Status::Cancelled) => "Đơn đã huỷ".to_string(),
-        _ => "Đã thanh toán".to_string(),
+        _ if orders.iter().all(|o| o.status == Status::Cancelled) => tr("payment-cancelled"),
+        _ => tr("payment-paid"),
     };
     let page = OrderPage {
         waiting,
@@ -154,7 +162,7 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
         phone: g.phone,
         address: format!("{}, {}, {}", g.street, g.commune_name, g.province_name),
         note: g.note,
-        method: method.label(),
+        method: crate::i18n::label("method", method.key(), method.label()),
         payment,
         goods_total: g.goods_total,
         shipping_total: g.shipping_total,
@@ -168,6 +176,8 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
         held: None,
         pay: None,
         invoices: vec![],
+        reviews: vec![],
+        review_outcome: None,
         company: g
             .buyer_company
             .map(|c| format!("{c} · MST {}", g.buyer_tax_code.unwrap_or_default())),
@@ -180,34 +190,9 @@ async fn load_group(state: &AppState, code: &str) -> Result<Option<Group>, AppEr
     }))
 }
 
-/// Whether this visitor is the shopper of the order group: it belongs to their account, or they
-/// placed it or proved code + phone in this session and are not someone who could have learnt
-/// those facts from the other side (staff, or a member of a producer with a part in the group).
+/// Whether this visitor is the shopper of the order group (see `super::is_shopper`).
 async fn is_shopper(state: &AppState, session: &Session, group: &Group) -> Result<bool, AppError> {
-    if group.user_id.is_some() && session.data.user_id == group.user_id {
-        return Ok(true);
-    }
-    if !session.data.orders.iter().any(|c| c == &group.code) {
-        return Ok(false);
-    }
-    match session.data.user_id {
-        None => Ok(true),
-        Some(uid) => Ok(!insider(state, uid, group.id).await?),
-    }
-}
-
-/// Staff, or a member of a producer with a part in the group.
-async fn insider(state: &AppState, user_id: i64, group_id: i64) -> Result<bool, AppError> {
-    Ok(sqlx::query_scalar!(
-        r#"select exists(select 1 from app_user where user_id = $1
-                          and role in ('province_staff', 'national_staff', 'admin'))
-               or exists(select 1 from producer_member m join shop_order o using (producer_id)
-                          where m.user_id = $1 and o.order_group_id = $2) as "e!""#,
-        user_id,
-        group_id
-    )
-    .fetch_one(&state.pool)
-    .await?)
+    Ok(super::is_shopper(&state.pool, session, group.id, group.user_id, &group.code).await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -216,6 +201,9 @@ struct PageQuery {
     status: Option<String>,
     /// the part the shopper asked to cancel: the page asks them to confirm it
     cancel: Option<i64>,
+    /// after a review was sent: what became of it, and which line ("order-product")
+    review: Option<String>,
+    line: Option<String>,
 }
 
 async fn order_page(
@@ -234,6 +222,17 @@ async fn order_page(
     page.csrf = session.data.csrf.clone();
     page.placed = q.placed.is_some();
     page.confirm_cancel = q.cancel;
+    page.reviews = crate::reviews::for_group(&state.pool, group.id).await?;
+    // only known outcomes are echoed: the key picks a message, it is never shown as typed
+    page.review_outcome = match (q.review, q.line) {
+        (Some(key), Some(line))
+            if key == "saved"
+                || (key.starts_with("review-error-") && crate::i18n::current().has(&key)) =>
+        {
+            Some((key, line))
+        }
+        _ => None,
+    };
     // money that arrived but could not be applied (too little, say) waits for staff: the shopper
     // sees what arrived and what is missing, and is not invited to pay the whole again
     let held = sqlx::query!(
@@ -336,7 +335,7 @@ fn payment_panel(
         .chain(Some(method).filter(|m| m.online() && *m != PaymentMethod::Vietqr))
         .map(|m| MethodChoice {
             key: m.key(),
-            label: m.label(),
+            label: crate::i18n::label("method", m.key(), m.label()),
         })
         .collect();
     Ok(PayPanel {
@@ -436,7 +435,7 @@ async fn lookup(
         .filter(|g| !phone.is_empty() && g.page.phone == phone);
     // a producer or staff member who learnt code and phone from their side is not the shopper
     if let (Some(g), Some(uid)) = (&group, session.data.user_id) {
-        if g.user_id != Some(uid) && insider(&state, uid, g.id).await? {
+        if g.user_id != Some(uid) && super::insider(&state.pool, uid, g.id).await? {
             group = None;
         }
     }

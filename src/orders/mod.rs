@@ -8,6 +8,62 @@ pub mod views;
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, Transaction};
 
+/// Whether this visitor is the shopper of an order group: it belongs to their account, or they
+/// placed it or proved code + phone in this session and are not someone who could have learnt
+/// those facts from the other side (staff, or a member of a producer with a part in the group).
+pub async fn is_shopper(
+    pool: &PgPool,
+    session: &crate::auth::Session,
+    group_id: i64,
+    owner: Option<i64>,
+    code: &str,
+) -> Result<bool, sqlx::Error> {
+    if owner.is_some() && session.data.user_id == owner {
+        return Ok(true);
+    }
+    if !session.data.orders.iter().any(|c| c == code) {
+        return Ok(false);
+    }
+    match session.data.user_id {
+        None => Ok(true),
+        Some(uid) => Ok(!insider(pool, uid, group_id).await?),
+    }
+}
+
+/// Staff, or a member of a producer with a part in the group.
+pub async fn insider(pool: &PgPool, uid: i64, group_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from app_user where user_id = $1
+                          and role in ('province_staff', 'national_staff', 'admin'))
+               or exists(select 1 from producer_member m join shop_order o using (producer_id)
+                          where m.user_id = $1 and o.order_group_id = $2) as "e!""#,
+        uid,
+        group_id
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// The order group `code` when this visitor is its shopper: its id.
+pub async fn shoppers_group(
+    pool: &PgPool,
+    session: &crate::auth::Session,
+    code: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let Some(g) = sqlx::query!(
+        "select order_group_id, user_id from order_group where code = $1",
+        code
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(is_shopper(pool, session, g.order_group_id, g.user_id, code)
+        .await?
+        .then_some(g.order_group_id))
+}
+
 /// An order part's state. Stored as text (`shop_order.status`, checked by the table) and
 /// serialised as that text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]

@@ -2,7 +2,26 @@
 //! producer its own part, and everyone a change of state.
 
 use super::Status;
+use crate::i18n::Lang;
 use crate::state::AppState;
+use fluent_bundle::FluentArgs;
+
+/// A mail sentence in `lang`, with its values.
+fn say(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
+    let mut a = FluentArgs::new();
+    for (k, v) in args {
+        a.set(*k, v.clone());
+    }
+    lang.format(key, Some(&a))
+}
+
+fn money(v: i64) -> String {
+    crate::domain::Vnd::format(v)
+}
+
+fn status_in(lang: Lang, to: Status) -> String {
+    crate::i18n::label_in(lang, "status", to.key(), to.label())
+}
 
 /// Who hears of an order part: the shopper's address (given at checkout, or their account's),
 /// the producer owner's, and what the mails name.
@@ -12,11 +31,13 @@ struct Addresses {
     code: String,
     producer: String,
     group_id: i64,
+    /// the language the shopper ordered in: their mails speak it
+    lang: Lang,
 }
 
 async fn addresses(state: &AppState, order_id: i64) -> Option<Addresses> {
     sqlx::query!(
-        r#"select coalesce(g.email, u.email) as shopper_email, g.code, pr.name, o.order_group_id,
+        r#"select coalesce(g.email, u.email) as shopper_email, g.code, pr.name, o.order_group_id, g.lang,
                   (select u2.email from producer_member m join app_user u2 using (user_id)
                     where m.producer_id = o.producer_id and m.role = 'owner') as owner_email
            from shop_order o join order_group g using (order_group_id) join producer pr using (producer_id)
@@ -34,12 +55,13 @@ async fn addresses(state: &AppState, order_id: i64) -> Option<Addresses> {
         code: r.code,
         producer: r.name,
         group_id: r.order_group_id,
+        lang: Lang::from_code(&r.lang).unwrap_or_default(),
     })
 }
 
 /// What was ordered, as a mail says it: each part's lines, goods and shipping, then the total
 /// (only `order_id`'s part when given).
-async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> String {
+async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>, lang: Lang) -> String {
     let Ok(lines) = sqlx::query!(
         r#"select o.order_id, pr.name as producer, o.goods_total, o.shipping_fee, o.discount_total,
                   l.name, l.quantity, l.unit, l.line_total, l.discount
@@ -63,7 +85,17 @@ async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> S
             goods += l.goods_total;
             shipping += l.shipping_fee;
             discount += l.discount_total;
-            out.push_str(&format!("\n{} (phần #{}):\n", l.producer, l.order_id));
+            out.push_str(&format!(
+                "\n{}\n",
+                say(
+                    lang,
+                    "mail-part",
+                    &[
+                        ("producer", l.producer.clone()),
+                        ("part", l.order_id.to_string())
+                    ]
+                )
+            ));
         }
         out.push_str(&format!(
             "  - {} × {} {}: {}{}\n",
@@ -72,7 +104,10 @@ async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> S
             l.unit,
             crate::domain::Vnd::format(l.line_total),
             if l.discount > 0 {
-                format!(" (giảm {})", crate::domain::Vnd::format(l.discount))
+                format!(
+                    " ({})",
+                    say(lang, "mail-line-discount", &[("amount", money(l.discount))])
+                )
             } else {
                 String::new()
             }
@@ -80,20 +115,30 @@ async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> S
         let last_of_part = lines.get(i + 1).is_none_or(|n| n.order_id != l.order_id);
         if last_of_part {
             out.push_str(&format!(
-                "  Tiền hàng {}, giao hàng {}\n",
-                crate::domain::Vnd::format(l.goods_total),
-                crate::domain::Vnd::format(l.shipping_fee)
+                "  {}\n",
+                say(
+                    lang,
+                    "mail-part-totals",
+                    &[
+                        ("goods", money(l.goods_total)),
+                        ("shipping", money(l.shipping_fee))
+                    ]
+                )
             ));
         }
     }
     out.push_str(&format!(
-        "\nTổng cộng: {}\n",
-        crate::domain::Vnd::format(goods + shipping - discount)
+        "\n{}\n",
+        say(
+            lang,
+            "mail-total",
+            &[("amount", money(goods + shipping - discount))]
+        )
     ));
     if discount > 0 {
         out.push_str(&format!(
-            "(đã giảm {} nhờ khuyến mãi)\n",
-            crate::domain::Vnd::format(discount)
+            "{}\n",
+            say(lang, "mail-discounted", &[("amount", money(discount))])
         ));
     }
     // each booked experience's voucher, to show at the meeting point
@@ -102,10 +147,13 @@ async fn items_text(state: &AppState, group_id: i64, order_id: Option<i64>) -> S
         .await
         .unwrap_or_default()
     {
-        out.push_str(&format!(
-            "\nVÉ {}: {}, {}, {} khách. Điểm hẹn: {}. Đưa mã này (hoặc mã QR trên trang đơn hàng) cho cơ sở khi đến.\n",
-            v.code, v.product, v.starts_at, v.guests, v.meeting_point
-        ));
+        let mut a = FluentArgs::new();
+        a.set("code", v.code.clone());
+        a.set("product", v.product.clone());
+        a.set("starts", v.starts_at.clone());
+        a.set("count", i64::from(v.guests));
+        a.set("meeting", v.meeting_point.clone());
+        out.push_str(&format!("\n{}\n", lang.format("mail-voucher", Some(&a))));
     }
     out
 }
@@ -118,23 +166,39 @@ pub async fn change(state: &AppState, order_id: i64, to: Status) {
         code,
         producer,
         group_id,
+        lang,
     }) = addresses(state, order_id).await
     else {
         return;
     };
-    let items = items_text(state, group_id, Some(order_id)).await;
+    let items = items_text(state, group_id, Some(order_id), lang).await;
     let link = format!("{}/orders/{code}", state.config.public_url());
+    let status = status_in(lang, to);
     state
         .mailer
         .notify(
             shopper.as_deref(),
-            &format!("Đơn hàng {code}: {}", to.label()),
+            &say(
+                lang,
+                "mail-change-subject",
+                &[("code", code.clone()), ("status", status.clone())],
+            ),
             format!(
-                "Phần đơn hàng {code} của {producer} đã chuyển sang: {}.\n{items}\nXem đơn hàng: {link}\n",
-                to.label()
+                "{}\n{items}\n{}\n",
+                say(
+                    lang,
+                    "mail-change-body",
+                    &[
+                        ("code", code.clone()),
+                        ("producer", producer),
+                        ("status", status)
+                    ]
+                ),
+                say(lang, "mail-see-order", &[("link", link)])
             ),
         )
         .await;
+    let items = items_text(state, group_id, Some(order_id), Lang::vi()).await;
     state
         .mailer
         .notify(
@@ -184,23 +248,23 @@ async fn notify_group(state: &AppState, group_id: i64, event: GroupEvent) {
             shopper,
             owner,
             code,
+            lang,
             ..
         }) = addresses(state, order_id).await
         else {
             continue;
         };
         if !shopper_told {
-            let items = items_text(state, group_id, None).await;
+            let items = items_text(state, group_id, None, lang).await;
+            let c = [("code", code.clone())];
             let (subject, opening) = match event {
                 GroupEvent::Placed => (
-                    format!("Đã nhận đơn hàng {code}"),
-                    format!("Cảm ơn bạn đã đặt hàng trên Sàn OCOP. Mã đơn hàng: {code}."),
+                    say(lang, "mail-placed-subject", &c),
+                    say(lang, "mail-placed-body", &c),
                 ),
                 GroupEvent::Paid => (
-                    format!("Đơn hàng {code}: đã thanh toán"),
-                    format!(
-                        "Sàn OCOP đã nhận tiền cho đơn hàng {code}. Người bán sẽ xác nhận và gửi hàng."
-                    ),
+                    say(lang, "mail-paid-subject", &c),
+                    say(lang, "mail-paid-body", &c),
                 ),
             };
             state
@@ -209,14 +273,24 @@ async fn notify_group(state: &AppState, group_id: i64, event: GroupEvent) {
                     shopper.as_deref(),
                     &subject,
                     format!(
-                        "{opening}\n{items}\nXem đơn hàng: {public}/orders/{code}\nBiên nhận (in hoặc lưu PDF): {public}/orders/{code}/receipt\n"
+                        "{opening}\n{items}\n{}\n{}\n",
+                        say(
+                            lang,
+                            "mail-see-order",
+                            &[("link", format!("{public}/orders/{code}"))]
+                        ),
+                        say(
+                            lang,
+                            "mail-receipt",
+                            &[("link", format!("{public}/orders/{code}/receipt"))]
+                        ),
                     ),
                 )
                 .await;
             shopper_told = true;
         }
         // the producer's own part, by its own number: never the shopper's code
-        let part = items_text(state, group_id, Some(order_id)).await;
+        let part = items_text(state, group_id, Some(order_id), Lang::vi()).await;
         let (subject, opening) = match event {
             GroupEvent::Placed => (
                 format!("Đơn hàng mới #{order_id}"),

@@ -44,8 +44,8 @@ pub(crate) struct Line {
 #[derive(Serialize)]
 pub(crate) struct Event {
     at: OffsetDateTime,
-    label: &'static str,
-    actor: &'static str,
+    label: String,
+    actor: String,
     note: Option<String>,
 }
 
@@ -54,7 +54,7 @@ pub struct OrderView {
     pub(crate) order_id: i64,
     pub(crate) producer_name: String,
     pub(crate) status: Status,
-    pub(crate) status_label: &'static str,
+    pub(crate) status_label: String,
     pub(crate) goods_total: Vnd,
     pub(crate) shipping_fee: Vnd,
     pub(crate) discount_total: Vnd,
@@ -224,7 +224,7 @@ pub(crate) async fn order_views(
             OrderView {
                 order_id: o.order_id,
                 producer_name: o.producer_name,
-                status_label: status.label(),
+                status_label: crate::i18n::label("status", status.key(), status.label()),
                 // a booked experience follows its cancellation policy
                 shopper_can_cancel: status.allows(Status::Cancelled, Actor::Shopper)
                     && vouchers
@@ -261,8 +261,8 @@ pub(crate) async fn order_views(
                     .filter(|e| e.order_id == o.order_id)
                     .map(|e| Event {
                         at: e.at,
-                        label: e.to_status.label(),
-                        actor: e.actor.label(),
+                        label: crate::i18n::label("status", e.to_status.key(), e.to_status.label()),
+                        actor: crate::i18n::label("actor", e.actor.key(), e.actor.label()),
                         note: e.note.clone(),
                     })
                     .collect(),

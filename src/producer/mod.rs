@@ -144,6 +144,10 @@ pub struct ProductDraft {
     pub weight_grams: Option<i32>,
     /// the package's length, width and height in cm, for the carriers' quotes
     pub dims_cm: Option<(i16, i16, i16)>,
+    /// the English name and story visitors read (optional: without them, the Vietnamese text
+    /// shows, the name without diacritics)
+    pub name_en: Option<String>,
+    pub story_en: Option<String>,
 }
 
 /// "20x15x10", "20 × 15 × 10", "20*15*10" (cm): three whole numbers from 1 to 200.
@@ -232,10 +236,36 @@ impl ProductDraft {
                 dims
             }
         };
+        let name_en = Some(text_between(
+            &mut e,
+            "name_en",
+            get("name_en"),
+            0,
+            200,
+            "Tên tiếng Anh",
+        ))
+        .filter(|n| !n.is_empty());
+        if name_en.as_ref().is_some_and(|n| n.chars().count() < 2) {
+            e.insert(
+                "name_en",
+                "Tên tiếng Anh cần ít nhất 2 ký tự (hoặc để trống).".into(),
+            );
+        }
+        let story_en = Some(text_between(
+            &mut e,
+            "story_en",
+            get("story_en"),
+            0,
+            5000,
+            "Câu chuyện bằng tiếng Anh",
+        ))
+        .filter(|s| !s.is_empty());
         if !e.is_empty() {
             return Err(e);
         }
         Ok(ProductDraft {
+            name_en,
+            story_en,
             name,
             sector: sector.expect("checked"),
             story,

@@ -10,6 +10,8 @@ pub struct Doc {
     pub id: i64,
     pub slug: String,
     pub name: String,
+    /// the producer's English name, folded (empty when there is none)
+    pub name_en: String,
     pub producer_name: String,
     pub commune_name: String,
     pub province_name: String,
@@ -23,6 +25,9 @@ pub struct Doc {
     pub price_vnd: Vnd,
     pub in_stock: bool,
     pub created_at: i64,
+    /// verified buyers' average rating in tenths (47 = 4.7), 0 when unrated: a tie-breaker
+    pub rating: i32,
+    pub rating_count: i32,
 }
 
 /// For each product asked about (all when `ids` is None): its document when it is listed today,
@@ -38,7 +43,8 @@ pub async fn load(
         select p.product_id, p.slug, p.name, p.story, p.sector, p.price_vnd as "price_vnd: Vnd", p.stock, p.hidden, p.created_at,
                pr.name as producer_name, pr.producer_type, pr.status as producer_status,
                pr.province_code, pr.commune_code, c.name as commune_name, pv.name as province_name,
-               l.stars as "stars?", l.expires_on as "expires_on?", l.listed_until
+               l.stars as "stars?", l.expires_on as "expires_on?", l.listed_until,
+               p.name_en, p.rating_sum, p.rating_count
         from product p
         join producer pr using (producer_id)
         join commune c on c.commune_code = pr.commune_code
@@ -57,6 +63,11 @@ pub async fn load(
             id: r.product_id,
             slug: r.slug,
             name: fold_vietnamese(&r.name),
+            name_en: r
+                .name_en
+                .as_deref()
+                .map(fold_vietnamese)
+                .unwrap_or_default(),
             producer_name: fold_vietnamese(&r.producer_name),
             commune_name: fold_vietnamese(&r.commune_name),
             province_name: fold_vietnamese(&r.province_name),
@@ -72,6 +83,9 @@ pub async fn load(
             price_vnd: r.price_vnd,
             in_stock: r.stock > 0,
             created_at: r.created_at.unix_timestamp(),
+            rating: crate::domain::average_tenths(r.rating_sum.into(), r.rating_count.into())
+                as i32,
+            rating_count: r.rating_count,
         });
         out.push((r.product_id, doc));
     }

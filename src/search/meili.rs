@@ -108,6 +108,9 @@ fn conditions(f: &Filter) -> Vec<Condition> {
     if f.in_stock {
         add(Some(Facet::InStock), "in_stock = true".into());
     }
+    if let Some(min) = f.min_rating {
+        add(None, format!("rating >= {}", u32::from(min) * 10));
+    }
     out
 }
 
@@ -119,6 +122,12 @@ fn sort_rules(sort: Sort) -> &'static [&'static str] {
         Sort::PriceAsc => &["price_vnd:asc", "created_at:desc", "id:desc"],
         Sort::PriceDesc => &["price_vnd:desc", "created_at:desc", "id:desc"],
         Sort::Stars => &["stars:desc", "created_at:desc", "id:desc"],
+        Sort::Rating => &[
+            "rating:desc",
+            "rating_count:desc",
+            "created_at:desc",
+            "id:desc",
+        ],
     }
 }
 
@@ -441,6 +450,7 @@ mod tests {
             price_min: Some(crate::domain::Vnd::new(10_000)),
             price_max: Some(crate::domain::Vnd::new(90_000)),
             in_stock: true,
+            min_rating: Some(4),
         };
         let c = conditions(&f);
         let text: Vec<&str> = c.iter().map(|c| c.expression.as_str()).collect();
@@ -448,13 +458,14 @@ mod tests {
         assert!(text.contains(&"commune_code = 7093"));
         assert!(text.contains(&format!("sector = \"{}\"", Sector::ALL[0].key()).as_str()));
         assert!(text.contains(&"stars = 4"));
+        assert!(text.contains(&"rating >= 40"));
         assert!(text.contains(&"price_vnd >= 10000") && text.contains(&"price_vnd <= 90000"));
         assert!(text.contains(&"in_stock = true"));
-        assert_eq!(c.len(), 8);
+        assert_eq!(c.len(), 9);
         assert_eq!(
             c.iter().filter(|c| c.facet.is_none()).count(),
-            2,
-            "prices are no facet"
+            3,
+            "prices and the rating threshold are no facet"
         );
         assert!(conditions(&Filter::default()).is_empty());
     }

@@ -14,31 +14,21 @@ impl PostgresSearch {
         PostgresSearch { pool }
     }
 
-    /// Words of the vocabulary one edit away from each query word of five letters or more.
-    async fn typo_alternatives(&self, terms: &Terms) -> Result<Vec<BTreeSet<String>>, sqlx::Error> {
-        let mut alternatives: Vec<BTreeSet<String>> = terms
-            .words
+    /// For each group of query words, what may match it: the word itself, its synonyms from
+    /// search/products.json (an English word or pair standing for a Vietnamese phrase: "fish
+    /// sauce" → `nuoc <-> mam`), and words of the vocabulary one edit away from a word of five
+    /// letters or more.
+    async fn typo_alternatives(&self, terms: &Terms) -> Result<Vec<Group>, sqlx::Error> {
+        let mut groups = group_phrases(&terms.words);
+        let long: Vec<String> = groups
             .iter()
-            // the word itself and its synonyms from search/products.json, as Meilisearch does
-            .map(|w| {
-                std::iter::once(w.clone())
-                    .chain(super::vocabulary::synonyms(w).iter().cloned())
-                    .collect()
-            })
-            .collect();
-        let long: Vec<String> = terms
-            .words
-            .iter()
-            .map(|w| {
-                if Terms::typo_allowed(w) {
-                    w.clone()
-                } else {
-                    String::new()
-                }
+            .map(|g| match g.single() {
+                Some(w) if Terms::typo_allowed(w) => w.to_string(),
+                _ => String::new(),
             })
             .collect();
         if long.iter().all(String::is_empty) {
-            return Ok(alternatives);
+            return Ok(groups);
         }
         let rows = sqlx::query!(
             r#"
@@ -52,25 +42,98 @@ impl PostgresSearch {
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
-            if let Some(set) = alternatives.get_mut((r.n - 1) as usize) {
-                set.insert(r.word);
+            if let Some(g) = groups.get_mut((r.n - 1) as usize) {
+                g.alternatives.insert(r.word);
             }
         }
-        Ok(alternatives)
+        Ok(groups)
     }
 }
 
+/// One or two query words that match together, and the tsquery pieces that may match them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Group {
+    words: Vec<String>,
+    /// words, or phrases written `(a <-> b)`
+    alternatives: BTreeSet<String>,
+}
+
+impl Group {
+    fn single(&self) -> Option<&str> {
+        match self.words.as_slice() {
+            [w] => Some(w),
+            _ => None,
+        }
+    }
+}
+
+/// A synonym as a tsquery piece: words as they are, phrases as `(a <-> b)`.
+fn piece(phrase: &str) -> String {
+    let words: Vec<&str> = phrase
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() == 1 {
+        words[0].to_string()
+    } else {
+        format!("({})", words.join(" <-> "))
+    }
+}
+
+/// Query words in groups: a pair with a synonym ("fish sauce") is one group, as are single words.
+fn group_phrases(words: &[String]) -> Vec<Group> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if let Some(next) = words.get(i + 1) {
+            let pair = format!("{} {next}", words[i]);
+            let targets = super::vocabulary::phrase_synonyms(&pair);
+            if !targets.is_empty() {
+                let mut alternatives: BTreeSet<String> = targets.iter().map(|t| piece(t)).collect();
+                alternatives.insert(format!("({} <-> {next})", words[i]));
+                out.push(Group {
+                    words: vec![words[i].clone(), next.clone()],
+                    alternatives,
+                });
+                i += 2;
+                continue;
+            }
+        }
+        let w = &words[i];
+        let alternatives = std::iter::once(w.clone())
+            .chain(super::vocabulary::synonyms(w).iter().cloned())
+            .chain(
+                super::vocabulary::phrase_synonyms(w)
+                    .iter()
+                    .map(|t| piece(t)),
+            )
+            .collect();
+        out.push(Group {
+            words: vec![w.clone()],
+            alternatives,
+        });
+        i += 1;
+    }
+    out
+}
+
 /// `(banh) & (da | da:*)`: words are a–z0–9 only (see `Terms`), so the query cannot be broken.
-fn tsquery(alternatives: &[BTreeSet<String>]) -> String {
-    let last = alternatives.len().saturating_sub(1);
-    alternatives
+fn tsquery(groups: &[Group]) -> String {
+    let last = groups.len().saturating_sub(1);
+    groups
         .iter()
         .enumerate()
-        .map(|(i, words)| {
+        .map(|(i, g)| {
+            let words = &g.alternatives;
             let mut parts: Vec<String> = words.iter().cloned().collect();
             if i == last {
-                // as-you-type: the last word may be unfinished
-                parts.extend(words.iter().map(|w| format!("{w}:*")));
+                // as-you-type: the last word may be unfinished (phrases are whole)
+                parts.extend(
+                    words
+                        .iter()
+                        .filter(|w| !w.starts_with('('))
+                        .map(|w| format!("{w}:*")),
+                );
             }
             format!("({})", parts.join(" | "))
         })
@@ -109,12 +172,31 @@ impl SearchBackend for PostgresSearch {
 mod tests {
     use super::*;
 
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
     #[test]
     fn the_last_word_also_matches_as_a_prefix() {
-        let alts = vec![
-            BTreeSet::from(["tra".to_string()]),
-            BTreeSet::from(["v".to_string()]),
+        let groups = vec![
+            Group {
+                words: words("tra"),
+                alternatives: BTreeSet::from(["tra".to_string()]),
+            },
+            Group {
+                words: words("v"),
+                alternatives: BTreeSet::from(["v".to_string()]),
+            },
         ];
-        assert_eq!(tsquery(&alts), "(tra) & (v | v:*)");
+        assert_eq!(tsquery(&groups), "(tra) & (v | v:*)");
+    }
+
+    #[test]
+    fn english_words_search_for_the_vietnamese_names_they_mean() {
+        let q = tsquery(&group_phrases(&words("honey")));
+        assert!(q.contains("(mat <-> ong)"), "{q}");
+        let q = tsquery(&group_phrases(&words("fish sauce")));
+        assert!(q.contains("(nuoc <-> mam)"), "{q}");
+        assert!(!q.contains(" & "), "a known pair is one group: {q}");
     }
 }

@@ -8,6 +8,9 @@ struct Vocabulary {
     stop_words: HashSet<String>,
     /// one-word synonyms: "che" → ["tra"]
     synonyms: HashMap<String, Vec<String>>,
+    /// every synonym of one or two words, whatever its length: "honey" → ["mat ong"],
+    /// "fish sauce" → ["nuoc mam"] (visitors search in English for Vietnamese names)
+    phrases: HashMap<String, Vec<String>>,
 }
 
 fn vocabulary() -> &'static Vocabulary {
@@ -23,8 +26,19 @@ fn vocabulary() -> &'static Vocabulary {
             .map(str::to_string)
             .collect();
         let mut synonyms: HashMap<String, Vec<String>> = HashMap::new();
+        let mut phrases: HashMap<String, Vec<String>> = HashMap::new();
         if let Some(map) = json["synonyms"].as_object() {
             for (word, targets) in map {
+                if word.split(' ').count() <= 2 {
+                    phrases.entry(word.clone()).or_default().extend(
+                        targets
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|t| t.as_str())
+                            .map(str::to_string),
+                    );
+                }
                 // multi-word entries ("nuoc mam") need phrase matching; single words are what
                 // shoppers type and what both backends can expand the same way
                 if word.contains(' ') {
@@ -43,6 +57,7 @@ fn vocabulary() -> &'static Vocabulary {
         Vocabulary {
             stop_words,
             synonyms,
+            phrases,
         }
     })
 }
@@ -55,6 +70,15 @@ pub fn synonyms(word: &str) -> &'static [String] {
     vocabulary()
         .synonyms
         .get(word)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// What `words` (one or two, space-separated) mean as whole phrases, any length each.
+pub fn phrase_synonyms(words: &str) -> &'static [String] {
+    vocabulary()
+        .phrases
+        .get(words)
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }

@@ -608,9 +608,18 @@ pub async fn page(
         (to - from).whole_days() + 31,
     )
     .await?;
+    let reviews = crate::reviews::stats(&state.pool, province, from, to).await?;
+    // reviews per thousand paid orders of the same days: how often buyers speak up
+    let review_rate_per_mille = if now.paid_orders > 0 {
+        reviews.count * 1000 / now.paid_orders
+    } else {
+        0
+    };
     let page = DashboardPage {
         channels,
         visits,
+        reviews,
+        review_rate_per_mille,
         commission: money.commission,
         tax_withheld: money.tax,
         periods: periods_list,
@@ -709,6 +718,9 @@ struct DashboardPage<'a> {
     channels: Channels,
     /// booked experiences by the day of the visit (not of the order): (day, bookings, guests)
     visits: Vec<(time::Date, i64, i64)>,
+    /// verified buyers' reviews written in the period
+    reviews: crate::reviews::Stats,
+    review_rate_per_mille: i64,
     /// the marketplace's commission income, and VAT + PIT withheld, over the period
     commission: crate::domain::Vnd,
     tax_withheld: crate::domain::Vnd,

@@ -18,8 +18,9 @@
     b.hidden = false;
     b.addEventListener('click', function () {
       navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function () {
-        b.textContent = 'Đã chép';
-        setTimeout(function () { b.textContent = 'Sao chép'; }, 2000);
+        var label = b.textContent;
+        b.textContent = b.getAttribute('data-copied') || '✓';
+        setTimeout(function () { b.textContent = label; }, 2000);
       });
     });
   });

@@ -9,13 +9,14 @@
     commune.innerHTML = '';
     var first = document.createElement('option');
     first.value = '';
-    first.textContent = code ? 'Đang tải…' : 'Chọn tỉnh trước';
+    // the words come from the page, in its language
+    first.textContent = code ? province.getAttribute('data-loading') : province.getAttribute('data-choose-first');
     commune.appendChild(first);
     if (!code) return;
     fetch('/api/v1/provinces/' + encodeURIComponent(code) + '/communes')
       .then(function (r) { return r.ok ? r.json() : { items: [] }; })
       .then(function (data) {
-        first.textContent = 'Chọn xã, phường';
+        first.textContent = province.getAttribute('data-choose');
         data.items.forEach(function (c) {
           var o = document.createElement('option');
           o.value = c.code;

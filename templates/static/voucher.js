@@ -5,5 +5,5 @@ document.querySelectorAll(".voucher-qr[data-code]").forEach(function (el) {
   var q = qrcode(0, "M");
   q.addData(el.dataset.code);
   q.make();
-  el.innerHTML = q.createSvgTag({ cellSize: 4, margin: 2, scalable: true, alt: "Mã QR của vé" });
+  el.innerHTML = q.createSvgTag({ cellSize: 4, margin: 2, scalable: true, alt: el.getAttribute("data-alt") || "QR" });
 });

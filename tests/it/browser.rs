@@ -37,7 +37,9 @@ pub async fn browser(width: u32, height: u32) -> (fantoccini::Client, Driver) {
         "goog:chromeOptions".into(),
         serde_json::json!({
             "binary": chrome,
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            // a Vietnamese shopper's browser: the shop answers in the language it asks for
+            "prefs": { "intl.accept_languages": "vi-VN,vi" },
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--lang=vi-VN",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
                      "--disable-dev-shm-usage", format!("--window-size={width},{height}"),
                      format!("--user-data-dir={}", profile.display())]
@@ -478,4 +480,35 @@ async fn reqwest_free_post(app: &TestApp, uri: &str, body: &str) -> axum::http::
     )
     .await
     .status
+}
+
+/// axe-core 4.14.1 (Deque Systems, MPL-2.0), the accessibility engine browsers' own audits use:
+/// injected over WebDriver, which the page's CSP does not govern.
+const AXE: &str = include_str!("../fixtures/axe-4.14.1.min.js");
+
+/// The serious and critical WCAG 2.1 A/AA violations axe finds on the current page, each as
+/// "rule: the first offending element".
+pub async fn accessibility_violations(client: &fantoccini::Client) -> Vec<String> {
+    client
+        .execute(&format!("{AXE}\n;return true;"), vec![])
+        .await
+        .expect("axe-core loads");
+    let result = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                 .then(r => done(r.violations
+                   .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + '×, e.g. ' + v.nodes[0].target.join(' ') + ')')))
+                 .catch(e => done(['axe failed: ' + e]));"#,
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    result
+        .as_array()
+        .unwrap_or_else(|| panic!("axe-core answered {result}"))
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }

@@ -156,7 +156,7 @@ async fn a_shopper_pays_by_each_provider_and_by_cash_and_staff_see_it_on_the_das
             .starts_with("/orders/")
         {
             if let Ok(back) = client
-                .find(Locator::Css(&format!("a[href='/orders/{code}']")))
+                .find(Locator::Css(&format!("main a[href='/orders/{code}']")))
                 .await
             {
                 screenshot(&client, &format!("journey-{method}-return")).await;
@@ -397,7 +397,7 @@ async fn a_producer_signs_up_lists_a_certified_product_and_ships_its_first_order
         .await
         .unwrap();
     assert!(img.as_u64().unwrap_or(0) > 0, "the uploaded picture shows");
-    click(&producer, "details summary").await;
+    click(&producer, "details.certificate-form summary").await;
     type_into(&producer, "#f-decision_number", "2468/QĐ-UBND").await;
     click(&producer, "#f-stars option[value='4']").await;
     type_into(&producer, "#f-awarding_body", "UBND tỉnh Quảng Ninh").await;
@@ -1611,4 +1611,211 @@ async fn a_tourist_books_a_homestay_tour_slot_and_is_checked_in() {
         "who checked them in: {again}"
     );
     screenshot(&producer, "journey-tour-checkin-again").await;
+}
+
+/// A visitor who reads English, on a phone: finds "honey", buys it, and reads the order and its
+/// mail in English.
+#[tokio::test]
+async fn a_tourist_finds_honey_in_english_buys_it_and_reads_the_order_in_english() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    // one of the fixture's products is a honey from Bình Liêu
+    sqlx::query("update product set name = 'Mật ong bạc hà Bình Liêu' where slug = 'mien-dong'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.refresh().await;
+    let base = format!("http://{}", app.addr);
+    let (client, _driver) = browser(390, 844).await;
+    client.goto(&format!("{base}/?lang=en")).await.unwrap();
+    until_text(&client, "Featured 5-star and 4-star OCOP products").await;
+    type_into(&client, "header input[name=q]", "honey").await;
+    click(&client, "header form.search-box button[type=submit]").await;
+    let results = until_text(&client, "Results for “honey”").await;
+    assert!(results.contains("Mat ong bac ha Binh Lieu"), "{results}");
+    screenshot(&client, "journey-en-search").await;
+    click(&client, ".results .card a.card-link").await;
+    let page = until_text(&client, "Add to cart").await;
+    assert!(
+        page.contains("Mật ong bạc hà Bình Liêu"),
+        "the Vietnamese name beside it"
+    );
+    assert!(page.contains("≈ US$"), "an indicative amount in dollars");
+    assert!(page.contains("Quang Ninh"), "places without diacritics");
+    screenshot(&client, "journey-en-product").await;
+    click(&client, "form.add-to-cart button").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !text_of(&client, ".cart-status")
+        .await
+        .contains("Added to the cart")
+    {
+        assert!(Instant::now() < deadline, "not added to the cart");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client.goto(&format!("{base}/checkout")).await.unwrap();
+    until_text(&client, "Recipient").await;
+    type_into(&client, "#f-buyer_name", "Emma Walker").await;
+    type_into(&client, "#f-phone", "0987 654 321").await;
+    type_into(&client, "#f-email", "emma@example.com").await;
+    click(&client, "#f-province option[value='1']").await;
+    click(&client, "#f-commune option:nth-child(2)").await;
+    type_into(&client, "#f-street", "12 Trang Tien").await;
+    click(&client, "input[name=payment_method][value=cod]").await;
+    screenshot(&client, "journey-en-checkout").await;
+    click(&client, "button.place-order").await;
+    let order = until_text(&client, "Your order is placed").await;
+    assert!(
+        order.contains("Cash on delivery") && order.contains("Placed"),
+        "{order}"
+    );
+    screenshot(&client, "journey-en-order").await;
+    let mail = crate::helpers::messages(&app).join("\n");
+    assert!(
+        mail.contains("Thank you for ordering on the OCOP Market") && mail.contains("Goods "),
+        "the mail speaks English: {mail}"
+    );
+}
+
+/// A buyer reviews what was delivered, with a photo, from a phone; the producer answers.
+#[tokio::test]
+async fn a_buyer_reviews_a_delivered_product_with_a_photo_and_the_producer_replies() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let base = format!("http://{}", app.addr);
+    let (_, owner_id) = person(&app, "bache", "producer", None).await;
+    sqlx::query("insert into producer_member (producer_id, user_id, role) select producer_id, $1, 'owner' from producer where slug = 'ho-ba-che'")
+        .bind(owner_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (buyer, _d1) = browser(390, 844).await;
+    let code = buy(&buyer, &base, "cha-muc", "cod").await;
+    sqlx::query("update shop_order set status = 'delivered' where order_group_id = (select order_group_id from order_group where code = $1)")
+        .bind(&code)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    buyer.goto(&format!("{base}/orders/{code}")).await.unwrap();
+    click(&buyer, ".review-form summary").await;
+    click(&buyer, ".rating-choice input[value='5']").await;
+    type_into(
+        &buyer,
+        ".review-form textarea",
+        "Chả mực dai, thơm; giao nhanh.",
+    )
+    .await;
+    let photo = std::env::temp_dir().join(format!("review-{}.png", app.db_name));
+    image::RgbImage::from_pixel(120, 90, image::Rgb([220, 160, 60]))
+        .save(&photo)
+        .unwrap();
+    let input = buyer
+        .find(Locator::Css(".review-form input[name=photo1]"))
+        .await
+        .unwrap();
+    input.send_keys(&photo.display().to_string()).await.unwrap();
+    screenshot(&buyer, "journey-review-form").await;
+    click(&buyer, ".review-form button[type=submit]").await;
+    until_text(&buyer, "Đã lưu đánh giá").await;
+
+    let (producer, _d2) = browser(390, 844).await;
+    sign_in(
+        &producer,
+        &base,
+        &format!("bache-{}@example.vn", app.db_name),
+        PASSWORD,
+    )
+    .await;
+    producer
+        .goto(&format!("{base}/producer/reviews"))
+        .await
+        .unwrap();
+    until_text(&producer, "Chả mực dai, thơm; giao nhanh.").await;
+    type_into(
+        &producer,
+        "textarea[name=reply]",
+        "Cảm ơn anh chị đã ủng hộ!",
+    )
+    .await;
+    click(&producer, ".review-item button[type=submit]").await;
+    until_text(&producer, "Đã đăng câu trả lời").await;
+    screenshot(&producer, "journey-review-reply").await;
+
+    buyer
+        .goto(&format!("{base}/products/cha-muc#reviews"))
+        .await
+        .unwrap();
+    let page = until_text(&buyer, "Cảm ơn anh chị đã ủng hộ!").await;
+    assert!(
+        page.contains("Đã mua hàng") && page.contains("★ 5,0"),
+        "{page}"
+    );
+    let img = html_of(&buyer, ".review-photos").await;
+    assert!(img.contains("/media/p/"), "the photo shows: {img}");
+    let reviews = buyer.find(Locator::Css("#reviews")).await.unwrap();
+    crate::browser::to_middle(&buyer, &reviews).await;
+    screenshot(&buyer, "journey-review-shown").await;
+}
+
+/// axe-core finds no serious or critical WCAG 2.1 A/AA problem on the shop's pages, in
+/// Vietnamese and in English, at phone size.
+#[tokio::test]
+async fn every_shop_page_passes_an_automated_accessibility_audit() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    let base = format!("http://{}", app.addr);
+    let (client, _driver) = browser(390, 844).await;
+    // an order with a review form and a product with a review
+    let code = buy(&client, &base, "cha-muc", "cod").await;
+    sqlx::query("update shop_order set status = 'delivered' where order_group_id = (select order_group_id from order_group where code = $1)")
+        .bind(&code)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    add_to_cart(&client, &base, "mien-dong").await;
+    let mut problems = vec![];
+    for lang in ["vi", "en"] {
+        for path in [
+            "/".to_string(),
+            "/products".into(),
+            "/products?province=22&sort=rating".into(),
+            "/search?q=muc".into(),
+            "/products/cha-muc".into(),
+            "/producers/ho-ba-che".into(),
+            "/cart".into(),
+            "/checkout".into(),
+            format!("/orders/{code}"),
+            "/orders/lookup".into(),
+            "/login".into(),
+            "/signup".into(),
+            "/chinh-sach-doi-tra".into(),
+            "/khong-co-trang-nay".into(),
+        ] {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            client
+                .goto(&format!("{base}{path}{sep}lang={lang}"))
+                .await
+                .unwrap();
+            for v in crate::browser::accessibility_violations(&client).await {
+                problems.push(format!("{path} ({lang}): {v}"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "accessibility problems:\n{}",
+        problems.join("\n")
+    );
+    // the audit sees what it should: a picture without a text alternative is caught
+    client
+        .execute(
+            "document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/static/favicon.svg\">');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let caught = crate::browser::accessibility_violations(&client).await;
+    assert!(
+        caught.iter().any(|v| v.starts_with("image-alt")),
+        "{caught:?}"
+    );
 }

@@ -19,7 +19,7 @@ pub(super) async fn owned_product(
 ) -> Result<OwnedProduct, AppError> {
     let r = sqlx::query!(
         "select product_id, name, sector, story, price_vnd, stock, unit, weight_grams, length_cm, width_cm, height_cm,
-                images, hidden, slug
+                images, hidden, slug, name_en, story_en
          from product where product_id = $1 and producer_id = $2",
         id,
         member.producer_id
@@ -31,6 +31,8 @@ pub(super) async fn owned_product(
         ("name", r.name),
         ("sector", r.sector),
         ("story", r.story),
+        ("name_en", r.name_en.unwrap_or_default()),
+        ("story_en", r.story_en.unwrap_or_default()),
         ("price", r.price_vnd.to_string()),
         ("unit", r.unit),
         (
@@ -353,8 +355,8 @@ pub(super) async fn create_product(
     let images: Vec<String> = image.into_iter().collect();
     let id = sqlx::query_scalar!(
         r#"insert into product (producer_id, slug, name, sector, story, price_vnd, stock, unit, weight_grams, images,
-                               length_cm, width_cm, height_cm)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                               length_cm, width_cm, height_cm, name_en, story_en)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
            on conflict do nothing returning product_id"#,
         member.producer_id,
         slug,
@@ -368,7 +370,9 @@ pub(super) async fn create_product(
         &images,
         draft.dims_cm.map(|d| d.0),
         draft.dims_cm.map(|d| d.1),
-        draft.dims_cm.map(|d| d.2)
+        draft.dims_cm.map(|d| d.2),
+        draft.name_en,
+        draft.story_en
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -454,7 +458,7 @@ pub(super) async fn update_product(
         crate::audit::begin(&state.pool, member.user.user_id, "product.update", None).await?;
     let result = sqlx::query!(
         r#"update product set name = $3, sector = $4, story = $5, price_vnd = $6, unit = $7, weight_grams = $8,
-               length_cm = $10, width_cm = $11, height_cm = $12,
+               length_cm = $10, width_cm = $11, height_cm = $12, name_en = $13, story_en = $14,
                images = case when $9::text is null then images
                              -- a photo replaces the drawn demo picture: it becomes the cover
                              else array_append(array(select i from unnest(images) as i where i not like '/img/demo/%'), $9) end
@@ -470,7 +474,9 @@ pub(super) async fn update_product(
         image,
         draft.dims_cm.map(|d| d.0),
         draft.dims_cm.map(|d| d.1),
-        draft.dims_cm.map(|d| d.2)
+        draft.dims_cm.map(|d| d.2),
+        draft.name_en,
+        draft.story_en
     )
     .execute(&mut *tx)
     .await;

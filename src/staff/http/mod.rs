@@ -2,6 +2,7 @@
 
 mod audit;
 mod certificates;
+mod fx;
 mod invoices;
 mod money;
 mod orders;
@@ -11,6 +12,7 @@ mod users;
 
 use audit::*;
 use certificates::*;
+use fx::*;
 use invoices::*;
 use money::*;
 use orders::*;
@@ -73,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/shipping/remitted", post(cod_remitted))
         .route("/staff/users", get(users_page).post(appoint))
         .route("/staff/users/disable", post(disable_account))
+        .route("/staff/fx", get(fx_page).post(fx_save))
 }
 
 #[derive(Deserialize, Default)]
