@@ -376,7 +376,7 @@ place-kind-special-zone = {$name} Special Zone
 place-kind-province = {$name} Province
 # the visitor's currency for indicative amounts (a code in fx_rate), and how an amount reads
 currency = USD
-approx-amount = ≈ US${$amount}
+approx-amount = ≈ US${$amount}
 facet-province = Province
 facet-commune = Commune or ward
 facet-stars = OCOP stars

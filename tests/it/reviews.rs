@@ -472,7 +472,7 @@ async fn staff_set_the_indicative_rates_visitors_see() {
     // 300.000 ₫ at 30.000 ₫ per dollar
     let product = app.get("/products/cha-muc?lang=en").await;
     assert!(
-        product.body.contains("≈ US$10.00"),
+        product.body.contains("≈\u{a0}US$10.00"),
         "indicative amount at the new rate"
     );
     let (mut province, _) = person(&app, "qn", "province_staff", Some(22)).await;
