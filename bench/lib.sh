@@ -60,6 +60,13 @@ serve() { # extra environment for the server, e.g. MEILI_URL=...
   env -u MEILI_URL -u MEILI_MASTER_KEY "$@" "$bin" serve >"/tmp/ocop-bench-$PORT.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do curl -sf "http://$BIND/readyz" >/dev/null && break; sleep 0.1; done
+  echo "server RSS after start: $(rss)"
 }
-stop() { kill "${server:-}" 2>/dev/null || true; wait "${server:-}" 2>/dev/null || true; }
+# the server's resident memory, from the kernel (memos are bounded by PAGE_CACHE_MB, SEARCH_MEMO_MB
+# and COUNTS_MEMO_MB; see the README)
+rss() { awk '/^VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/${server:-0}/status" 2>/dev/null || echo "?"; }
+stop() {
+  if [ -n "${server:-}" ] && [ -e "/proc/$server" ]; then echo "server RSS at the end: $(rss)"; fi
+  kill "${server:-}" 2>/dev/null || true; wait "${server:-}" 2>/dev/null || true
+}
 trap stop EXIT

@@ -18,4 +18,6 @@ fi
 if [ -z "${MEILI_URL:-}" ]; then
   echo "note: MEILI_URL is not set, so the Meilisearch half of the search suite is skipped (the Postgres half runs)."
 fi
+# the image builds from what the Dockerfile copies (skipped when a test name is asked for)
+if [ $# -eq 0 ]; then scripts/docker-context-check.sh; fi
 cargo test --locked "$@"

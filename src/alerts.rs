@@ -44,7 +44,7 @@ async fn ask(
                 slug: &slug,
                 name: &name,
                 email: &form.email,
-                error: Some(message),
+                error: Some(message.into()),
                 done: false,
             };
             return Ok((
@@ -86,7 +86,7 @@ struct AlertPage<'a> {
     slug: &'a str,
     name: &'a str,
     email: &'a str,
-    error: Option<&'static str>,
+    error: Option<String>,
     done: bool,
 }
 

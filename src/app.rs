@@ -44,7 +44,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::visits::count,
-        ));
+        ))
+        // a client holding a cached answer's entity tag gets a 304
+        .layer(axum::middleware::from_fn(crate::render::not_modified));
     Router::new()
         .nest_service("/media", media)
         .merge(counted)
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::promotions::http::router())
         .merge(crate::experiences::http::router())
         .merge(crate::reviews::http::router())
+        .merge(crate::registry::http::router())
         .merge(crate::health::router())
         .merge(crate::alerts::router())
         .route("/metrics", get(crate::metrics::http::metrics))
@@ -118,6 +121,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::i18n::http::negotiate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::cors::cors,
         ))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -275,6 +282,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        // what the memos may hold, before the first snapshot makes any
+        crate::memo::configure(crate::memo::Budgets {
+            pages: config.page_cache_mb * 1024 * 1024,
+            search: config.search_memo_mb * 1024 * 1024,
+            counts: config.counts_memo_mb * 1024 * 1024,
+        });
         // the sandbox signs callbacks: never with a real provider's secret
         let real = config.real_provider_secrets();
         if config.payment_sandbox && !real.is_empty() {

@@ -183,6 +183,21 @@ pub struct Config {
     /// Cart changes (add, update, remove) one client address may make per minute.
     #[arg(long, env = "CART_WRITES_PER_MINUTE", default_value_t = 120)]
     pub cart_writes_per_minute: u32,
+    /// Memory for rendered pages and API answers of the current catalog snapshot, in MiB (per
+    /// language and address; refilled as asked).
+    #[arg(long, env = "PAGE_CACHE_MB", default_value_t = 64)]
+    pub page_cache_mb: usize,
+    /// Memory for search matches (Postgres) and answers (Meilisearch), in MiB each.
+    #[arg(long, env = "SEARCH_MEMO_MB", default_value_t = 64)]
+    pub search_memo_mb: usize,
+    /// Memory for facet counts per filter combination, in MiB.
+    #[arg(long, env = "COUNTS_MEMO_MB", default_value_t = 16)]
+    pub counts_memo_mb: usize,
+    /// Web origins whose pages may read the open catalog API (`GET /api/v1/products…`,
+    /// provinces, search) from a browser: a comma-separated list ("https://dulich.quangninh.gov.vn")
+    /// or `*`. Empty: none (servers and apps are not browsers and need nothing).
+    #[arg(long, env = "CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
     /// The hotline shoppers call, shown on the contact page and in the footer's contact link.
     #[arg(long, env = "SUPPORT_PHONE")]
     pub support_phone: Option<String>,

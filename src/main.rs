@@ -48,6 +48,9 @@ enum Command {
     Reindex,
     /// Fill where each configured carrier places our communes, from its master data (also weekly).
     SyncCarrierPlaces,
+    /// Compare the catalog with the national OCOP registry's product JSON (a file, or the list's
+    /// address, whose pages are followed) and record what differs for staff (`/staff/registry`).
+    RegistrySync { source: String },
 }
 
 #[tokio::main]
@@ -241,6 +244,15 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let outcome =
                 ocop_market::staff::create_admin(&pool, &login, &name, password.as_deref()).await?;
             eprintln!("{outcome}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RegistrySync { source } => {
+            let pool = pool(&config).await?;
+            let records = ocop_market::registry::read(&source).await?;
+            let summary = ocop_market::registry::sync(&pool, &source, &records)
+                .await
+                .map_err(|e| format!("registry sync failed: {e}"))?;
+            eprintln!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { file } => {

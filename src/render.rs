@@ -130,15 +130,84 @@ pub fn render<T: Serialize>(template: &str, page: &T) -> tera::Result<String> {
 /// day (nothing per visitor yet), so a snapshot can keep what it rendered; a catalog change makes a
 /// new snapshot and with it an empty cache, so nothing stale is ever served. (Search answers also
 /// carry the search index's version in their key.)
-#[derive(Default)]
 pub struct PageCache {
-    entries: RwLock<std::collections::HashMap<String, (&'static str, Bytes)>>,
+    entries: RwLock<crate::memo::Bounded<String, Cached>>,
+}
+
+impl Default for PageCache {
+    fn default() -> Self {
+        PageCache {
+            entries: RwLock::new(crate::memo::Bounded::new(crate::memo::budgets().pages)),
+        }
+    }
+}
+
+/// One kept answer: its type, its bytes and its entity tag (a hash of the bytes, so a client
+/// that has them gets a 304; see `not_modified`).
+struct Cached {
+    content_type: &'static str,
+    body: Bytes,
+    etag: axum::http::HeaderValue,
+}
+
+impl Cached {
+    fn new(content_type: &'static str, body: Bytes) -> Cached {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        body.hash(&mut h);
+        let etag = axum::http::HeaderValue::from_str(&format!("\"{:016x}\"", h.finish()))
+            .expect("hex is a valid header");
+        Cached {
+            content_type,
+            body,
+            etag,
+        }
+    }
+
+    fn response(&self) -> Response {
+        (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static(self.content_type),
+                ),
+                (axum::http::header::ETAG, self.etag.clone()),
+            ],
+            self.body.clone(),
+        )
+            .into_response()
+    }
+}
+
+/// Answers 304 Not Modified, without a body, when the client already holds the answer's entity
+/// tag (`If-None-Match`): for the catalog's cached pages and API answers.
+pub async fn not_modified(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let asked = req
+        .headers()
+        .get(axum::http::header::IF_NONE_MATCH)
+        .cloned();
+    let res = next.run(req).await;
+    if let (Some(asked), Some(etag)) = (asked, res.headers().get(axum::http::header::ETAG)) {
+        let held = asked.to_str().unwrap_or_default();
+        let tag = etag.to_str().unwrap_or_default();
+        if res.status() == StatusCode::OK
+            && (held.trim() == "*"
+                || held
+                    .split(',')
+                    .any(|t| t.trim().trim_start_matches("W/") == tag))
+        {
+            let mut headers = res.headers().clone();
+            headers.remove(axum::http::header::CONTENT_TYPE);
+            headers.remove(axum::http::header::CONTENT_LENGTH);
+            let mut answer = StatusCode::NOT_MODIFIED.into_response();
+            *answer.headers_mut() = headers;
+            return answer;
+        }
+    }
+    res
 }
 
 impl PageCache {
-    /// Bounded: free-form parameters (price ranges) must not grow it without end.
-    const MAX_ENTRIES: usize = 2_000;
-
     /// The same address renders differently in each language.
     fn in_lang(key: &str) -> String {
         format!("{}|{key}", crate::i18n::current().code())
@@ -147,9 +216,7 @@ impl PageCache {
     /// The cached answer for `key`, if there is one.
     pub fn cached(&self, key: &str) -> Option<Response> {
         let entries = self.entries.read().expect("page cache lock");
-        entries.get(&Self::in_lang(key)).map(|(ct, body)| {
-            ([(axum::http::header::CONTENT_TYPE, *ct)], body.clone()).into_response()
-        })
+        entries.get(&Self::in_lang(key)).map(Cached::response)
     }
 
     /// The cached answer for `key`, or `render`'s, kept for next time when it succeeded.
@@ -174,12 +241,14 @@ impl PageCache {
         }
         match render() {
             Ok(body) => {
+                let cached = Cached::new(content_type, body);
+                let answer = cached.response();
+                let key = Self::in_lang(&key);
+                // bounded in bytes: free-form parameters (price ranges) must not grow it
+                let size = 128 + key.len() + cached.body.len();
                 let mut entries = self.entries.write().expect("page cache lock");
-                if entries.len() >= Self::MAX_ENTRIES {
-                    entries.clear();
-                }
-                entries.insert(Self::in_lang(&key), (content_type, body.clone()));
-                ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
+                entries.insert(key, cached, size);
+                answer
             }
             Err(e) => {
                 tracing::error!(error = %e, "rendering failed");

@@ -450,3 +450,57 @@ error-email = The email is not valid (leave it empty if you have none).
 error-note = The note is longer than 1,000 characters.
 error-payment-method = Please choose how to pay.
 arrives-goods = Expected delivery {$from} – {$to}
+id-login-empty = Please enter an email or a phone number.
+id-email-invalid = Not a valid email, for example name@example.com.
+id-phone-invalid = Not a valid Vietnamese mobile number: 10 digits starting with 03, 05, 07, 08 or 09.
+id-password-short = The password needs at least 8 characters.
+id-password-long = The password is longer than 128 characters.
+id-password-blank = The password cannot be only spaces.
+id-password-is-login = The password cannot be your email or phone number.
+id-password-mismatch = The two passwords do not match.
+auth-too-many-logins = Too many sign-in attempts. Please try again in { $minutes ->
+    [one] {$minutes} minute.
+   *[other] {$minutes} minutes.
+}
+auth-wrong-login = Wrong email/phone number or password.
+auth-name-empty = Please tell us your name.
+auth-name-long = The name is longer than 120 characters.
+auth-too-many-signups = Too many sign-ups. Please try again in { $minutes ->
+    [one] {$minutes} minute.
+   *[other] {$minutes} minutes.
+}
+auth-link-gone = The confirmation link has expired or was already used. Please sign up again or log in.
+auth-current-wrong = The current password is wrong.
+auth-signup-sent = We sent a confirmation link to {$login}. Open it within 60 minutes to finish signing up (if you already have an account, the message tells you how to log in).
+auth-password-changed = Password changed. Every other session of the account has ended.
+weekday-1 = Monday
+weekday-2 = Tuesday
+weekday-3 = Wednesday
+weekday-4 = Thursday
+weekday-5 = Friday
+weekday-6 = Saturday
+weekday-7 = Sunday
+duration-days = { $count ->
+    [one] {$count} day
+   *[other] {$count} days
+}
+duration-hours = { $count ->
+    [one] {$count} hour
+   *[other] {$count} hours
+}
+duration-minutes = { $count ->
+    [one] {$count} minute
+   *[other] {$count} minutes
+}
+book-error-slot = Please choose a date and time.
+book-error-guests = From 1 to {$max} guests (for more, contact the host).
+book-error-too-many = Too many bookings from this network address in an hour. Please try again in {$minutes} minutes.
+lookup-error-code = An order code is OCOP and 8 characters, for example OCOPAB12CD34: see your confirmation email or message.
+lookup-error-phone = A mobile number has 10 digits, for example 0912345678.
+lookup-not-found = No order has both this code and this phone number. Check both: the phone is the recipient's, as typed when ordering.
+tour-language-vi = Vietnamese
+tour-language-en = English
+tour-language-fr = French
+tour-language-zh = Chinese
+tour-language-ko = Korean
+tour-language-ja = Japanese

@@ -215,9 +215,9 @@ async fn login(
         ),
     ] {
         if let Some(wait) = rate_limit(&state, &key, limit, window).await? {
-            page.message = Some(format!(
-                "Bạn đã thử đăng nhập quá nhiều lần. Vui lòng thử lại sau {} phút.",
-                wait.div_ceil(60)
+            page.message = Some(crate::i18n::tr_with(
+                "auth-too-many-logins",
+                &[("minutes", (wait.div_ceil(60) as i64).into())],
             ));
             let mut response = render_page("auth/login.html", &page);
             response
@@ -266,7 +266,7 @@ async fn login(
             sign_in(&state, session, anon, id, &safe_next(form.next.as_deref())).await
         }
         _ => {
-            page.message = Some("Email/số điện thoại hoặc mật khẩu không đúng.".into());
+            page.message = Some(crate::i18n::tr("auth-wrong-login"));
             Ok(page.respond(
                 &state,
                 &session,
@@ -318,10 +318,10 @@ async fn signup(
     let name = form.display_name.trim();
     if name.is_empty() {
         page.errors
-            .insert("display_name", "Hãy cho biết tên của bạn.".into());
+            .insert("display_name", crate::i18n::tr("auth-name-empty"));
     } else if name.chars().count() > 120 {
         page.errors
-            .insert("display_name", "Tên dài quá 120 ký tự.".into());
+            .insert("display_name", crate::i18n::tr("auth-name-long"));
     }
     let login = Login::parse(&form.login)
         .map_err(|e| page.errors.insert("login", e.into()))
@@ -342,9 +342,9 @@ async fn signup(
     // each sign-up costs an argon2 hash: bounded per address
     if let Some(wait) = rate_limit(&state, &format!("signup:ip:{ip}"), SIGNUPS_PER_IP, 3600).await?
     {
-        page.message = Some(format!(
-            "Bạn đã đăng ký quá nhiều lần. Vui lòng thử lại sau {} phút.",
-            wait.div_ceil(60)
+        page.message = Some(crate::i18n::tr_with(
+            "auth-too-many-signups",
+            &[("minutes", (wait.div_ceil(60) as i64).into())],
         ));
         return Ok(page.respond(
             &state,
@@ -396,12 +396,13 @@ async fn signup(
         tracing::warn!(error = %e, "sign-up message not sent");
     }
     let mut page = FormPage::for_session(&session);
-    page.notice = Some(SIGNUP_SENT.replace("{login}", login.as_str()));
+    // the same answer for a new login and a taken one: the page must not tell who has an account
+    page.notice = Some(crate::i18n::tr_with(
+        "auth-signup-sent",
+        &[("login", login.as_str().to_string().into())],
+    ));
     Ok(page.respond(&state, &session, StatusCode::OK, "auth/signup.html"))
 }
-
-/// The same answer for a new login and a taken one: the page must not tell who has an account.
-const SIGNUP_SENT: &str = "Chúng tôi đã gửi đường dẫn xác nhận tới {login}. Hãy mở đường dẫn trong 60 phút để hoàn tất đăng ký (nếu đã có tài khoản, tin nhắn sẽ hướng dẫn bạn đăng nhập).";
 
 fn signup_key(state: &AppState, token: &str) -> String {
     format!("ocop:{}:signup:{token}", state.config.redis_namespace())
@@ -422,10 +423,7 @@ async fn confirm_signup(
 ) -> Result<Response, AppError> {
     let gone = |session: &Session| {
         let page = FormPage {
-            message: Some(
-                "Đường dẫn xác nhận đã hết hạn hoặc đã được dùng. Hãy đăng ký lại hoặc đăng nhập."
-                    .into(),
-            ),
+            message: Some(crate::i18n::tr("auth-link-gone")),
             ..FormPage::for_session(session)
         };
         page.respond(&state, session, StatusCode::GONE, "auth/signup.html")
@@ -542,7 +540,7 @@ struct AccountPage {
     errors: BTreeMap<&'static str, String>,
     /// the password form keeps nothing typed
     values: BTreeMap<&'static str, String>,
-    message: Option<&'static str>,
+    message: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -561,7 +559,7 @@ async fn account(user: CurrentUser, session: Session, Query(q): Query<AccountQue
             errors: BTreeMap::new(),
             values: BTreeMap::new(),
             message: (q.ok.as_deref() == Some("password"))
-                .then_some("Đã đổi mật khẩu. Các phiên đăng nhập khác của tài khoản đã kết thúc."),
+                .then(|| crate::i18n::tr("auth-password-changed")),
         },
     )
 }
@@ -594,7 +592,7 @@ async fn change_password(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut errors = BTreeMap::new();
     if !right {
-        errors.insert("current", "Mật khẩu hiện tại không đúng.".to_string());
+        errors.insert("current", crate::i18n::tr("auth-current-wrong"));
     } else if let Err((field, e)) = check_new_password(
         &form.password,
         &form.password_confirm,

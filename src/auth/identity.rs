@@ -1,6 +1,23 @@
 //! What a person signs in with, and the password rules, parsed at the edge.
 
 use argon2::Argon2;
+
+/// Why a login or a password is refused: a message of locales/, shown in the page's language
+/// (Vietnamese in the portals).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal(pub &'static str);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::i18n::tr(self.0))
+    }
+}
+
+impl From<Refusal> for String {
+    fn from(r: Refusal) -> String {
+        r.to_string()
+    }
+}
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 /// An email address or a Vietnamese mobile number, normalised ("+84 912 345 678" → "0912345678").
@@ -11,10 +28,10 @@ pub enum Login {
 }
 
 impl Login {
-    pub fn parse(input: &str) -> Result<Login, &'static str> {
+    pub fn parse(input: &str) -> Result<Login, Refusal> {
         let s = input.trim();
         if s.is_empty() {
-            return Err("Hãy nhập email hoặc số điện thoại.");
+            return Err(Refusal("id-login-empty"));
         }
         if s.contains('@') {
             return parse_email(s).map(Login::Email);
@@ -29,7 +46,7 @@ impl Login {
     }
 }
 
-pub fn parse_email(s: &str) -> Result<String, &'static str> {
+pub fn parse_email(s: &str) -> Result<String, Refusal> {
     let s = s.to_lowercase();
     let ok = s.len() <= 254
         && s.matches('@').count() == 1
@@ -43,12 +60,12 @@ pub fn parse_email(s: &str) -> Result<String, &'static str> {
     if ok {
         Ok(s)
     } else {
-        Err("Email không hợp lệ, ví dụ: ten@example.vn.")
+        Err(Refusal("id-email-invalid"))
     }
 }
 
 /// Vietnamese mobile numbers: ten digits starting 03, 05, 07, 08 or 09 (or +84 without the 0).
-pub fn parse_phone(s: &str) -> Result<String, &'static str> {
+pub fn parse_phone(s: &str) -> Result<String, Refusal> {
     let digits: String = s
         .chars()
         .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
@@ -66,7 +83,7 @@ pub fn parse_phone(s: &str) -> Result<String, &'static str> {
     if ok {
         Ok(national)
     } else {
-        Err("Số điện thoại di động không hợp lệ: 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09.")
+        Err(Refusal("id-phone-invalid"))
     }
 }
 
@@ -74,19 +91,19 @@ pub const MIN_PASSWORD: usize = 8;
 const MAX_PASSWORD: usize = 128;
 
 /// Checks the password rules, each with its own message.
-pub fn check_password(password: &str, login: Option<&Login>) -> Result<(), &'static str> {
+pub fn check_password(password: &str, login: Option<&Login>) -> Result<(), Refusal> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
-        return Err("Mật khẩu cần ít nhất 8 ký tự.");
+        return Err(Refusal("id-password-short"));
     }
     if n > MAX_PASSWORD {
-        return Err("Mật khẩu dài quá 128 ký tự.");
+        return Err(Refusal("id-password-long"));
     }
     if password.trim().is_empty() {
-        return Err("Mật khẩu không được chỉ có dấu cách.");
+        return Err(Refusal("id-password-blank"));
     }
     if login.is_some_and(|l| l.as_str().eq_ignore_ascii_case(password.trim())) {
-        return Err("Mật khẩu không được trùng với email hoặc số điện thoại.");
+        return Err(Refusal("id-password-is-login"));
     }
     Ok(())
 }
@@ -97,10 +114,10 @@ pub fn check_new_password(
     password: &str,
     confirm: &str,
     login: Option<&Login>,
-) -> Result<(), (&'static str, &'static str)> {
+) -> Result<(), (&'static str, Refusal)> {
     check_password(password, login).map_err(|e| ("password", e))?;
     if password != confirm {
-        return Err(("password_confirm", "Hai lần nhập mật khẩu không khớp."));
+        return Err(("password_confirm", Refusal("id-password-mismatch")));
     }
     Ok(())
 }
@@ -159,16 +176,16 @@ mod tests {
     fn each_password_rule_has_its_message() {
         assert_eq!(
             check_password("ngan", None),
-            Err("Mật khẩu cần ít nhất 8 ký tự.")
+            Err(Refusal("id-password-short"))
         );
         assert_eq!(
             check_password("        ", None),
-            Err("Mật khẩu không được chỉ có dấu cách.")
+            Err(Refusal("id-password-blank"))
         );
         let login = Login::parse("0912345678").unwrap();
         assert_eq!(
             check_password("0912345678", Some(&login)),
-            Err("Mật khẩu không được trùng với email hoặc số điện thoại.")
+            Err(Refusal("id-password-is-login"))
         );
         assert!(check_password("mật khẩu dài", Some(&login)).is_ok());
     }

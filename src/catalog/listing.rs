@@ -450,11 +450,9 @@ impl Snapshot {
         }
         let counts = Arc::new(count(self.rows.iter(), f, today));
         let mut memo = self.memo.lock().expect("memo lock");
-        // price ranges are free-form: keep the memo bounded
-        if memo.len() >= 4096 {
-            memo.clear();
-        }
-        memo.insert(key, counts.clone());
+        // price ranges are free-form: the memo is bounded in bytes
+        let size = 512 + counts.commune.len() * 24 + counts.province.len() * 24;
+        memo.insert(key, counts.clone(), size);
         counts
     }
 

@@ -297,13 +297,14 @@ pub struct Snapshot {
     /// the home page's banners still to show (`banners::current` picks the day's)
     pub banners: Arc<Vec<crate::banners::Banner>>,
     /// counts per filter, computed on first use: the snapshot never changes, so neither do they
-    pub(crate) memo: Mutex<HashMap<super::listing::FilterKey, Arc<super::listing::Counts>>>,
+    pub(crate) memo:
+        Mutex<crate::memo::Bounded<super::listing::FilterKey, Arc<super::listing::Counts>>>,
     /// rendered pages and API answers of this snapshot
     pub pages: crate::render::PageCache,
     /// indicative exchange rates for visitors' currencies
     pub fx: Arc<Fx>,
     /// ranked Postgres search matches by folded words: they change only with the catalog
-    pub(crate) search_memo: Mutex<HashMap<Vec<String>, Arc<Vec<i64>>>>,
+    pub(crate) search_memo: Mutex<crate::memo::Bounded<Vec<String>, Arc<Vec<i64>>>>,
 }
 
 impl Snapshot {
@@ -407,9 +408,9 @@ impl Snapshot {
             day,
             banners,
             fx,
-            memo: Mutex::new(HashMap::new()),
+            memo: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().counts)),
             pages: Default::default(),
-            search_memo: Mutex::new(HashMap::new()),
+            search_memo: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().search)),
         }
     }
 
@@ -469,9 +470,9 @@ impl Snapshot {
             day,
             banners: self.banners.clone(),
             fx: self.fx.clone(),
-            memo: Mutex::new(HashMap::new()),
+            memo: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().counts)),
             pages: Default::default(),
-            search_memo: Mutex::new(HashMap::new()),
+            search_memo: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().search)),
         })
     }
 
@@ -497,10 +498,9 @@ impl Snapshot {
 
     pub fn remember_matches(&self, words: Vec<String>, ids: Arc<Vec<i64>>) {
         let mut memo = self.search_memo.lock().expect("search memo lock");
-        if memo.len() >= 4096 {
-            memo.clear();
-        }
-        memo.insert(words, ids);
+        // a broad word matches thousands of products: counted by what it holds
+        let size = 64 + ids.len() * 8 + words.iter().map(|w| w.len() + 24).sum::<usize>();
+        memo.insert(words, ids, size);
     }
 
     pub fn listed_count(&self) -> usize {

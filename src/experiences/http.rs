@@ -46,23 +46,15 @@ fn by_day(slots: Vec<SlotView>) -> Vec<Value> {
     days
 }
 
-fn weekday(d: time::Date) -> &'static str {
-    match d.weekday().number_from_monday() {
-        1 => "Thứ hai",
-        2 => "Thứ ba",
-        3 => "Thứ tư",
-        4 => "Thứ năm",
-        5 => "Thứ sáu",
-        6 => "Thứ bảy",
-        _ => "Chủ nhật",
-    }
+fn weekday(d: time::Date) -> String {
+    crate::i18n::tr(&format!("weekday-{}", d.weekday().number_from_monday()))
 }
 
-fn language_names(keys: &[String]) -> Vec<&'static str> {
+fn language_names(keys: &[String]) -> Vec<String> {
     LANGUAGES
         .iter()
         .filter(|(k, _)| keys.iter().any(|x| x == k))
-        .map(|(_, n)| *n)
+        .map(|(k, n)| crate::i18n::label("tour-language", k, n))
         .collect()
 }
 
@@ -74,7 +66,7 @@ struct BookingPage {
     terms: Option<Terms>,
     /// "3 giờ 30 phút"
     duration: String,
-    languages: Vec<&'static str>,
+    languages: Vec<String>,
     days: Vec<Value>,
     methods: Vec<Value>,
     values: BTreeMap<String, String>,
@@ -196,7 +188,7 @@ async fn book(
     let mut errors = BTreeMap::new();
     let slot = values.get("slot").and_then(|s| s.parse::<i64>().ok());
     if slot.is_none() {
-        errors.insert("slot", "Vui lòng chọn ngày và giờ.".to_string());
+        errors.insert("slot", crate::i18n::tr("book-error-slot"));
     }
     let guests = values
         .get("guests")
@@ -206,9 +198,9 @@ async fn book(
         _ => {
             errors.insert(
                 "guests",
-                format!(
-                    "Số khách từ 1 đến {} (đặt nhiều hơn: liên hệ cơ sở).",
-                    crate::cart::MAX_LINE
+                crate::i18n::tr_with(
+                    "book-error-guests",
+                    &[("max", i64::from(crate::cart::MAX_LINE).into())],
                 ),
             );
             0
@@ -247,9 +239,9 @@ async fn book(
         crate::auth::session::rate_limit(&state, &format!("book:ip:{ip}"), BOOKINGS_PER_HOUR, 3600)
             .await?
     {
-        let why = format!(
-            "Đã có quá nhiều lượt đặt chỗ từ địa chỉ mạng này trong một giờ. Vui lòng thử lại sau {} phút.",
-            wait.div_ceil(60)
+        let why = crate::i18n::tr_with(
+            "book-error-too-many",
+            &[("minutes", (wait.div_ceil(60) as i64).into())],
         );
         return render_booking(
             &state,

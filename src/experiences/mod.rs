@@ -180,14 +180,14 @@ impl Terms {
 pub fn duration_text(minutes: i32) -> String {
     let (d, h, m) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
     let mut parts = vec![];
-    if d > 0 {
-        parts.push(format!("{d} ngày"));
-    }
-    if h > 0 {
-        parts.push(format!("{h} giờ"));
-    }
-    if m > 0 {
-        parts.push(format!("{m} phút"));
+    for (n, key) in [
+        (d, "duration-days"),
+        (h, "duration-hours"),
+        (m, "duration-minutes"),
+    ] {
+        if n > 0 {
+            parts.push(crate::i18n::tr_with(key, &[("count", i64::from(n).into())]));
+        }
     }
     parts.join(" ")
 }

@@ -371,10 +371,10 @@ async fn lookup_page(
 struct LookupPage<'a> {
     csrf: &'a str,
     values: &'a LookupForm,
-    errors: BTreeMap<&'static str, &'static str>,
+    errors: BTreeMap<&'static str, String>,
     /// a well-formed pair that matches nothing, said about the pair
     #[serde(skip_serializing_if = "Option::is_none")]
-    problem: Option<&'static str>,
+    problem: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, Default)]
@@ -406,16 +406,10 @@ async fn lookup(
         && code.starts_with("OCOP")
         && code.chars().all(|c| c.is_ascii_alphanumeric()))
     {
-        errors.insert(
-            "code",
-            "Mã đơn có dạng OCOP và 8 ký tự, ví dụ OCOPAB12CD34: xem trong thư hoặc tin nhắn xác nhận đơn.",
-        );
+        errors.insert("code", tr("lookup-error-code"));
     }
     if phone.is_empty() {
-        errors.insert(
-            "phone",
-            "Số điện thoại di động gồm 10 số, ví dụ 0912345678.",
-        );
+        errors.insert("phone", tr("lookup-error-phone"));
     }
     if !errors.is_empty() {
         let page = LookupPage {
@@ -444,9 +438,7 @@ async fn lookup(
             csrf: &session.data.csrf,
             values: &form,
             errors: BTreeMap::new(),
-            problem: Some(
-                "Không tìm thấy đơn hàng nào có cả mã đơn và số điện thoại này. Hãy xem lại hai ô: số điện thoại là số của người nhận hàng đã ghi khi đặt.",
-            ),
+            problem: Some(tr("lookup-not-found")),
         };
         return Ok((
             StatusCode::NOT_FOUND,

@@ -19,7 +19,6 @@ pub use postgres::PostgresSearch;
 use crate::catalog::listing::{DEFAULT_PER_PAGE, Filter, ListQuery, Listing, Sort};
 use crate::catalog::snapshot::Snapshot;
 use crate::domain::fold_vietnamese;
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -112,9 +111,6 @@ pub trait SearchBackend: Send + Sync {
 /// truly overloaded, and waiting longer only makes the shopper wait.
 const MEILI_DEADLINE: Duration = Duration::from_millis(250);
 
-/// Meilisearch answers kept per index version (free-form prices must not grow it without end).
-const MAX_ANSWERS: usize = 4_096;
-
 /// Enough matches for every facet count to be exact in a province-sized catalog, and for the
 /// national catalog's broadest words (the Postgres path counts facets in memory).
 const MATCH_LIMIT: usize = 20_000;
@@ -125,10 +121,18 @@ type AnswerKey = (Vec<String>, Option<(Filter, Sort, u32, u32)>);
 
 /// Meilisearch answers kept while the index stays as it was: the results page, the API and the
 /// suggestions for the same words share them, as they share Postgres matches per snapshot.
-#[derive(Default)]
 struct Answers {
     generation: u64,
-    by_key: HashMap<AnswerKey, Listing>,
+    by_key: crate::memo::Bounded<AnswerKey, Listing>,
+}
+
+impl Default for Answers {
+    fn default() -> Self {
+        Answers {
+            generation: 0,
+            by_key: crate::memo::Bounded::new(crate::memo::budgets().search),
+        }
+    }
 }
 
 /// The search the app uses: Meilisearch when configured, Postgres otherwise, and Postgres again
@@ -235,11 +239,13 @@ impl Search {
         }
         let answer = self.on_meili(ask).await?;
         let mut answers = self.answers.lock().expect("search answers lock");
-        if answers.generation != generation || answers.by_key.len() >= MAX_ANSWERS {
+        if answers.generation != generation {
             answers.by_key.clear();
             answers.generation = generation;
         }
-        answers.by_key.insert(key, answer.clone());
+        let size =
+            512 + answer.product_ids.len() * 8 + key.0.iter().map(|w| w.len() + 24).sum::<usize>();
+        answers.by_key.insert(key, answer.clone(), size);
         Some(answer)
     }
 

@@ -30,14 +30,32 @@ impl PostgresSearch {
         if long.iter().all(String::is_empty) {
             return Ok(groups);
         }
+        // one edit is a letter added, removed or changed (Levenshtein, found through the trigram
+        // index), or two neighbours swapped ("thout" for "thuot", as Meilisearch counts it):
+        // those few spellings are looked up exactly
+        let (swapped, swapped_n): (Vec<String>, Vec<i64>) = long
+            .iter()
+            .enumerate()
+            .flat_map(|(i, w)| {
+                transpositions(w)
+                    .into_iter()
+                    .map(move |t| (t, i as i64 + 1))
+            })
+            .unzip();
         let rows = sqlx::query!(
             r#"
             select t.n as "n!", w.word as "word!"
             from unnest($1::text[]) with ordinality as t(term, n)
             join search_word w on w.word % t.term and levenshtein_less_equal(w.word, t.term, 1) <= 1
             where length(t.term) >= 5
+            union all
+            select t.n, w.word
+            from unnest($2::text[], $3::bigint[]) as t(variant, n)
+            join search_word w on w.word = t.variant
             "#,
-            &long
+            &long,
+            &swapped,
+            &swapped_n
         )
         .fetch_all(&self.pool)
         .await?;
@@ -48,6 +66,52 @@ impl PostgresSearch {
         }
         Ok(groups)
     }
+}
+
+/// Every spelling of `word` with two neighbouring letters swapped (none for short words).
+fn transpositions(word: &str) -> Vec<String> {
+    let chars: Vec<char> = word.chars().collect();
+    if !Terms::typo_allowed(word) {
+        return vec![];
+    }
+    (0..chars.len() - 1)
+        .filter(|&i| chars[i] != chars[i + 1])
+        .map(|i| {
+            let mut c = chars.clone();
+            c.swap(i, i + 1);
+            c.into_iter().collect()
+        })
+        .collect()
+}
+
+/// The same query restricted to product names (weight A): a product whose name holds every word
+/// ranks above one where they are spread over name, producer and place.
+fn name_only(query: &str) -> String {
+    let mut out = String::with_capacity(query.len() + 16);
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.is_empty() {
+            return;
+        }
+        if let Some(stem) = word.strip_suffix(":*") {
+            out.push_str(stem);
+            out.push_str(":*A");
+        } else {
+            out.push_str(word);
+            out.push_str(":A");
+        }
+        word.clear();
+    };
+    for c in query.chars() {
+        if c.is_ascii_alphanumeric() || c == ':' || c == '*' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// One or two query words that match together, and the tsquery pieces that may match them.
@@ -151,16 +215,18 @@ impl SearchBackend for PostgresSearch {
             return Ok(Vec::new());
         }
         let query = tsquery(&self.typo_alternatives(terms).await?);
+        let in_name = name_only(&query);
         let ids = sqlx::query_scalar!(
             r#"
             select p.product_id as "id!"
-            from product p, to_tsquery('simple', $1) q
+            from product p, to_tsquery('simple', $1) q, to_tsquery('simple', $3) n
             where p.search_tsv @@ q
-            order by ts_rank(p.search_tsv, q) desc, p.product_id desc
+            order by (p.search_tsv @@ n) desc, ts_rank(p.search_tsv, q) desc, p.product_id desc
             limit $2
             "#,
             query,
-            limit as i64
+            limit as i64,
+            in_name
         )
         .fetch_all(&self.pool)
         .await?;
@@ -189,6 +255,22 @@ mod tests {
             },
         ];
         assert_eq!(tsquery(&groups), "(tra) & (v | v:*)");
+    }
+
+    #[test]
+    fn two_swapped_letters_are_one_typo_as_on_meilisearch() {
+        let t = transpositions("thout");
+        assert!(t.contains(&"thuot".to_string()), "{t:?}");
+        assert!(transpositions("tra").is_empty(), "short words take no typo");
+        assert!(!transpositions("baaab").contains(&"baaab".to_string()));
+    }
+
+    #[test]
+    fn the_name_query_asks_for_every_word_in_the_name() {
+        assert_eq!(
+            name_only("(tra | che) & (mat <-> ong | v | v:*)"),
+            "(tra:A | che:A) & (mat:A <-> ong:A | v:A | v:*A)"
+        );
     }
 
     #[test]

@@ -16,9 +16,9 @@ pub async fn create_admin(
     name: &str,
     password: Option<&str>,
 ) -> Result<String, String> {
-    let login = Login::parse(login).map_err(str::to_string)?;
+    let login = Login::parse(login).map_err(|e| e.to_string())?;
     if let Some(p) = password {
-        check_password(p, Some(&login)).map_err(str::to_string)?;
+        check_password(p, Some(&login)).map_err(|e| e.to_string())?;
     }
     let hash = password.map(hash_password);
     let (email, phone) = match &login {

@@ -1,6 +1,6 @@
 //! The catalog JSON API: filters, facet counts, errors and certificate gating.
 
-use crate::helpers::{TestApp, load_fixture};
+use crate::helpers::{Options, TestApp, load_fixture};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -360,4 +360,87 @@ async fn provinces_and_communes_come_from_the_official_list() {
     assert_eq!(body["error"]["code"], "invalid_province");
     let (status, _) = app.api("/api/v1/provinces/abc/communes").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_client_holding_a_catalog_answer_gets_304_until_the_catalog_changes() {
+    let app = TestApp::new().await;
+    load_fixture(&app).await;
+    for uri in [
+        "/api/v1/products?province=22",
+        "/products/cha-muc",
+        "/products",
+    ] {
+        let first = app.get(uri).await;
+        let etag = first
+            .header("etag")
+            .unwrap_or_else(|| panic!("{uri} has an ETag"));
+        let again = app.get_with_headers(uri, &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{uri}");
+        assert!(again.body.is_empty());
+        let other = app
+            .get_with_headers(uri, &[("if-none-match", "\"0000000000000000\"")])
+            .await;
+        assert_eq!(
+            other.status,
+            StatusCode::OK,
+            "{uri}: another tag gets the answer"
+        );
+    }
+    // a price change makes a new answer with a new tag
+    let before = app.get("/products/cha-muc").await.header("etag").unwrap();
+    sqlx::query("update product set price_vnd = 310000 where slug = 'cha-muc'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.refresh().await;
+    let after = app
+        .get_with_headers("/products/cha-muc", &[("if-none-match", &before)])
+        .await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert!(after.body.contains("310.000"));
+}
+
+#[tokio::test]
+async fn browser_pages_on_listed_origins_may_read_the_open_api_and_nothing_else() {
+    let app = TestApp::custom(Options {
+        tweak: Some(Box::new(|c| {
+            c.cors_origins = "https://dulich.quangninh.gov.vn".into()
+        })),
+        ..Options::default()
+    })
+    .await;
+    load_fixture(&app).await;
+    let from = |origin: &'static str, uri: &'static str| {
+        let app = &app;
+        async move { app.get_with_headers(uri, &[("origin", origin)]).await }
+    };
+    let ok = from("https://dulich.quangninh.gov.vn", "/api/v1/products").await;
+    assert_eq!(
+        ok.header("access-control-allow-origin").as_deref(),
+        Some("https://dulich.quangninh.gov.vn")
+    );
+    let other = from("https://evil.example", "/api/v1/products").await;
+    assert!(other.header("access-control-allow-origin").is_none());
+    let stats = from("https://dulich.quangninh.gov.vn", "/api/v1/stats/summary").await;
+    assert!(
+        stats.header("access-control-allow-origin").is_none(),
+        "the stats API is not shared"
+    );
+    let preflight = app
+        .send(
+            axum::http::Request::builder()
+                .method("OPTIONS")
+                .uri("/api/v1/products")
+                .header("origin", "https://dulich.quangninh.gov.vn")
+                .header("access-control-request-method", "GET")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(preflight.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        preflight.header("access-control-allow-methods").as_deref(),
+        Some("GET")
+    );
 }

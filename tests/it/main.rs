@@ -22,6 +22,7 @@ mod payments;
 mod portal;
 mod promotions;
 mod reconcile;
+mod registry;
 mod reviews;
 mod search;
 mod search_index;

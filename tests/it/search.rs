@@ -160,6 +160,37 @@ async fn one_typo_in_a_long_word_and_an_unfinished_last_word_still_find_it(backe
     assert!(found(&app, "mat ong tan cuong").await.is_empty());
 }
 
+async fn two_swapped_letters_count_as_one_typo(backend: Backend) {
+    let app = app_with_catalog(backend).await;
+    assert!(
+        found(&app, "tan cuogn")
+            .await
+            .contains(&"che-tan-cuong".to_string()),
+        "cuogn is cuong with two letters swapped"
+    );
+    // still one typo at most: two swaps find nothing
+    assert!(found(&app, "tan cogun").await.is_empty());
+}
+
+async fn english_words_find_what_they_mean(backend: Backend) {
+    let app = app_with_catalog(backend).await;
+    assert!(
+        found(&app, "honey")
+            .await
+            .contains(&"mat-ong-bac-ha".to_string())
+    );
+    let tea = found(&app, "tea").await;
+    assert!(
+        tea.contains(&"che-tan-cuong".to_string())
+            && tea.contains(&"tra-hoa-vang-ba-che".to_string()),
+        "tea is both trà and chè: {tea:?}"
+    );
+    assert!(
+        found(&app, "mint honey").await.is_empty(),
+        "every word must still mean something in the catalog"
+    );
+}
+
 async fn synonyms_and_stop_words_work_as_in_meilisearch(backend: Backend) {
     let app = app_with_catalog(backend).await;
     // "chè" and "trà" name the same drink
@@ -477,6 +508,8 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     diacritics_never_matter,
+    two_swapped_letters_count_as_one_typo,
+    english_words_find_what_they_mean,
     one_typo_in_a_long_word_and_an_unfinished_last_word_still_find_it,
     synonyms_and_stop_words_work_as_in_meilisearch,
     producer_commune_and_province_names_are_searchable,
