@@ -43,7 +43,7 @@ pub fn tera_for(lang: Lang) -> &'static Tera {
             .map(|l| build(l).unwrap_or_else(|e| panic!("templates do not parse: {e:?}")))
             .collect()
     });
-    &all[Lang::all().position(|l| l == lang).unwrap_or(0)]
+    &all[lang.index()]
 }
 
 pub fn build(lang: Lang) -> tera::Result<Tera> {

@@ -68,6 +68,11 @@ impl Lang {
             .map(|i| Lang(i as u8))
     }
 
+    /// This language's place among `all()`.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
     pub fn code(self) -> &'static str {
         locales()[self.0 as usize].code
     }

@@ -351,24 +351,18 @@ pub async fn report(
     reporter: &str,
     reason: &str,
 ) -> Result<bool, sqlx::Error> {
-    let exists = sqlx::query_scalar!(
-        r#"select exists(select 1 from review where review_id = $1 and hidden_at is null) as "e!""#,
-        review_id
-    )
-    .fetch_one(pool)
-    .await?;
-    if !exists {
-        return Ok(false);
-    }
-    sqlx::query!(
-        "insert into review_report (review_id, reporter, reason) values ($1, $2, $3) on conflict do nothing",
+    // one statement: the review must be visible; a reporter's second report is a no-op
+    sqlx::query_scalar!(
+        r#"with r as (select review_id from review where review_id = $1 and hidden_at is null),
+                ins as (insert into review_report (review_id, reporter, reason)
+                        select review_id, $2, $3 from r on conflict do nothing)
+           select exists(select 1 from r) as "e!""#,
         review_id,
         reporter,
         reason
     )
-    .execute(pool)
-    .await?;
-    Ok(true)
+    .fetch_one(pool)
+    .await
 }
 
 /// A review as the producer's and the staff's pages list it.
@@ -474,9 +468,9 @@ pub async fn stats(
     )
     .fetch_all(pool)
     .await?;
+    // the same rounding and writing as the shop's pages
     let tenths = |sum: i64, n: i64| {
-        let t = crate::domain::average_tenths(sum, n);
-        format!("{},{}", t / 10, t % 10)
+        crate::catalog::views::rating(sum as i32, n as i32).unwrap_or_else(|| "0".into())
     };
     let mut by_sector: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
     let mut by_province: std::collections::BTreeMap<i16, (i64, i64)> = Default::default();
