@@ -13,6 +13,17 @@ if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; the
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# schemathesis (PyPI) checks the running API against its OpenAPI description: a virtualenv of
+# its own beside the build cache, made once
+tools=${OCOP_TOOLS:-$HOME/.cache/ocop-tools}
+export SCHEMATHESIS=$tools/schemathesis/bin/st
+if ! "$SCHEMATHESIS" --version 2>/dev/null | grep -q 4.32.5; then
+  echo "installing schemathesis 4.32.5 from PyPI for the API check"
+  rm -rf "$tools/schemathesis"
+  python3 -m venv "$tools/schemathesis"
+  "$tools/schemathesis/bin/pip" install --quiet --disable-pip-version-check schemathesis==4.32.5
+fi
+
 # Meilisearch cannot be installed from this machine's package registries: its half of the search
 # suite runs whenever MEILI_URL (and MEILI_MASTER_KEY) point at one.
 if [ -z "${MEILI_URL:-}" ]; then

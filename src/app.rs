@@ -67,6 +67,22 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::experiences::http::router())
         .merge(crate::reviews::http::router())
         .merge(crate::registry::http::router())
+        // the API's description, from each capability's own part
+        .merge(crate::openapi::router(crate::openapi::document(
+            vec![
+                <crate::catalog::http::ApiDoc as utoipa::OpenApi>::openapi(),
+                <crate::search::http::ApiDoc as utoipa::OpenApi>::openapi(),
+                <crate::staff::dashboard::ApiDoc as utoipa::OpenApi>::openapi(),
+            ],
+            &state
+                .catalog
+                .snapshot()
+                .admin
+                .provinces
+                .iter()
+                .map(|p| p.code)
+                .collect::<Vec<_>>(),
+        )))
         .merge(crate::health::router())
         .merge(crate::alerts::router())
         .route("/metrics", get(crate::metrics::http::metrics))

@@ -136,13 +136,17 @@ impl<E: Into<AppError>> From<E> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every API error: `{"error": {"code": "invalid_page", "message": "…"}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": {"code": "invalid_stars", "message": "Số sao phải là 3, 4 hoặc 5 (nhận được \"7\")."}}))]
+pub(crate) struct ErrorBody<'a> {
     error: ErrorDetail<'a>,
 }
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorDetail<'a> {
+    /// stable, for programs: `not_found`, `invalid_<parameter>`, `missing_query`, `login_required`…
     code: &'a str,
+    /// for people, in Vietnamese
     message: String,
 }
 

@@ -29,6 +29,7 @@ pub mod mail;
 pub mod media;
 pub mod memo;
 pub mod metrics;
+pub mod openapi;
 pub mod orders;
 pub mod payments;
 pub mod producer;

@@ -6,6 +6,11 @@ use ocop_market::config::Config;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc: per-thread free lists, no global consolidation pauses (rendering a page allocates
+/// thousands of small strings).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "ocop-market", version, about = "Sàn thương mại sản phẩm OCOP")]
 struct Cli {

@@ -99,6 +99,19 @@ pub fn render_page<T: Serialize>(template: &str, page: &T) -> Response {
     }
 }
 
+/// A piece of a page (a product card) rendered alone, in the current language, with `value` as
+/// `name` in its context.
+pub fn render_fragment<T: Serialize>(
+    template: &str,
+    name: &str,
+    value: &T,
+) -> tera::Result<String> {
+    let mut context = tera::Context::new();
+    context.insert(name, value);
+    context.insert("lang", crate::i18n::current().code());
+    tera_for(crate::i18n::current()).render(template, &context)
+}
+
 pub fn render<T: Serialize>(template: &str, page: &T) -> tera::Result<String> {
     let mut context = tera::Context::from_serialize(page)?;
     let lang = crate::i18n::current();
@@ -292,16 +305,22 @@ pub struct ErrorPage {
 /// rewrites "/", which turns "12/QĐ-UBND" and every URL into noise for people copying text.
 pub fn escape_html(input: &str) -> String {
     let mut out = String::with_capacity(input.len() + 8);
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
+    // the five are ASCII: runs between them are copied whole
+    let mut start = 0;
+    for (i, b) in input.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&input[start..i]);
+        out.push_str(entity);
+        start = i + 1;
     }
+    out.push_str(&input[start..]);
     out
 }
 
@@ -398,10 +417,16 @@ pub fn format_vn_time(t: time::OffsetDateTime) -> String {
     )
 }
 
-/// A timestamp as serde writes it, shown in Vietnam time.
+/// A timestamp as serde writes it (or RFC 3339, as API answers carry it), shown in Vietnam time.
 fn time_vn_filter(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
-    let t: time::OffsetDateTime = serde_json::from_value(value.clone())
-        .map_err(|e| tera::Error::msg(format!("time_vn expects a timestamp: {e}")))?;
+    let rfc3339 = value.as_str().and_then(|s| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+    });
+    let t: time::OffsetDateTime = match rfc3339 {
+        Some(t) => t,
+        None => serde_json::from_value(value.clone())
+            .map_err(|e| tera::Error::msg(format!("time_vn expects a timestamp: {e}")))?,
+    };
     Ok(Value::String(format_vn_time(t)))
 }
 
@@ -415,6 +440,11 @@ mod tests {
         let serialized = serde_json::to_value(t).unwrap();
         assert_eq!(
             time_vn_filter(&serialized, &HashMap::new()).unwrap(),
+            Value::String("03:30 25/11/2026".into())
+        );
+        let rfc3339 = Value::String("2026-11-24T20:30:00Z".into());
+        assert_eq!(
+            time_vn_filter(&rfc3339, &HashMap::new()).unwrap(),
             Value::String("03:30 25/11/2026".into())
         );
     }

@@ -17,6 +17,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
+/// The catalog's part of the API description (`crate::openapi` puts the parts together).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_list, api_product, api_provinces, api_communes))]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
@@ -93,7 +98,19 @@ fn segment(p: Segment) -> Result<String, AppError> {
 
 // ---------- JSON API ----------
 
-async fn api_list(
+#[utoipa::path(
+    get, path = "/api/v1/products", tag = "catalog",
+    summary = "Products on sale, filtered, sorted and paged, with facet counts",
+    description = "Only products whose OCOP certificate is valid today are listed. Unknown \
+parameters are ignored; a value that cannot be used is a 400 naming it.",
+    params(super::listing::ListParams),
+    responses(
+        (status = 200, description = "A page of products", body = ApiListing),
+        (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`"),
+        (status = 400, description = "A parameter that cannot be used", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn api_list(
     State(state): State<AppState>,
     Query(mut params): Params,
 ) -> Result<Response, ApiError> {
@@ -115,7 +132,20 @@ async fn api_list(
     }))
 }
 
-async fn api_product(State(state): State<AppState>, slug: Segment) -> Result<Response, ApiError> {
+#[utoipa::path(
+    get, path = "/api/v1/products/{slug}", tag = "catalog",
+    summary = "One product: its story, certificate, producer and latest reviews",
+    params(("slug" = String, Path, description = "The product's address name, as in `items[].slug`")),
+    responses(
+        (status = 200, description = "The product", body = ProductDetail),
+        (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`"),
+        (status = 404, description = "No product by that name", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn api_product(
+    State(state): State<AppState>,
+    slug: Segment,
+) -> Result<Response, ApiError> {
     let slug = segment(slug)?;
     let s = state.catalog.snapshot();
     let (p, producer) = s.product_by_slug(&slug).ok_or(AppError::NotFound)?;
@@ -125,16 +155,53 @@ async fn api_product(State(state): State<AppState>, slug: Segment) -> Result<Res
     }))
 }
 
-#[derive(Serialize)]
+/// A province or centrally-run city (34 since the 2025 reorganisation).
+#[derive(Serialize, utoipa::ToSchema)]
 struct ApiProvince<'a> {
+    /// the official code
     code: i16,
     name: &'a str,
+    /// "Tỉnh" or "Thành phố"
     division_type: &'a str,
     commune_count: usize,
+    /// products on sale today
     product_count: u32,
 }
 
-async fn api_provinces(State(state): State<AppState>) -> Json<serde_json::Value> {
+#[derive(Serialize, utoipa::ToSchema)]
+struct ApiProvinces<'a> {
+    total: usize,
+    items: Vec<ApiProvince<'a>>,
+}
+
+/// A commune, ward or special zone of a province.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ApiCommune<'a> {
+    code: i32,
+    name: &'a str,
+    /// "Xã", "Phường" or "Đặc khu"
+    division_type: &'a str,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ApiProvinceRef<'a> {
+    code: i16,
+    name: &'a str,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ApiCommunes<'a> {
+    province: ApiProvinceRef<'a>,
+    total: usize,
+    items: Vec<ApiCommune<'a>>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/provinces", tag = "catalog",
+    summary = "The 34 provinces, with how many products each has on sale",
+    responses((status = 200, description = "Every province", body = ApiProvinces))
+)]
+pub(crate) async fn api_provinces(State(state): State<AppState>) -> Response {
     let s = state.catalog.snapshot();
     let counts = s.province_counts(vn_today());
     let items: Vec<ApiProvince> = s
@@ -149,13 +216,26 @@ async fn api_provinces(State(state): State<AppState>) -> Json<serde_json::Value>
             product_count: counts.get(&p.code).copied().unwrap_or(0),
         })
         .collect();
-    Json(serde_json::json!({ "total": items.len(), "items": items }))
+    Json(ApiProvinces {
+        total: items.len(),
+        items,
+    })
+    .into_response()
 }
 
-async fn api_communes(
+#[utoipa::path(
+    get, path = "/api/v1/provinces/{code}/communes", tag = "catalog",
+    summary = "A province's communes and wards, for address forms and the commune filter",
+    params(("code" = i16, Path, description = "A province code from `/api/v1/provinces`")),
+    responses(
+        (status = 200, description = "The province's communes", body = ApiCommunes),
+        (status = 400, description = "No province has that code", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn api_communes(
     State(state): State<AppState>,
     code: Segment,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let code = code.map(|Path(c)| c).unwrap_or_default();
     let s = state.catalog.snapshot();
     let province = code
@@ -171,17 +251,25 @@ async fn api_communes(
                 ),
             )
         })?;
-    let communes: Vec<serde_json::Value> = province
+    let items: Vec<ApiCommune> = province
         .communes
         .iter()
         .filter_map(|c| s.admin.commune(*c))
-        .map(|c| serde_json::json!({ "code": c.code, "name": c.name, "division_type": c.division_type }))
+        .map(|c| ApiCommune {
+            code: c.code,
+            name: &c.name,
+            division_type: &c.division_type,
+        })
         .collect();
-    Ok(Json(serde_json::json!({
-        "province": { "code": province.code, "name": province.name },
-        "total": communes.len(),
-        "items": communes,
-    })))
+    Ok(Json(ApiCommunes {
+        province: ApiProvinceRef {
+            code: province.code,
+            name: &province.name,
+        },
+        total: items.len(),
+        items,
+    })
+    .into_response())
 }
 
 // ---------- pages ----------

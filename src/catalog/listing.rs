@@ -3,8 +3,9 @@
 //! Facets are disjunctive, as shoppers expect: the count next to each value is the number of
 //! products the listing would show if that value were chosen with every *other* filter kept.
 
-use super::snapshot::{Admin, Row, Snapshot};
+use super::snapshot::{Admin, Snapshot};
 use crate::domain::{ProducerType, Sector, Stars, Vnd};
+use roaring::RoaringBitmap;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::Date;
@@ -24,6 +25,8 @@ pub struct Filter {
 }
 
 pub type FilterKey = (Filter, Date);
+/// What a filter lets through (row positions) and its facet counts.
+pub type Found = (Arc<RoaringBitmap>, Arc<Counts>);
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Sort {
@@ -94,7 +97,7 @@ impl Sort {
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
-const MAX_PAGE: u32 = 100_000;
+pub const MAX_PAGE: u32 = 100_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListQuery {
@@ -305,51 +308,45 @@ impl ListQuery {
     }
 }
 
+/// The listing's query parameters as the API description states them; [`ListQuery::parse`] is
+/// what reads them (a test keeps the bounds equal to its constants).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct ListParams {
+    /// a province code (see `/api/v1/provinces`)
+    province: Option<i16>,
+    /// a commune code (see `/api/v1/provinces/{code}/communes`); it implies its province
+    commune: Option<i32>,
+    sector: Option<Sector>,
+    /// OCOP stars: 3, 4 or 5
+    #[param(minimum = 3, maximum = 5)]
+    stars: Option<u8>,
+    producer_type: Option<ProducerType>,
+    /// lowest price in đồng
+    #[param(minimum = 0, maximum = 1_000_000_000)]
+    price_min: Option<i64>,
+    /// highest price in đồng (not below `price_min`)
+    #[param(minimum = 0, maximum = 1_000_000_000)]
+    price_max: Option<i64>,
+    /// only what can be bought now
+    in_stock: Option<bool>,
+    /// verified buyers' average at least this many stars
+    #[param(minimum = 1, maximum = 5)]
+    rating: Option<u8>,
+    sort: Option<Sort>,
+    #[param(minimum = 1, maximum = 100_000)]
+    page: Option<u32>,
+    #[param(minimum = 1, maximum = 100)]
+    per_page: Option<u32>,
+}
+
 fn clip(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(40).collect()
 }
 
 fn keys<'a>(it: impl Iterator<Item = &'a str>) -> String {
     it.collect::<Vec<_>>().join(", ")
-}
-
-const PROVINCE: u8 = 1;
-const COMMUNE: u8 = 2;
-const SECTOR: u8 = 4;
-const STARS: u8 = 8;
-const PRODUCER_TYPE: u8 = 16;
-const PRICE: u8 = 32;
-const STOCK: u8 = 64;
-const RATING: u8 = 128;
-
-/// Which filters a row fails, one bit each.
-fn failures(r: &Row, f: &Filter) -> u8 {
-    let mut m = 0;
-    if f.province.is_some_and(|p| p != r.province) {
-        m |= PROVINCE;
-    }
-    if f.commune.is_some_and(|c| c != r.commune) {
-        m |= COMMUNE;
-    }
-    if f.sector.is_some_and(|s| s != r.sector) {
-        m |= SECTOR;
-    }
-    if f.stars.is_some_and(|s| s.get() != r.stars) {
-        m |= STARS;
-    }
-    if f.producer_type.is_some_and(|t| t != r.producer_type) {
-        m |= PRODUCER_TYPE;
-    }
-    if f.price_min.is_some_and(|p| r.price < p) || f.price_max.is_some_and(|p| r.price > p) {
-        m |= PRICE;
-    }
-    if f.in_stock && !r.in_stock {
-        m |= STOCK;
-    }
-    if f.min_rating.is_some_and(|min| r.rating_tenths < min * 10) {
-        m |= RATING;
-    }
-    m
 }
 
 /// The total and every facet's counts for one filter.
@@ -369,70 +366,122 @@ pub struct Counts {
     pub rated_at_least: Option<[u32; 2]>,
 }
 
-fn count<'a>(rows: impl Iterator<Item = &'a Row>, f: &Filter, today: Date) -> Counts {
-    // Plain arrays in the loop (province codes are below 100): a map update per row and facet
-    // would cost more than the whole scan.
-    let mut province = [0u32; 128];
-    let mut sector = [0u32; 8];
-    let mut stars = [0u32; 8];
-    let mut producer_type = [0u32; 8];
-    let mut c = Counts::default();
-    let mut rated = [0u32; 2];
-    for r in rows.filter(|r| today < r.expires_on) {
-        let m = failures(r, f);
-        if m & !RATING == 0 {
-            rated[0] += u32::from(r.rating_tenths >= 30);
-            rated[1] += u32::from(r.rating_tenths >= 40);
+/// The filters and counts by one pass over every row: the reference the facet bitmaps are tested
+/// against.
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::*;
+    use crate::catalog::snapshot::Row;
+
+    const PROVINCE: u8 = 1;
+    const COMMUNE: u8 = 2;
+    const SECTOR: u8 = 4;
+    const STARS: u8 = 8;
+    const PRODUCER_TYPE: u8 = 16;
+    const PRICE: u8 = 32;
+    const STOCK: u8 = 64;
+    const RATING: u8 = 128;
+
+    /// Which filters a row fails, one bit each (the reference the bitmap counts are tested against).
+    fn failures(r: &Row, f: &Filter) -> u8 {
+        let mut m = 0;
+        if f.province.is_some_and(|p| p != r.province) {
+            m |= PROVINCE;
         }
-        if m & !STOCK == 0 && r.in_stock {
-            c.in_stock += 1;
+        if f.commune.is_some_and(|c| c != r.commune) {
+            m |= COMMUNE;
         }
-        // A row counts for a facet when it fails no filter but that facet's own.
-        let only = |dim: u8| m & !dim == 0;
-        if only(PROVINCE) {
-            province[r.province as usize & 127] += 1;
+        if f.sector.is_some_and(|s| s != r.sector) {
+            m |= SECTOR;
         }
-        if f.province.is_some() && only(COMMUNE) {
-            *c.commune.entry(r.commune).or_default() += 1;
+        if f.stars.is_some_and(|s| s.get() != r.stars) {
+            m |= STARS;
         }
-        if only(SECTOR) {
-            sector[r.sector as usize] += 1;
+        if f.producer_type.is_some_and(|t| t != r.producer_type) {
+            m |= PRODUCER_TYPE;
         }
-        if only(STARS) {
-            stars[r.stars as usize & 7] += 1;
+        if f.price_min.is_some_and(|p| r.price < p) || f.price_max.is_some_and(|p| r.price > p) {
+            m |= PRICE;
         }
-        if only(PRODUCER_TYPE) {
-            producer_type[r.producer_type as usize] += 1;
+        if f.in_stock && !r.in_stock {
+            m |= STOCK;
         }
-        if m == 0 {
-            c.total += 1;
+        if f.min_rating.is_some_and(|min| r.rating_tenths < min * 10) {
+            m |= RATING;
         }
+        m
     }
-    let nonzero = |a: &[u32]| {
-        a.iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(i, n)| (i, *n))
-            .collect::<Vec<_>>()
-    };
-    c.rated_at_least = Some(rated);
-    c.province = nonzero(&province)
-        .into_iter()
-        .map(|(i, n)| (i as i16, n))
-        .collect();
-    c.sector = nonzero(&sector)
-        .into_iter()
-        .map(|(i, n)| (Sector::ALL[i], n))
-        .collect();
-    c.stars = nonzero(&stars)
-        .into_iter()
-        .map(|(i, n)| (i as u8, n))
-        .collect();
-    c.producer_type = nonzero(&producer_type)
-        .into_iter()
-        .map(|(i, n)| (ProducerType::ALL[i], n))
-        .collect();
-    c
+
+    /// The counts by one pass over `rows`: what the facet bitmaps must agree with, in tests.
+    pub(crate) fn count<'a>(
+        rows: impl Iterator<Item = &'a Row>,
+        f: &Filter,
+        today: Date,
+    ) -> Counts {
+        // Plain arrays in the loop (province codes are below 100): a map update per row and facet
+        // would cost more than the whole scan.
+        let mut province = [0u32; 128];
+        let mut sector = [0u32; 8];
+        let mut stars = [0u32; 8];
+        let mut producer_type = [0u32; 8];
+        let mut c = Counts::default();
+        let mut rated = [0u32; 2];
+        for r in rows.filter(|r| today < r.expires_on) {
+            let m = failures(r, f);
+            if m & !RATING == 0 {
+                rated[0] += u32::from(r.rating_tenths >= 30);
+                rated[1] += u32::from(r.rating_tenths >= 40);
+            }
+            if m & !STOCK == 0 && r.in_stock {
+                c.in_stock += 1;
+            }
+            // A row counts for a facet when it fails no filter but that facet's own.
+            let only = |dim: u8| m & !dim == 0;
+            if only(PROVINCE) {
+                province[r.province as usize & 127] += 1;
+            }
+            if f.province.is_some() && only(COMMUNE) {
+                *c.commune.entry(r.commune).or_default() += 1;
+            }
+            if only(SECTOR) {
+                sector[r.sector as usize] += 1;
+            }
+            if only(STARS) {
+                stars[r.stars as usize & 7] += 1;
+            }
+            if only(PRODUCER_TYPE) {
+                producer_type[r.producer_type as usize] += 1;
+            }
+            if m == 0 {
+                c.total += 1;
+            }
+        }
+        let nonzero = |a: &[u32]| {
+            a.iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(i, n)| (i, *n))
+                .collect::<Vec<_>>()
+        };
+        c.rated_at_least = Some(rated);
+        c.province = nonzero(&province)
+            .into_iter()
+            .map(|(i, n)| (i as i16, n))
+            .collect();
+        c.sector = nonzero(&sector)
+            .into_iter()
+            .map(|(i, n)| (Sector::ALL[i], n))
+            .collect();
+        c.stars = nonzero(&stars)
+            .into_iter()
+            .map(|(i, n)| (i as u8, n))
+            .collect();
+        c.producer_type = nonzero(&producer_type)
+            .into_iter()
+            .map(|(i, n)| (ProducerType::ALL[i], n))
+            .collect();
+        c
+    }
 }
 
 /// One page of results with the counts that go with them.
@@ -443,22 +492,42 @@ pub struct Listing {
 }
 
 impl Snapshot {
-    pub fn counts(&self, f: &Filter, today: Date) -> Arc<Counts> {
+    /// The rows still on sale `today` when the snapshot is older than the day (certificates that
+    /// expired since it was built); `None` when every row is.
+    fn live(&self, today: Date) -> Option<RoaringBitmap> {
+        (today > self.day).then(|| {
+            self.rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| today < r.expires_on)
+                .map(|(i, _)| i as u32)
+                .collect()
+        })
+    }
+
+    /// The rows that pass `f` today, and the facet counts, remembered per filter and day.
+    pub fn counts(&self, f: &Filter, today: Date) -> (Arc<RoaringBitmap>, Arc<Counts>) {
         let key = (f.clone(), today);
         if let Some(c) = self.memo.lock().expect("memo lock").get(&key) {
             return c.clone();
         }
-        let counts = Arc::new(count(self.rows.iter(), f, today));
+        let live = self.live(today);
+        let (rows, counts) = self.facets.count(&self.rows, f, live.as_ref());
+        let found = (Arc::new(rows), Arc::new(counts));
         let mut memo = self.memo.lock().expect("memo lock");
         // price ranges are free-form: the memo is bounded in bytes
-        let size = 512 + counts.commune.len() * 24 + counts.province.len() * 24;
-        memo.insert(key, counts.clone(), size);
-        counts
+        let size = 512 + found.0.serialized_size() + found.1.commune.len() * 24;
+        memo.insert(key, found.clone(), size);
+        found
     }
 
     pub fn list(&self, q: &ListQuery, today: Date) -> Listing {
-        let counts = self.counts(&q.filter, today);
-        let product_ids = self.take_page(self.in_order(q), q, counts.total, today);
+        let (rows, counts) = self.counts(&q.filter, today);
+        let product_ids = match q.sort {
+            // the rows are newest first: the page is read off the bitmap
+            Sort::Newest | Sort::Relevance => self.page_of(rows.iter(), q),
+            _ => self.page_of(self.in_order(q).filter(|i| rows.contains(*i)), q),
+        };
         Listing {
             product_ids,
             counts,
@@ -472,25 +541,19 @@ impl Snapshot {
             .iter()
             .filter_map(|id| self.row_of.get(id).copied())
             .collect();
-        let counts = Arc::new(count(
-            matched.iter().map(|&i| &self.rows[i as usize]),
-            &q.filter,
-            today,
-        ));
+        let mut within: RoaringBitmap = matched.iter().copied().collect();
+        if let Some(live) = self.live(today) {
+            within &= live;
+        }
+        let (rows, counts) = self.facets.count(&self.rows, &q.filter, Some(&within));
         let product_ids = if q.sort == Sort::Relevance {
-            self.take_page(matched.iter().copied(), q, counts.total, today)
+            self.page_of(matched.iter().copied().filter(|i| rows.contains(*i)), q)
         } else {
-            let set: std::collections::HashSet<u32> = matched.iter().copied().collect();
-            self.take_page(
-                self.in_order(q).filter(|i| set.contains(i)),
-                q,
-                counts.total,
-                today,
-            )
+            self.page_of(self.in_order(q).filter(|i| rows.contains(*i)), q)
         };
         Listing {
             product_ids,
-            counts,
+            counts: Arc::new(counts),
         }
     }
 
@@ -511,11 +574,7 @@ impl Snapshot {
     /// Row positions in the query's order (relevance has no meaning without a search: newest).
     fn in_order(&self, q: &ListQuery) -> Box<dyn Iterator<Item = u32> + '_> {
         match q.sort {
-            Sort::Newest | Sort::Relevance => match q.filter.province {
-                // newest first within one province: its own list is already in that order
-                Some(p) => Box::new(self.by_province.get(&p).into_iter().flatten().copied()),
-                None => Box::new(0..self.rows.len() as u32),
-            },
+            Sort::Newest | Sort::Relevance => Box::new(0..self.rows.len() as u32),
             Sort::PriceAsc => Box::new(self.by_price_asc.iter().copied()),
             Sort::PriceDesc => Box::new(self.by_price_desc.iter().copied()),
             Sort::Stars => Box::new(self.by_stars.iter().copied()),
@@ -523,23 +582,10 @@ impl Snapshot {
         }
     }
 
-    /// The requested page of the rows in `order` that pass the filters.
-    fn take_page(
-        &self,
-        order: impl Iterator<Item = u32>,
-        q: &ListQuery,
-        total: u32,
-        today: Date,
-    ) -> Vec<i64> {
+    /// The requested page of `passing` (rows that pass the filters, in the wanted order).
+    fn page_of(&self, passing: impl Iterator<Item = u32>, q: &ListQuery) -> Vec<i64> {
         let skip = ((q.page - 1) as usize).saturating_mul(q.per_page as usize);
-        if skip >= total as usize {
-            return Vec::new();
-        }
-        order
-            .filter(|&i| {
-                let r = &self.rows[i as usize];
-                today < r.expires_on && failures(r, &q.filter) == 0
-            })
+        passing
             .skip(skip)
             .take(q.per_page as usize)
             .map(|i| self.rows[i as usize].product_id)

@@ -3,6 +3,7 @@
 
 pub mod art;
 pub mod card;
+pub mod facets;
 pub mod http;
 pub mod listing;
 pub mod pages;

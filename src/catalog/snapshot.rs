@@ -183,15 +183,20 @@ impl Product {
 }
 
 /// A review as the product page shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ReviewView {
     pub review_id: i64,
+    /// the given name and an initial
     pub author: String,
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: i16,
     pub body: String,
     pub photos: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// the producer's public reply
     pub reply: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub replied_at: Option<OffsetDateTime>,
 }
 
@@ -285,8 +290,8 @@ pub struct Snapshot {
     pub by_price_desc: Arc<Vec<u32>>,
     pub by_stars: Arc<Vec<u32>>,
     pub by_rating: Arc<Vec<u32>>,
-    /// row positions per province, newest first
-    pub by_province: Arc<HashMap<i16, Vec<u32>>>,
+    /// the rows of each facet value, as bitmaps: filters and counts by intersection
+    pub facets: Arc<super::facets::FacetIndex>,
     pub producer_products: Arc<HashMap<i64, Vec<i64>>>,
     /// approved producers with listed products, by name (suggestions walk this)
     pub producers_by_name: Arc<Vec<i64>>,
@@ -297,14 +302,16 @@ pub struct Snapshot {
     /// the home page's banners still to show (`banners::current` picks the day's)
     pub banners: Arc<Vec<crate::banners::Banner>>,
     /// counts per filter, computed on first use: the snapshot never changes, so neither do they
-    pub(crate) memo:
-        Mutex<crate::memo::Bounded<super::listing::FilterKey, Arc<super::listing::Counts>>>,
+    pub(crate) memo: Mutex<crate::memo::Bounded<super::listing::FilterKey, super::listing::Found>>,
     /// rendered pages and API answers of this snapshot
     pub pages: crate::render::PageCache,
     /// indicative exchange rates for visitors' currencies
     pub fx: Arc<Fx>,
     /// ranked Postgres search matches by folded words: they change only with the catalog
     pub(crate) search_memo: Mutex<crate::memo::Bounded<Vec<String>, Arc<Vec<i64>>>>,
+    /// product cards rendered as HTML, by language index and product (a quarter of the pages'
+    /// budget)
+    pub(crate) card_html: Mutex<crate::memo::Bounded<(usize, i64), Arc<str>>>,
 }
 
 impl Snapshot {
@@ -368,10 +375,7 @@ impl Snapshot {
                 .then_with(|| (sb * ca.max(1)).cmp(&(sa * cb.max(1))))
                 .then_with(|| cb.cmp(&ca))
         });
-        let mut by_province: HashMap<i16, Vec<u32>> = HashMap::new();
-        for (i, r) in rows.iter().enumerate() {
-            by_province.entry(r.province).or_default().push(i as u32);
-        }
+        let facets = super::facets::FacetIndex::build(&rows, &by_price_asc);
         let mut producer_products: HashMap<i64, Vec<i64>> = HashMap::new();
         for p in &listed {
             producer_products
@@ -401,7 +405,7 @@ impl Snapshot {
             by_price_desc: Arc::new(by_price_desc),
             by_stars: Arc::new(by_stars),
             by_rating: Arc::new(by_rating),
-            by_province: Arc::new(by_province),
+            facets: Arc::new(facets),
             producer_products: Arc::new(producer_products),
             row_of: Arc::new(row_of),
             producers_by_name: Arc::new(producers_by_name),
@@ -411,6 +415,7 @@ impl Snapshot {
             memo: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().counts)),
             pages: Default::default(),
             search_memo: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().search)),
+            card_html: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().pages / 4)),
         }
     }
 
@@ -463,7 +468,7 @@ impl Snapshot {
             by_price_desc: self.by_price_desc.clone(),
             by_stars: self.by_stars.clone(),
             by_rating: self.by_rating.clone(),
-            by_province: self.by_province.clone(),
+            facets: self.facets.clone(),
             producer_products: self.producer_products.clone(),
             producers_by_name: self.producers_by_name.clone(),
             row_of: self.row_of.clone(),
@@ -473,6 +478,7 @@ impl Snapshot {
             memo: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().counts)),
             pages: Default::default(),
             search_memo: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().search)),
+            card_html: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().pages / 4)),
         })
     }
 

@@ -1,12 +1,12 @@
 //! What pages and the JSON API show of a product, built from the snapshot.
 
 use super::snapshot::{Producer, Product, Snapshot};
-use crate::domain::Vnd;
+use crate::domain::{ProducerType, Sector, Vnd};
 use serde::Serialize;
 use time::Date;
 
 /// A product in a list: the JSON API's item and the template's card.
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, utoipa::ToSchema)]
 pub struct ProductCard {
     pub slug: String,
     /// in the reader's language: the producer's translation, else the Vietnamese name without
@@ -19,10 +19,13 @@ pub struct ProductCard {
     pub translated: bool,
     pub url: String,
     pub image: Option<String>,
+    /// the price in đồng (VND), an integer
+    #[schema(value_type = i64, example = 185000)]
     pub price_vnd: Vnd,
     pub unit: String,
     pub weight_grams: Option<i32>,
     pub stars: u8,
+    #[schema(value_type = Sector)]
     pub sector: &'static str,
     pub sector_name: String,
     pub province_code: i16,
@@ -31,6 +34,7 @@ pub struct ProductCard {
     pub commune_name: String,
     pub producer_slug: String,
     pub producer_name: String,
+    #[schema(value_type = ProducerType)]
     pub producer_type: &'static str,
     pub in_stock: bool,
     pub stock: i32,
@@ -49,7 +53,7 @@ pub struct ProductCard {
     pub highlight: Option<String>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, utoipa::ToSchema)]
 pub struct CertificateView {
     pub stars: u8,
     pub awarding_level: &'static str,
@@ -60,16 +64,18 @@ pub struct CertificateView {
     pub expires_on: Date,
     pub potential_five_star: bool,
     /// valid, expired or revoked
+    #[schema(value_type = String, pattern = "^(valid|expired|revoked)$")]
     pub status: &'static str,
     pub revoked_on: Option<Date>,
     pub revoked_reason: Option<String>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, utoipa::ToSchema)]
 pub struct ProducerView {
     pub slug: String,
     pub name: String,
     pub url: String,
+    #[schema(value_type = ProducerType)]
     pub producer_type: &'static str,
     pub producer_type_name: String,
     pub province_code: i16,
@@ -84,7 +90,7 @@ pub struct ProducerView {
     pub rating_count: i32,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, utoipa::ToSchema)]
 pub struct ProductDetail {
     #[serde(flatten)]
     pub card: ProductCard,
@@ -157,6 +163,44 @@ pub fn rating(sum: i32, count: i32) -> Option<String> {
         };
         format!("{}{sep}{}", tenths / 10, tenths % 10)
     })
+}
+
+/// The products' cards as HTML for a listing. Without search words to mark, each card is
+/// rendered once per snapshot and language and kept: a new filter combination then costs a few
+/// string copies per card, not a template each.
+pub fn cards_html(s: &Snapshot, ids: &[i64], marked: Option<&crate::search::Terms>) -> Vec<String> {
+    let lang = crate::i18n::current().index();
+    ids.iter()
+        .filter_map(|id| {
+            if marked.is_none() {
+                let memo = s.card_html.lock().expect("card memo lock");
+                if let Some(html) = memo.get(&(lang, *id)) {
+                    return Some(html.to_string());
+                }
+            }
+            let p = s.products.get(id)?;
+            let mut card = card(s, p, s.producers.get(&p.producer_id)?);
+            if let Some(terms) = marked {
+                card.highlight = Some(crate::search::highlight::highlight(&card.name, terms));
+            }
+            let html = match crate::render::render_fragment("catalog/_card.html", "p", &card) {
+                Ok(html) => html,
+                Err(e) => {
+                    tracing::error!(error = ?e, "a product card could not be rendered");
+                    return None;
+                }
+            };
+            if marked.is_none() {
+                let size = 64 + html.len();
+                let kept: std::sync::Arc<str> = html.as_str().into();
+                s.card_html
+                    .lock()
+                    .expect("card memo lock")
+                    .insert((lang, *id), kept, size);
+            }
+            Some(html)
+        })
+        .collect()
 }
 
 pub fn cards(s: &Snapshot, ids: &[i64]) -> Vec<ProductCard> {

@@ -18,6 +18,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Serialize;
 
+/// Search's part of the API description.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_search, api_suggest))]
+pub struct ApiDoc;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/search", get(search_page))
@@ -66,7 +71,23 @@ async fn search_page(
     })
 }
 
-async fn api_search(
+#[utoipa::path(
+    get, path = "/api/v1/search", tag = "search",
+    summary = "Products matching words, best match first, with the listing's filters and facets",
+    description = "Typo-tolerant (a missing, extra, wrong or swapped letter per word), accent-\
+insensitive, with English words mapped to Vietnamese ones. Each item carries `highlight`: its \
+name as HTML with the matched parts in `<mark>`.",
+    params(
+        ("q" = String, Query, description = "What the shopper typed", example = "mat ong"),
+        crate::catalog::listing::ListParams,
+    ),
+    responses(
+        (status = 200, description = "A page of matches", body = ApiListing),
+        (status = 400, description = "No words to search for, or a parameter that cannot be used", body = crate::error::ErrorBody),
+        (status = 503, description = "The search engine cannot be reached", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn api_search(
     State(state): State<AppState>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
@@ -97,7 +118,7 @@ async fn api_search(
     Ok(s.pages.json(key, || body))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Suggestion {
     label: String,
     /// the label as HTML with the matched parts marked
@@ -106,7 +127,8 @@ struct Suggestion {
     detail: String,
 }
 
-#[derive(Serialize, Default)]
+/// What to offer under a search box as one types: a few products, producers and provinces.
+#[derive(Serialize, Default, utoipa::ToSchema)]
 struct Suggestions {
     query: String,
     products: Vec<Suggestion>,
@@ -223,7 +245,16 @@ async fn suggest_fragment(
     Ok(snapshot.pages.page(key, "search/_suggest.html", || s))
 }
 
-async fn api_suggest(
+#[utoipa::path(
+    get, path = "/api/v1/search/suggest", tag = "search",
+    summary = "Suggestions as one types (from two letters on)",
+    params(("q" = Option<String>, Query, description = "What has been typed so far", example = "mat o")),
+    responses(
+        (status = 200, description = "Up to 6 products, 3 producers and 3 provinces; empty lists below two letters", body = Suggestions),
+        (status = 503, description = "The search engine cannot be reached", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn api_suggest(
     State(state): State<AppState>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {

@@ -100,7 +100,46 @@ fn scope(staff: &Staff, asked: Option<&str>, state: &AppState) -> Option<i16> {
     }
 }
 
-#[derive(Serialize, Clone)]
+/// The period and place of a stats answer (documentation of `/api/v1/stats`; the handlers read
+/// [`DashboardQuery`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct StatsParams {
+    /// `today`, `7d`, `30d` (the default), `month`, `year`; ignored when `from` is given
+    period: Option<String>,
+    /// first day, `YYYY-MM-DD` (with `to`; at most 3 years)
+    from: Option<String>,
+    /// last day, `YYYY-MM-DD`
+    to: Option<String>,
+    /// a province code, for national staff (see `/api/v1/provinces`)
+    province: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct StatsSummary {
+    /// the province, or null for the whole country
+    province: Option<i16>,
+    from: Date,
+    to: Date,
+    /// the headline numbers, as on the dashboard
+    #[schema(value_type = Object)]
+    summary: Summary,
+    /// listed and selling 3★+ products
+    #[schema(value_type = Object)]
+    reach: Reach,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct StatsTable {
+    province: Option<i16>,
+    from: Date,
+    to: Date,
+    table: String,
+    rows: Vec<Row>,
+}
+
+#[derive(Serialize, Clone, utoipa::ToSchema)]
 pub struct Row {
     pub label: String,
     /// none for the tables of products sold (a line is not an order)
@@ -786,6 +825,18 @@ struct ProvinceChoice<'a> {
 
 /// Who asks (by token), where and when, for the API: `from`/`to` make a custom period, else
 /// `period` as on the page (30 days by default).
+type ApiQuery = Result<Query<DashboardQuery>, axum::extract::rejection::QueryRejection>;
+
+/// A query string that cannot be read (a parameter twice, say) as an API error, in JSON.
+fn api_query(q: ApiQuery) -> Result<DashboardQuery, AppError> {
+    q.map(|Query(q)| q).map_err(|_| {
+        AppError::bad(
+            "invalid_parameter",
+            "Không đọc được tham số: mỗi tham số chỉ được có một lần.",
+        )
+    })
+}
+
 async fn api_scope(
     state: &AppState,
     headers: &axum::http::HeaderMap,
@@ -804,27 +855,75 @@ async fn api_scope(
     Ok((scope(&staff, q.province.as_deref(), state), from, to))
 }
 
+/// The stats API's part of the API description.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_summary, api_table))]
+pub struct ApiDoc;
+
 /// `GET /api/v1/stats/summary?province=&from=&to=` (and `/api/v1/stats/{table}`) for provincial
 /// reporting systems: `Authorization: Bearer <staff API token>`, scoped like the person who made it.
+#[utoipa::path(
+    get, path = "/api/v1/stats/summary", tag = "stats",
+    summary = "The province's indicators over a period",
+    description = "Visits, orders, paid value, the share of non-cash payments and of listed 3★+ \
+products that sold, as on the dashboard. Province staff always get their own province; national \
+staff choose one with `province` or get the whole country.",
+    params(StatsParams),
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "The indicators", body = StatsSummary),
+        (status = 400, description = "A period that cannot be used", body = crate::error::ErrorBody),
+        (status = 401, description = "No token, or not a staff member's", body = crate::error::ErrorBody),
+    )
+)]
 pub async fn api_summary(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
-    Query(q): Query<DashboardQuery>,
+    q: ApiQuery,
 ) -> Result<Response, crate::error::ApiError> {
-    let (province, from, to) = api_scope(&state, &headers, q).await?;
+    let (province, from, to) = api_scope(&state, &headers, api_query(q)?).await?;
     let (summary, reach, _, _) = overview(&state, &stats_scope(&state, province, from, to)).await?;
-    Ok(axum::Json(json!({ "province": province, "from": from.to_string(), "to": to.to_string(), "summary": summary, "reach": reach })).into_response())
+    Ok(axum::Json(StatsSummary {
+        province,
+        from,
+        to,
+        summary,
+        reach,
+    })
+    .into_response())
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/stats/{table}", tag = "stats",
+    summary = "The indicators broken down by one dimension",
+    params(
+        ("table" = String, Path, description = "What to break the period down by",
+         pattern = "^(method|producer_type|commune|province|producer|product|sector|stars|day|week|month)$"),
+        StatsParams,
+    ),
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "One row per value", body = StatsTable),
+        (status = 400, description = "An unknown table or a period that cannot be used", body = crate::error::ErrorBody),
+        (status = 401, description = "No token, or not a staff member's", body = crate::error::ErrorBody),
+    )
+)]
 pub async fn api_table(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
     axum::extract::Path(table): axum::extract::Path<String>,
-    Query(q): Query<DashboardQuery>,
+    q: ApiQuery,
 ) -> Result<Response, crate::error::ApiError> {
-    let (province, from, to) = api_scope(&state, &headers, q).await?;
+    let (province, from, to) = api_scope(&state, &headers, api_query(q)?).await?;
     let rows = breakdown(&state, &stats_scope(&state, province, from, to), &table).await?;
-    Ok(axum::Json(json!({ "province": province, "from": from.to_string(), "to": to.to_string(), "table": table, "rows": rows })).into_response())
+    Ok(axum::Json(StatsTable {
+        province,
+        from,
+        to,
+        table,
+        rows,
+    })
+    .into_response())
 }
 
 fn hash_token(token: &str) -> String {

@@ -15,6 +15,7 @@ mod fairs;
 mod import;
 mod invoices;
 mod journeys;
+mod openapi;
 mod operations;
 mod orders;
 mod pages;
