@@ -230,21 +230,6 @@ impl FacetIndex {
         ]);
         (base, c)
     }
-
-    /// Bytes held, roughly (for the memory budget's accounting in benchmarks and logs).
-    pub fn size(&self) -> usize {
-        let sets = self
-            .province
-            .values()
-            .chain(self.commune.values())
-            .chain(&self.sector)
-            .chain(&self.stars)
-            .chain(&self.producer_type)
-            .chain(&self.rated)
-            .chain(&self.price_prefix)
-            .chain([&self.in_stock]);
-        sets.map(|s| s.serialized_size()).sum::<usize>() + self.prices.len() * 12
-    }
 }
 
 #[cfg(test)]

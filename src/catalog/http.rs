@@ -4,7 +4,7 @@ use super::listing::ListQuery;
 use super::pages::{
     ApiFacets, ApiListing, Params, first_problem, home_view, list_view, listing_href,
 };
-use super::views::{self, ProducerView, ProductCard, ProductDetail};
+use super::views::{self, ProducerView, ProductDetail};
 use crate::domain::vn_today;
 use crate::error::{ApiError, AppError};
 use crate::render::render_page;
@@ -308,7 +308,8 @@ struct ProductPage {
     product: ProductDetail,
     page_url: String,
     qr_url: String,
-    more_from_producer: Vec<ProductCard>,
+    /// cards, as HTML
+    more_from_producer: Vec<String>,
     /// expected delivery if ordered today: within the producer's province, and elsewhere
     delivery: Option<[crate::checkout::Window; 2]>,
     /// Schema.org Product, for search engines (already escaped for a script block)
@@ -345,7 +346,7 @@ async fn product_page(State(state): State<AppState>, slug: Segment) -> Result<Re
                 product,
                 page_url: format!("{}/products/{}", state.config.public_url(), p.slug),
                 qr_url: format!("/products/{}/qr.svg", p.slug),
-                more_from_producer: views::cards(&s, &more),
+                more_from_producer: views::cards_html(&s, &more, None),
                 delivery: p.sector.ships_goods().then(|| {
                     let rule = crate::checkout::ShippingRule::from_config(&state.config);
                     let from = producer.province_code;
@@ -411,7 +412,8 @@ async fn product_qr(State(state): State<AppState>, slug: Segment) -> Result<Resp
 #[derive(Serialize)]
 struct ProducerPage {
     producer: ProducerView,
-    products: Vec<ProductCard>,
+    /// cards, as HTML
+    products: Vec<String>,
     /// Schema.org LocalBusiness, for search engines
     jsonld: String,
     canonical: String,
@@ -444,7 +446,7 @@ async fn producer_page(State(state): State<AppState>, slug: Segment) -> Result<R
                 jsonld: super::seo::producer_jsonld(&view, &state.config.public_url()),
                 canonical: view.url.clone(),
                 producer: view,
-                products: views::cards(&s, &ids),
+                products: views::cards_html(&s, &ids, None),
             }
         },
     ))

@@ -156,7 +156,7 @@ pub(crate) struct ListPage {
     /// what was searched for, on /search
     query_text: Option<String>,
     /// shown when nothing matched: the best-rated products
-    popular: Vec<ProductCard>,
+    popular: Vec<String>,
     notices: Vec<String>,
     total: u32,
     /// the page's product cards, as HTML
@@ -588,7 +588,8 @@ fn active_filters(s: &Snapshot, q: &ListQuery) -> Vec<Link> {
 #[derive(Serialize)]
 pub(crate) struct HomePage {
     canonical: &'static str,
-    featured: Vec<ProductCard>,
+    /// cards, as HTML
+    featured: Vec<String>,
     sectors: Vec<Link>,
     provinces: Vec<Link>,
     total: u32,
@@ -617,7 +618,7 @@ pub(crate) fn home_view(s: &Snapshot, today: time::Date) -> HomePage {
     let c = top.counts;
     HomePage {
         canonical: "/",
-        featured: views::cards(s, &featured),
+        featured: views::cards_html(s, &featured, None),
         sectors: Sector::ALL
             .iter()
             .map(|k| Link {
