@@ -273,6 +273,12 @@ pub struct Row {
     pub rating_tenths: u8,
 }
 
+static VERSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_version() -> u64 {
+    VERSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// One immutable version of the catalog. Requests hold an `Arc` to it for their whole life.
 pub struct Snapshot {
     pub admin: Arc<Admin>,
@@ -299,6 +305,9 @@ pub struct Snapshot {
     pub row_of: Arc<HashMap<i64, u32>>,
     /// the Vietnamese day the listable set was computed for
     pub day: Date,
+    /// a number no earlier snapshot of this process had: what was derived from the catalog's
+    /// text (the search vocabulary) is refreshed when it changes
+    pub version: u64,
     /// the home page's banners still to show (`banners::current` picks the day's)
     pub banners: Arc<Vec<crate::banners::Banner>>,
     /// counts per filter, computed on first use: the snapshot never changes, so neither do they
@@ -410,6 +419,7 @@ impl Snapshot {
             row_of: Arc::new(row_of),
             producers_by_name: Arc::new(producers_by_name),
             day,
+            version: next_version(),
             banners,
             fx,
             memo: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().counts)),
@@ -473,6 +483,7 @@ impl Snapshot {
             producers_by_name: self.producers_by_name.clone(),
             row_of: self.row_of.clone(),
             day,
+            version: next_version(),
             banners: self.banners.clone(),
             fx: self.fx.clone(),
             memo: Mutex::new(crate::memo::Bounded::new(crate::memo::budgets().counts)),

@@ -214,7 +214,11 @@ impl Search {
         if let Some(ids) = s.remembered_matches(&terms.words) {
             return Ok(ids);
         }
-        let ids = Arc::new(self.postgres.matches(terms, MATCH_LIMIT).await?);
+        let ids = Arc::new(
+            self.postgres
+                .matches_in(terms, MATCH_LIMIT, Some(s.version))
+                .await?,
+        );
         s.remember_matches(terms.words.clone(), ids.clone());
         Ok(ids)
     }
